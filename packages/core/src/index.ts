@@ -1,0 +1,22 @@
+// @zkcredits/core: the zkcredits protocol library (browser and Node).
+// Heavy parts live behind their own entry points: `@zkcredits/core/prover` (bb.js
+// proving/verifying) and `@zkcredits/core/node` (CRS from disk, native bb, deploy).
+export * from './generated/constants.js';
+export { creditCircuit, CREDIT_CIRCUIT_GATES, CREDIT_CIRCUIT_SIZE, CREDIT_VK_SHA256 } from './generated/circuit.js';
+export { ZkCreditsError, FieldError, CredentialError, TreeError, ProofError, type ZkCreditsErrorCode } from './errors.js';
+export { parseField, assertField, toFieldHex, fieldToBytes, fieldFromBytes, bytesToBigInt, type FieldHex } from './field.js';
+export { initPoseidon2, poseidon2Hash, poseidon2Permutation } from './poseidon2.js';
+export { hashLeaf, hashNode, hashNullifier, zeroHashes } from './hashes.js';
+export { MerkleTree, rootFromPath, type MerklePath } from './tree.js';
+export {
+  generateCredential,
+  encodeCredential,
+  decodeCredential,
+  credentialCommitment,
+  credentialNullifierHash,
+  CREDENTIAL_PREFIX,
+  type Credential,
+} from './credential.js';
+export { requestHash, requestDigest, PROOF_BODY_FIELD, type Deployment, type RequestHashParameters } from './request-hash.js';
+export { buildSpendWitness } from './spend.js';
+export { encodeProofPayload, decodeProofPayload, type ProofPayload } from './proof-payload.js';

@@ -1,0 +1,31 @@
+import { findBbBinary } from '@aztec/bb.js';
+import { CreditProver, CREDIT_CRS_POINTS } from '../prover/prover.js';
+import type { BackendKind } from '../prover/backend.js';
+import { ZkCreditsError } from '../errors.js';
+import { loadCrs, resolveCrsPath } from './crs.js';
+
+export type CreateNodeProverParameters = {
+  /** `auto` (default): native `bb` when its binary is present, WASM otherwise. */
+  backend?: BackendKind | 'auto';
+  /** CRS folder; defaults per `resolveCrsPath`. */
+  crsPath?: string;
+  threads?: number;
+};
+
+/** A `CreditProver` for Node: native bb when available, the CRS from a local folder. */
+export async function createNodeProver(params: CreateNodeProverParameters = {}): Promise<CreditProver> {
+  const crsPath = resolveCrsPath(params.crsPath);
+  const bbPath = findBbBinary() ?? undefined;
+  const kind: BackendKind = params.backend && params.backend !== 'auto' ? params.backend : bbPath ? 'native' : 'wasm';
+  if (kind === 'native') {
+    if (!bbPath) throw new ZkCreditsError('proof_failed', 'native bb binary not found', { details: 'use backend "wasm"' });
+    // The native binary reads its CRS from $CRS_PATH (it has no other offline source).
+    if (crsPath) process.env.CRS_PATH = crsPath;
+    return CreditProver.create({ kind, bbPath, threads: params.threads });
+  }
+  return CreditProver.create({
+    kind,
+    threads: params.threads,
+    crs: crsPath ? loadCrs(crsPath, CREDIT_CRS_POINTS) : undefined,
+  });
+}

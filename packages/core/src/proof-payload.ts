@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { ZkCreditsError } from './errors.js';
+import { parseField, toFieldHex, type FieldHex } from './field.js';
+import { MAX_PROOF_BYTES, type SpendProof } from './prover/settings.js';
+
+/**
+ * The proof as it travels in a request body (`zkcredits` member, see PROTOCOL.md).
+ * `request_hash` is not sent: the server recomputes it from the request it received.
+ */
+export type ProofPayload = { proof: string; root: FieldHex; nullifier_hash: FieldHex };
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const payloadSchema = z.strictObject({
+  proof: z.string().max(Math.ceil(MAX_PROOF_BYTES / 3) * 4).regex(BASE64),
+  root: z.string(),
+  nullifier_hash: z.string(),
+});
+
+export function encodeProofPayload({ proof, publicInputs }: SpendProof): ProofPayload {
+  let bin = '';
+  for (const b of proof) bin += String.fromCharCode(b);
+  return { proof: btoa(bin), root: toFieldHex(publicInputs.root), nullifier_hash: toFieldHex(publicInputs.nullifierHash) };
+}
+
+/** Parses an untrusted payload; field elements must be canonical. */
+export function decodeProofPayload(value: unknown): { proof: Uint8Array; root: bigint; nullifierHash: bigint } {
+  const parsed = payloadSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new ZkCreditsError('invalid_proof', 'malformed zkcredits proof payload', {
+      details: 'expected {"proof": base64, "root": 0x…64 hex, "nullifier_hash": 0x…64 hex} and nothing else',
+    });
+  }
+  const root = parseField(parsed.data.root, 'root');
+  const nullifierHash = parseField(parsed.data.nullifier_hash, 'nullifier_hash');
+  const bin = atob(parsed.data.proof);
+  const proof = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) proof[i] = bin.charCodeAt(i);
+  if (proof.length === 0 || proof.length % 32 !== 0) {
+    throw new ZkCreditsError('invalid_proof', 'proof has the wrong length', {
+      details: `expected a non-empty multiple of 32 bytes, got ${proof.length}`,
+    });
+  }
+  return { proof, root, nullifierHash };
+}

@@ -1,0 +1,16 @@
+/** UltraHonk settings of zkcredits proofs: zero-knowledge, Poseidon2 transcript (bb.js default). */
+export const PROOF_SETTINGS = {
+  ipaAccumulation: false,
+  oracleHashType: 'poseidon2',
+  disableZk: false,
+  optimizedSolidityVerifier: false,
+} as const;
+
+/** Public inputs, in circuit order. */
+export type PublicInputs = { root: bigint; nullifierHash: bigint; requestHash: bigint };
+
+/** A proof as produced and verified: the raw UltraHonk proof bytes plus its public inputs. */
+export type SpendProof = { proof: Uint8Array; publicInputs: PublicInputs };
+
+/** Upper bound on a proof's size; anything longer is refused before reaching bb. */
+export const MAX_PROOF_BYTES = 16 * 1024;

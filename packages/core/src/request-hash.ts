@@ -1,0 +1,71 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import canonicalize from 'canonicalize';
+import { TAG_REQUEST } from './generated/constants.js';
+import { ZkCreditsError } from './errors.js';
+import { bytesToBigInt } from './field.js';
+import { poseidon2Hash } from './poseidon2.js';
+
+/** Top-level body member that carries the proof; excluded from the request hash. */
+export const PROOF_BODY_FIELD = 'zkcredits';
+
+/** Where a proof may be spent: the chain and the credit contract. */
+export type Deployment = { chainId: number | bigint; contract: `0x${string}` };
+
+export type RequestHashParameters = Deployment & {
+  method: string;
+  /** Route without host or query, e.g. `/v1/chat/completions`. */
+  path: string;
+  /** The parsed JSON body. A top-level `zkcredits` member is ignored. */
+  body: unknown;
+};
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const encoder = new TextEncoder();
+
+/** SHA-256 over `METHOD SP PATH LF ‖ JCS(body without zkcredits)` (PROTOCOL.md). */
+export function requestDigest({ method, path, body }: Omit<RequestHashParameters, keyof Deployment>): Uint8Array {
+  if (!/^[A-Z]+$/.test(method) || !path.startsWith('/') || /[?#\s]/.test(path)) {
+    throw new ZkCreditsError('invalid_request', 'method or path is not in canonical form', {
+      details: `expected e.g. "POST" and "/v1/chat/completions", got ${JSON.stringify(method)} ${JSON.stringify(path)}`,
+    });
+  }
+  let stripped = body;
+  if (body !== null && typeof body === 'object' && !Array.isArray(body) && PROOF_BODY_FIELD in body) {
+    const { [PROOF_BODY_FIELD]: _proof, ...rest } = body as Record<string, unknown>;
+    stripped = rest;
+  }
+  const canonical = canonicalize(stripped);
+  if (canonical === undefined) {
+    throw new ZkCreditsError('invalid_request', 'request body is not JSON-serialisable');
+  }
+  const head = encoder.encode(`${method} ${path}\n`);
+  const json = encoder.encode(canonical);
+  const message = new Uint8Array(head.length + json.length);
+  message.set(head);
+  message.set(json, head.length);
+  return sha256(message);
+}
+
+/**
+ * The `request_hash` public input binding a proof to one request at one deployment:
+ * `H(TAG_REQUEST, chainId, contract, digest_hi, digest_lo)`.
+ */
+export function requestHash(params: RequestHashParameters): bigint {
+  if (!ADDRESS.test(params.contract)) {
+    throw new ZkCreditsError('invalid_request', 'contract is not a 20-byte hex address', {
+      details: `got ${JSON.stringify(params.contract)}`,
+    });
+  }
+  const chainId = BigInt(params.chainId);
+  if (chainId <= 0n || chainId >= 1n << 64n) {
+    throw new ZkCreditsError('invalid_request', 'chain id out of range');
+  }
+  const digest = requestDigest(params);
+  return poseidon2Hash([
+    TAG_REQUEST,
+    chainId,
+    BigInt(params.contract),
+    bytesToBigInt(digest.subarray(0, 16)),
+    bytesToBigInt(digest.subarray(16, 32)),
+  ]);
+}
