@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { Noir } from '@noir-lang/noir_js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MerkleTree,
+  ProofError,
+  TAG_LEAF,
+  TAG_NODE,
+  TREE_DEPTH,
+  buildSpendWitness,
+  credentialCommitment,
+  generateCredential,
+  hashNode,
+  hashNullifier,
+  poseidon2Hash,
+  poseidon2Permutation,
+  toFieldHex,
+  zeroHashes,
+  type Credential,
+} from '../src/index.js';
+import type { CreditProver, SpendProof, SpendWitness } from '../src/prover/index.js';
+import { createNodeProver } from '../src/node/index.js';
+
+const spongeCircuit = JSON.parse(
+  readFileSync(new URL('../../../circuits/sponge_check/artifacts/sponge_check.json', import.meta.url), 'utf8'),
+);
+
+describe('Poseidon2 sponge in Noir', () => {
+  it('matches bb.js poseidon2Hash for inputs of length 1 to 7', async () => {
+    const inputs = Array.from({ length: 7 }, (_, i) => BigInt(i + 1) * 0x1234567890abcdefn + TAG_NODE);
+    const expected = inputs.map((_, n) => poseidon2Hash(inputs.slice(0, n + 1)));
+    const noir = new Noir(spongeCircuit);
+    await expect(
+      noir.execute({ inputs: inputs.map((x) => toFieldHex(x)), expected: expected.map((x) => toFieldHex(x)) }),
+    ).resolves.toBeDefined();
+    const wrong = expected.slice();
+    wrong[3] = wrong[3]! + 1n;
+    await expect(
+      noir.execute({ inputs: inputs.map((x) => toFieldHex(x)), expected: wrong.map((x) => toFieldHex(x)) }),
+    ).rejects.toThrow();
+  });
+
+  it('is one permutation of [a, b, c, 3·2^64] for three inputs (PROTOCOL.md)', () => {
+    const [a, b, c] = [TAG_LEAF, 11n, 22n];
+    expect(poseidon2Hash([a, b, c])).toBe(poseidon2Permutation([a, b, c, 3n << 64n])[0]);
+  });
+});
+
+describe('credit circuit (real UltraHonk proofs)', () => {
+  let prover: CreditProver;
+  let credentials: Credential[];
+  let tree: MerkleTree;
+  let witness: SpendWitness;
+  let proof: SpendProof;
+
+  beforeAll(async () => {
+    prover = await createNodeProver();
+    credentials = Array.from({ length: 6 }, generateCredential);
+    tree = MerkleTree.fromLeaves(credentials.map(credentialCommitment));
+    witness = buildSpendWitness(credentials[5]!, tree, 0xabcdefn);
+    proof = await prover.prove(witness);
+  });
+  afterAll(async () => {
+    await prover?.destroy();
+  });
+
+  const withInputs = (change: Partial<SpendProof['publicInputs']>): SpendProof => ({
+    proof: proof.proof,
+    publicInputs: { ...proof.publicInputs, ...change },
+  });
+
+  it('verifies a valid proof with the public inputs in order root, nullifier hash, request hash', async () => {
+    expect(proof.publicInputs).toEqual({ root: tree.root, nullifierHash: hashNullifier(credentials[5]!.nullifier), requestHash: 0xabcdefn });
+    expect(await prover.verify(proof)).toBe(true);
+  });
+
+  it('rejects the proof against another root', async () => {
+    expect(await prover.verify(withInputs({ root: tree.root + 1n }))).toBe(false);
+    const older = MerkleTree.fromLeaves(credentials.slice(0, 5).map(credentialCommitment));
+    expect(await prover.verify(withInputs({ root: older.root }))).toBe(false);
+  });
+
+  it('rejects the proof with another nullifier hash', async () => {
+    expect(await prover.verify(withInputs({ nullifierHash: hashNullifier(credentials[0]!.nullifier) }))).toBe(false);
+  });
+
+  it('rejects the proof for another request', async () => {
+    expect(await prover.verify(withInputs({ requestHash: 0xabcdeen }))).toBe(false);
+  });
+
+  it('rejects a proof with one byte tampered, and garbage of any length', async () => {
+    for (const offset of [0, 1000, proof.proof.length - 1]) {
+      const tampered = proof.proof.slice();
+      tampered[offset] ^= 0x01;
+      expect(await prover.verify({ ...proof, proof: tampered })).toBe(false);
+    }
+    expect(await prover.verify({ ...proof, proof: proof.proof.subarray(0, proof.proof.length - 32) })).toBe(false);
+    expect(await prover.verify({ ...proof, proof: new Uint8Array(proof.proof.length) })).toBe(false);
+    expect(await prover.verify({ ...proof, proof: new Uint8Array(33) })).toBe(false);
+  });
+
+  it('cannot prove with a sibling swapped', async () => {
+    const siblings = witness.siblings.slice();
+    [siblings[0], siblings[1]] = [siblings[1]!, siblings[0]!];
+    await expect(prover.prove({ ...witness, siblings })).rejects.toThrow(ProofError);
+  });
+
+  it('cannot prove with a wrong leaf index or a foreign credential', async () => {
+    await expect(prover.prove({ ...witness, leafIndex: 4 })).rejects.toThrow(ProofError);
+    await expect(prover.prove({ ...witness, secret: witness.secret + 1n })).rejects.toThrow(ProofError);
+  });
+
+  it('cannot present an internal node as a leaf', async () => {
+    // The known forgery against single-hash, variable-depth trees: take the level-1 node
+    // N = H(l, r) over leaves 0 and 1, claim (nullifier, secret) = (l, r), and prove
+    // membership of N one level up. Here leaves and nodes are hashed under different tags,
+    // and the circuit always hashes exactly TREE_DEPTH levels, so the statement is false.
+    const [l, r] = [tree.leaves()[0]!, tree.leaves()[1]!];
+    const node = hashNode(l, r);
+    const zeros = zeroHashes();
+    const upper = tree.path(0).siblings.slice(1); // siblings of N at levels 1..DEPTH-1
+    const forged: SpendWitness = {
+      ...witness,
+      nullifier: l,
+      secret: r,
+      nullifierHash: hashNullifier(l),
+      leafIndex: 0,
+      // pad the path to TREE_DEPTH by pretending N is a leaf with an empty sibling
+      siblings: [zeros[0]!, ...upper].slice(0, TREE_DEPTH),
+    };
+    expect(poseidon2Hash([TAG_LEAF, l, r])).not.toBe(node);
+    await expect(prover.prove(forged)).rejects.toThrow(ProofError);
+  });
+});
