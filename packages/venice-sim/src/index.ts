@@ -1,0 +1,43 @@
+export { createVeniceSim, SimState, FAULT_HEADER, E2EE_HEADERS } from './sim.js';
+export type { VeniceSim, VeniceSimOptions, RecordedRequest } from './sim.js';
+export { FaultControl, parseFault, FaultSyntaxError } from './faults.js';
+export type { Fault, FaultRoute } from './faults.js';
+export { DEFAULT_MODELS, modelListEntry } from './models.js';
+export type { SimModel } from './models.js';
+export { simulateCompletion, countTokens, countPromptTokens, conversationDigest } from './completion.js';
+export type { PlainMessage, SimCompletion } from './completion.js';
+export { VENICE_ERRORS, veniceErrorBody } from './errors-http.js';
+export { E2eeError } from './errors.js';
+export type { E2eeErrorCode } from './errors.js';
+export {
+  HKDF_INFO,
+  MIN_PACKED_HEX_LEN,
+  encryptField,
+  decryptField,
+  generateKeyPair,
+  keyPairFromSecret,
+  parsePublicKey,
+  looksEncrypted,
+  ethereumAddress,
+} from './e2ee-crypto.js';
+export type { KeyPair } from './e2ee-crypto.js';
+export { buildQuote, parseQuote, measurementFor } from './quote.js';
+export type { ParsedQuote, QuoteInput } from './quote.js';
+export {
+  E2EE_SIGNING_ALGO,
+  attestationResponseSchema,
+  fetchAttestation,
+  verifyAttestation,
+  createE2eeSession,
+  createE2eeSessionFromAttestation,
+} from './e2ee.js';
+export type {
+  AttestationResponse,
+  VerifiedAttestation,
+  FetchAttestationParameters,
+  VerifyAttestationExpectations,
+  ChatMessageLike,
+  DecryptedChunk,
+  E2eeSession,
+  CreateE2eeSessionParameters,
+} from './e2ee.js';
