@@ -468,8 +468,8 @@ export async function createVeniceSim(options: VeniceSimOptions): Promise<Venice
       });
       if (fault?.breakAfter !== undefined) {
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
-        res.write(body.slice(0, Math.floor(body.length / 2)));
-        return void setImmediate(() => res.destroy());
+        await new Promise<void>((resolve) => res.write(body.slice(0, Math.floor(body.length / 2)), () => resolve()));
+        return void res.destroy();
       }
       return sendJson(res, 200, JSON.parse(body), headers);
     }
@@ -496,7 +496,7 @@ export async function createVeniceSim(options: VeniceSimOptions): Promise<Venice
       if (fault?.breakAfter !== undefined && sent >= fault.breakAfter) return void res.destroy();
       if (fault?.slowMs) await sleep(fault.slowMs);
       if (res.destroyed) return;
-      res.write(`data: ${JSON.stringify(ev)}\n\n`);
+      await new Promise<void>((resolve) => res.write(`data: ${JSON.stringify(ev)}\n\n`, () => resolve()));
       sent++;
     }
     if (fault?.breakAfter !== undefined && sent >= fault.breakAfter) return void res.destroy();
