@@ -1,0 +1,254 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/** One model the server sells, with the most output tokens one credit buys. */
+export type ModelConfig = { id: string; maxTokensPerCredit: number };
+
+export type TrustProxy = boolean | number | string[];
+
+/** The validated server configuration (see README for the environment variables). */
+export type Config = {
+  host: string;
+  port: number;
+  chain: {
+    rpcUrl: string;
+    chainId: number;
+    contract: `0x${string}`;
+    /** First block to scan; read from the contract when not configured. */
+    deploymentBlock: bigint | undefined;
+    confirmations: number;
+    pollIntervalMs: number;
+    /** Most blocks asked for in one eth_getLogs call. */
+    logBlockRange: number;
+  };
+  store: { kind: 'sqlite'; sqlitePath: string } | { kind: 'postgres'; databaseUrl: string };
+  upstream: {
+    baseUrl: string;
+    apiKey: string;
+    /** Until the response headers arrive. */
+    headersTimeoutMs: number;
+    /** Longest gap between two body chunks. */
+    idleTimeoutMs: number;
+    /** Whole upstream call, streaming included. */
+    totalTimeoutMs: number;
+  };
+  models: ModelConfig[];
+  apiKeyMode: boolean;
+  proofs: {
+    backend: 'auto' | 'native' | 'wasm';
+    crsPath: string | undefined;
+    verifiers: number;
+    verifyQueue: number;
+    provers: number;
+    proveQueue: number;
+  };
+  /** A reservation older than this is abandoned (crash) and the credit is spendable again. */
+  reservationTtlMs: number;
+  limits: { maxBodyBytes: number; rateLimitPerMinute: number; retryAfterSeconds: number };
+  trustProxy: TrustProxy;
+  corsOrigins: string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  shutdownGraceMs: number;
+};
+
+const int = (name: string, min: number, max: number, example: number) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number, e.g. ${name}=${example}` })
+    .int({ error: `${name} must be a whole number, e.g. ${name}=${example}` })
+    .min(min, { error: `${name} must be at least ${min}` })
+    .max(max, { error: `${name} must be at most ${max}` });
+
+const bool = (name: string) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: `${name} must be true or false` })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const url = (name: string, example: string) =>
+  z.url({ error: `${name} must be an absolute URL, e.g. ${name}=${example}` });
+
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const modelsSchema = z
+  .string({ error: 'ZKC_MODELS is required: the models you sell and their output-token cap per credit, e.g. ZKC_MODELS=llama-3.3-70b:1024,qwen3-4b:2048' })
+  .transform((value, ctx) => {
+    const out: ModelConfig[] = [];
+    for (const item of list(value)) {
+      const i = item.lastIndexOf(':');
+      const id = i > 0 ? item.slice(0, i) : '';
+      const cap = Number(i > 0 ? item.slice(i + 1) : NaN);
+      if (!id || !/^[A-Za-z0-9._:/-]{1,128}$/.test(id) || !Number.isInteger(cap) || cap < 1 || cap > 1_000_000) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `ZKC_MODELS entry "${item}" must be <model id>:<max tokens per credit>, e.g. llama-3.3-70b:1024`,
+        });
+        return z.NEVER;
+      }
+      if (out.some((m) => m.id === id)) {
+        ctx.addIssue({ code: 'custom', message: `ZKC_MODELS lists "${id}" twice` });
+        return z.NEVER;
+      }
+      out.push({ id, maxTokensPerCredit: cap });
+    }
+    if (out.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'ZKC_MODELS must name at least one model, e.g. ZKC_MODELS=llama-3.3-70b:1024' });
+      return z.NEVER;
+    }
+    return out;
+  });
+
+const trustProxySchema = z
+  .string()
+  .transform((value, ctx): TrustProxy => {
+    const v = value.trim();
+    if (v === '' || v === 'false') return false;
+    if (v === 'true') {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'ZKC_TRUST_PROXY=true would let any client forge its IP with X-Forwarded-For. Give the number of proxy hops (e.g. 1) or the proxies\' addresses (e.g. loopback,10.0.0.0/8)',
+      });
+      return z.NEVER;
+    }
+    if (/^\d+$/.test(v)) return Number(v);
+    return list(v);
+  });
+
+const envSchema = z.object({
+  ZKC_HOST: z.string().default('127.0.0.1'),
+  ZKC_PORT: int('ZKC_PORT', 0, 65535, 8787).default(8787),
+  ZKC_RPC_URL: url('ZKC_RPC_URL', 'http://127.0.0.1:8545'),
+  ZKC_CHAIN_ID: int('ZKC_CHAIN_ID', 1, Number.MAX_SAFE_INTEGER, 8453),
+  ZKC_CONTRACT: z
+    .string({ error: 'ZKC_CONTRACT is required: the CreditPool address, e.g. ZKC_CONTRACT=0x…(40 hex digits)' })
+    .regex(/^0x[0-9a-fA-F]{40}$/, { error: 'ZKC_CONTRACT must be 0x followed by 40 hex digits (the CreditPool address)' })
+    .transform((v) => v.toLowerCase() as `0x${string}`),
+  ZKC_DEPLOYMENT_BLOCK: z
+    .string()
+    .regex(/^\d+$/, { error: 'ZKC_DEPLOYMENT_BLOCK must be a block number, e.g. ZKC_DEPLOYMENT_BLOCK=12345678 (or leave it unset to read it from the contract)' })
+    .transform((v) => BigInt(v))
+    .optional(),
+  ZKC_CONFIRMATIONS: int('ZKC_CONFIRMATIONS', 0, 1000, 2).default(2),
+  ZKC_POLL_INTERVAL_MS: int('ZKC_POLL_INTERVAL_MS', 10, 600_000, 2000).default(2000),
+  ZKC_LOG_BLOCK_RANGE: int('ZKC_LOG_BLOCK_RANGE', 1, 1_000_000, 5000).default(5000),
+  ZKC_STORE: z.enum(['sqlite', 'postgres'], { error: 'ZKC_STORE must be sqlite (single server) or postgres (several replicas)' }).default('sqlite'),
+  ZKC_SQLITE_PATH: z.string().min(1).default('./zkcredits.sqlite'),
+  ZKC_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, { error: 'ZKC_DATABASE_URL must be a postgres:// URL, e.g. postgres://user@127.0.0.1:5432/zkcredits' })
+    .optional(),
+  ZKC_UPSTREAM_URL: url('ZKC_UPSTREAM_URL', 'https://api.venice.ai/api/v1').default('https://api.venice.ai/api/v1'),
+  ZKC_UPSTREAM_API_KEY: z.string({ error: 'ZKC_UPSTREAM_API_KEY is required: your Venice API key' }).min(1, { error: 'ZKC_UPSTREAM_API_KEY must not be empty' }),
+  ZKC_UPSTREAM_HEADERS_TIMEOUT_MS: int('ZKC_UPSTREAM_HEADERS_TIMEOUT_MS', 100, 600_000, 30000).default(30_000),
+  ZKC_UPSTREAM_IDLE_TIMEOUT_MS: int('ZKC_UPSTREAM_IDLE_TIMEOUT_MS', 100, 600_000, 30000).default(30_000),
+  ZKC_UPSTREAM_TIMEOUT_MS: int('ZKC_UPSTREAM_TIMEOUT_MS', 100, 3_600_000, 300000).default(300_000),
+  ZKC_MODELS: modelsSchema,
+  ZKC_API_KEY_MODE: bool('ZKC_API_KEY_MODE').default(false),
+  ZKC_BB_BACKEND: z.enum(['auto', 'native', 'wasm'], { error: 'ZKC_BB_BACKEND must be auto, native or wasm' }).default('auto'),
+  ZKC_CRS_PATH: z.string().min(1).optional(),
+  ZKC_VERIFIERS: int('ZKC_VERIFIERS', 1, 64, 2).default(2),
+  ZKC_VERIFY_QUEUE: int('ZKC_VERIFY_QUEUE', 0, 100_000, 64).default(64),
+  ZKC_PROVERS: int('ZKC_PROVERS', 1, 64, 1).default(1),
+  ZKC_PROVE_QUEUE: int('ZKC_PROVE_QUEUE', 0, 10_000, 8).default(8),
+  ZKC_RESERVATION_TTL_MS: int('ZKC_RESERVATION_TTL_MS', 1000, 86_400_000, 360000).optional(),
+  ZKC_MAX_BODY_BYTES: int('ZKC_MAX_BODY_BYTES', 32 * 1024, 64 * 1024 * 1024, 1048576).default(1024 * 1024),
+  ZKC_RATE_LIMIT_PER_MINUTE: int('ZKC_RATE_LIMIT_PER_MINUTE', 1, 1_000_000, 120).default(120),
+  ZKC_RETRY_AFTER_SECONDS: int('ZKC_RETRY_AFTER_SECONDS', 1, 3600, 1).default(1),
+  ZKC_TRUST_PROXY: trustProxySchema.default(false),
+  ZKC_CORS_ORIGINS: z
+    .string()
+    .transform((v, ctx) => {
+      const origins = list(v);
+      for (const o of origins) {
+        if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) {
+          ctx.addIssue({ code: 'custom', message: `ZKC_CORS_ORIGINS entry "${o}" must be an origin like https://app.example.com (scheme + host, no path) or *` });
+          return z.NEVER;
+        }
+      }
+      return origins;
+    })
+    .default([]),
+  ZKC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'ZKC_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
+  ZKC_SHUTDOWN_GRACE_MS: int('ZKC_SHUTDOWN_GRACE_MS', 0, 600_000, 10000).default(10_000),
+});
+
+/**
+ * Reads and validates the configuration from environment variables, once, at start-up.
+ * @throws {ConfigError} listing every bad or missing variable with how to fix it.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const relevant: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('ZKC_') && v !== undefined && v !== '') relevant[k] = v;
+  const parsed = envSchema.safeParse(relevant);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0] ?? '');
+        return issue.message.includes(key) || !key ? issue.message : `${key}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.ZKC_STORE === 'postgres' && !e.ZKC_DATABASE_URL) {
+    problems.push('ZKC_STORE=postgres needs ZKC_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/zkcredits');
+  }
+  const reservationTtlMs = e.ZKC_RESERVATION_TTL_MS ?? e.ZKC_UPSTREAM_TIMEOUT_MS + 60_000;
+  if (reservationTtlMs <= e.ZKC_UPSTREAM_TIMEOUT_MS) {
+    problems.push(
+      `ZKC_RESERVATION_TTL_MS (${reservationTtlMs}) must exceed ZKC_UPSTREAM_TIMEOUT_MS (${e.ZKC_UPSTREAM_TIMEOUT_MS}), otherwise a slow request could lose its reservation to a second one`,
+    );
+  }
+  if (e.ZKC_CORS_ORIGINS.includes('*') && e.ZKC_CORS_ORIGINS.length > 1) {
+    problems.push('ZKC_CORS_ORIGINS: use either * or a list of origins, not both');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    host: e.ZKC_HOST,
+    port: e.ZKC_PORT,
+    chain: {
+      rpcUrl: e.ZKC_RPC_URL,
+      chainId: e.ZKC_CHAIN_ID,
+      contract: e.ZKC_CONTRACT,
+      deploymentBlock: e.ZKC_DEPLOYMENT_BLOCK,
+      confirmations: e.ZKC_CONFIRMATIONS,
+      pollIntervalMs: e.ZKC_POLL_INTERVAL_MS,
+      logBlockRange: e.ZKC_LOG_BLOCK_RANGE,
+    },
+    store:
+      e.ZKC_STORE === 'postgres'
+        ? { kind: 'postgres', databaseUrl: e.ZKC_DATABASE_URL! }
+        : { kind: 'sqlite', sqlitePath: e.ZKC_SQLITE_PATH },
+    upstream: {
+      baseUrl: e.ZKC_UPSTREAM_URL.replace(/\/+$/, ''),
+      apiKey: e.ZKC_UPSTREAM_API_KEY,
+      headersTimeoutMs: e.ZKC_UPSTREAM_HEADERS_TIMEOUT_MS,
+      idleTimeoutMs: e.ZKC_UPSTREAM_IDLE_TIMEOUT_MS,
+      totalTimeoutMs: e.ZKC_UPSTREAM_TIMEOUT_MS,
+    },
+    models: e.ZKC_MODELS,
+    apiKeyMode: e.ZKC_API_KEY_MODE,
+    proofs: {
+      backend: e.ZKC_BB_BACKEND,
+      crsPath: e.ZKC_CRS_PATH,
+      verifiers: e.ZKC_VERIFIERS,
+      verifyQueue: e.ZKC_VERIFY_QUEUE,
+      provers: e.ZKC_PROVERS,
+      proveQueue: e.ZKC_PROVE_QUEUE,
+    },
+    reservationTtlMs,
+    limits: {
+      maxBodyBytes: e.ZKC_MAX_BODY_BYTES,
+      rateLimitPerMinute: e.ZKC_RATE_LIMIT_PER_MINUTE,
+      retryAfterSeconds: e.ZKC_RETRY_AFTER_SECONDS,
+    },
+    trustProxy: e.ZKC_TRUST_PROXY,
+    corsOrigins: e.ZKC_CORS_ORIGINS,
+    logLevel: e.ZKC_LOG_LEVEL,
+    shutdownGraceMs: e.ZKC_SHUTDOWN_GRACE_MS,
+  };
+}

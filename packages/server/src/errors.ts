@@ -1,0 +1,124 @@
+/**
+ * Typed errors of the API server. Every error that reaches a client carries an HTTP status,
+ * a stable machine-readable `code` (clients match on it), an OpenAI error `type`, the
+ * offending request `param` when there is one, and a message that says what to do.
+ */
+
+/** OpenAI error `type` values (clients and SDKs branch on these). */
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'insufficient_quota'
+  | 'not_found_error'
+  | 'conflict_error'
+  | 'rate_limit_error'
+  | 'server_error'
+  | 'upstream_error';
+
+type ErrorSpec = { status: number; type: ErrorType; message: string };
+
+/**
+ * The catalogue of error codes: status, type and the default message. Stable: codes are
+ * never renamed or reused; new ones are added at the end of their group.
+ */
+export const ERRORS = {
+  // request shape
+  invalid_json: { status: 400, type: 'invalid_request_error', message: 'The request body is not valid JSON. Send a JSON object with Content-Type: application/json.' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error', message: 'Send the request body as JSON with Content-Type: application/json.' },
+  body_too_large: { status: 413, type: 'invalid_request_error', message: 'The request body is larger than this server accepts. Shorten the conversation or send fewer/lower-resolution attachments.' },
+  invalid_request: { status: 400, type: 'invalid_request_error', message: 'The request is malformed.' },
+  model_not_allowed: { status: 400, type: 'invalid_request_error', message: 'This server does not offer that model. List the available models with GET /v1/models.' },
+  max_tokens_exceeded: { status: 400, type: 'invalid_request_error', message: 'One credit pays for a bounded number of output tokens. Lower max_tokens (or max_completion_tokens) to the per-credit limit in GET /v1/zkcredits/config.' },
+  not_found: { status: 404, type: 'not_found_error', message: 'No such route. See docs/PROTOCOL.md, section "API (server)".' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', message: 'This route does not support that HTTP method.' },
+  // credit / proof
+  missing_credit: { status: 401, type: 'authentication_error', message: 'No credit attached. Add a "zkcredits" member with your proof to the JSON body, or send a zkc1… credential as the bearer API key.' },
+  invalid_proof_payload: { status: 400, type: 'invalid_request_error', message: 'The "zkcredits" member is malformed. Expected {"proof": base64, "root": 0x+64 hex, "nullifier_hash": 0x+64 hex}.' },
+  invalid_field: { status: 400, type: 'invalid_request_error', message: 'A field element is not canonical. Send 0x followed by exactly 64 hex digits, below the BN254 scalar field modulus.' },
+  invalid_proof: { status: 401, type: 'authentication_error', message: 'The proof does not verify for this request. Prove again over exactly the JSON body you send (without "zkcredits"), for this server\'s chain id and contract.' },
+  request_hash_mismatch: { status: 401, type: 'authentication_error', message: 'The request_hash you sent does not match the request the server received. Prove over exactly the body you send (JCS without "zkcredits"), method POST and the route path.' },
+  unknown_root: { status: 403, type: 'permission_error', message: 'The proof\'s root is not a root of this deployment\'s tree. If you just bought the credit, wait for the purchase to be confirmed and retry; otherwise sync the tree from GET /v1/zkcredits/leaves and prove again.' },
+  expired_root: { status: 403, type: 'permission_error', message: 'The proof\'s root is older than the last 64 roots the contract accepts. Sync the tree (GET /v1/zkcredits/leaves) and prove again against a current root.' },
+  credit_spent: { status: 402, type: 'insufficient_quota', message: 'This credit has already been spent. Use another credit or buy more.' },
+  credit_in_use: { status: 409, type: 'conflict_error', message: 'Another request is using this credit right now. If it fails the credit becomes spendable again; retry after the indicated delay.' },
+  invalid_api_key: { status: 401, type: 'authentication_error', message: 'The bearer key is not a valid zkcredits credential (zkc1…). Check for typos; it has a checksum.' },
+  credential_not_found: { status: 403, type: 'permission_error', message: 'This credential is not in the credit tree. If you just bought it, wait for the purchase to be confirmed and retry.' },
+  api_key_mode_disabled: { status: 403, type: 'permission_error', message: 'This server does not build proofs for clients. Prove locally and send the proof in the "zkcredits" body member.' },
+  // capacity
+  rate_limited: { status: 429, type: 'rate_limit_error', message: 'Too many requests from your address. Retry after the delay in the Retry-After header.' },
+  verifier_busy: { status: 503, type: 'server_error', message: 'All proof verifiers are busy. Retry after the delay in the Retry-After header; your credit was not spent.' },
+  prover_busy: { status: 503, type: 'server_error', message: 'All provers are busy. Retry after the delay in the Retry-After header; your credit was not spent.' },
+  not_ready: { status: 503, type: 'server_error', message: 'The server is starting or has lost its database or chain connection. Retry shortly; your credit was not spent.' },
+  shutting_down: { status: 503, type: 'server_error', message: 'The server is shutting down. Retry (another replica will answer); your credit was not spent.' },
+  // upstream
+  upstream_error: { status: 502, type: 'upstream_error', message: 'The model provider failed. Your credit was not spent; retry with the same proof.' },
+  upstream_timeout: { status: 504, type: 'upstream_error', message: 'The model provider did not answer in time. Your credit was not spent; retry with the same proof.' },
+  upstream_busy: { status: 503, type: 'upstream_error', message: 'The model provider is rate-limiting this server. Your credit was not spent; retry after the delay in the Retry-After header.' },
+  upstream_rejected: { status: 400, type: 'invalid_request_error', message: 'The model provider rejected the request. Your credit was not spent; fix the request and prove again.' },
+  // server
+  internal_error: { status: 500, type: 'server_error', message: 'Internal server error. Your credit was not spent unless an answer reached you; retry later.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export type ApiErrorOptions = {
+  /** Replaces the catalogue message (still: say what to do). */
+  message?: string;
+  /** Extra detail appended to the message: the bad value or what was expected. Never secrets. */
+  details?: string;
+  /** The request parameter at fault (OpenAI `param`), e.g. `zkcredits.root`. */
+  param?: string;
+  /** Seconds for the Retry-After header. */
+  retryAfter?: number;
+  /** Overrides the catalogue status (e.g. an upstream 422 passed through as such). */
+  status?: number;
+  cause?: unknown;
+};
+
+/** An error with a stable code, mapped to HTTP status + JSON by the error middleware. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: ErrorType;
+  readonly param: string | null;
+  readonly retryAfter: number | undefined;
+  readonly details: string | undefined;
+
+  constructor(code: ErrorCode, options: ApiErrorOptions = {}) {
+    const spec: ErrorSpec = ERRORS[code];
+    const base = options.message ?? spec.message;
+    super(options.details ? `${base} (${options.details})` : base, { cause: options.cause });
+    this.code = code;
+    this.status = options.status ?? spec.status;
+    this.type = spec.type;
+    this.param = options.param ?? null;
+    this.retryAfter = options.retryAfter;
+    this.details = options.details;
+  }
+
+  /** OpenAI's error JSON shape. */
+  toJSON(): { error: { message: string; type: ErrorType; code: ErrorCode; param: string | null } } {
+    return { error: { message: this.message, type: this.type, code: this.code, param: this.param } };
+  }
+}
+
+/** Invalid configuration at start-up: lists every problem and how to fix it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** The chain and the local index disagree in a way that needs an operator. */
+export class IndexerError extends Error {
+  override name = 'IndexerError';
+  constructor(
+    readonly code: 'root_mismatch' | 'leaf_gap' | 'deployment_mismatch' | 'reorg_too_deep',
+    message: string,
+  ) {
+    super(message);
+  }
+}
