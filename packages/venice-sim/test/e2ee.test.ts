@@ -75,7 +75,7 @@ describe('GET /tee/attestation', () => {
       expect.objectContaining({ code: 'ATTESTATION_KEY_NOT_BOUND' }),
     );
     const forged = Buffer.from(response.intel_quote!, 'base64');
-    forged[48 + 520 + 40] ^= 1; // flip a REPORTDATA bit: the quote signature no longer holds
+    forged[48 + 520 + 40]! ^= 1; // flip a REPORTDATA bit: the quote signature no longer holds
     expect(() => verifyAttestation({ ...response, intel_quote: forged.toString('base64') }, { nonce, model: MODEL, trustedAuthorityKeys: trusted })).toThrow(
       expect.objectContaining({ code: 'ATTESTATION_QUOTE_SIGNATURE_INVALID' }),
     );
