@@ -58,14 +58,14 @@ const emit = (s) => lines.push(I + s);
 //   out = [t3 + t5, t5, t2 + t4, t4]
 function emitExternal(ind = '') {
   emit(`${ind}{`);
-  emit(`${ind}    let t0 := addmod(o0, o1, P)`);
-  emit(`${ind}    let t1 := addmod(o2, o3, P)`);
+  emit(`${ind}    let t0 := addmod(o0, o1, p)`);
+  emit(`${ind}    let t1 := addmod(o2, o3, p)`);
   emit(`${ind}    let t2 := add(add(o1, o1), t1)`);
   emit(`${ind}    let t3 := add(add(o3, o3), t0)`);
-  emit(`${ind}    o3 := addmod(shl(2, t1), t3, P)`);
-  emit(`${ind}    o1 := addmod(shl(2, t0), t2, P)`);
-  emit(`${ind}    o0 := addmod(t3, o1, P)`);
-  emit(`${ind}    o2 := addmod(t2, o3, P)`);
+  emit(`${ind}    o3 := addmod(shl(2, t1), t3, p)`);
+  emit(`${ind}    o1 := addmod(shl(2, t0), t2, p)`);
+  emit(`${ind}    o0 := addmod(t3, o1, p)`);
+  emit(`${ind}    o2 := addmod(t2, o3, p)`);
   emit(`${ind}}`);
 }
 function emitFullRound(rc) {
@@ -74,8 +74,8 @@ function emitFullRound(rc) {
     // o_i < p and rc_i < p: the sum fits in 256 bits; mulmod reduces it.
     emit(`o${i} := add(o${i}, ${hex(rc[i])})`);
     emit(`{`);
-    emit(`    let q := mulmod(o${i}, o${i}, P)`);
-    emit(`    o${i} := mulmod(mulmod(q, q, P), o${i}, P)`);
+    emit(`    let q := mulmod(o${i}, o${i}, p)`);
+    emit(`    o${i} := mulmod(mulmod(q, q, p), o${i}, p)`);
     emit(`}`);
   }
   emitExternal();
@@ -83,16 +83,18 @@ function emitFullRound(rc) {
 function emitPartialRound(rc) {
   emit(`{`);
   emit(`    o0 := add(o0, ${hex(rc)})`);
-  emit(`    let q := mulmod(o0, o0, P)`);
-  emit(`    o0 := mulmod(mulmod(q, q, P), o0, P)`);
+  emit(`    let q := mulmod(o0, o0, p)`);
+  emit(`    o0 := mulmod(mulmod(q, q, p), o0, p)`);
   // o0..o3 < p: their sum is < 4p < 2^256.
   emit(`    let s := add(add(o0, o1), add(o2, o3))`);
-  for (let i = 0; i < 4; i++) emit(`    o${i} := addmod(mulmod(o${i}, ${hex(D[i])}, P), s, P)`);
+  for (let i = 0; i < 4; i++) emit(`    o${i} := addmod(mulmod(o${i}, ${hex(D[i])}, p), s, p)`);
   emit(`}`);
 }
 
+emit(`// p on the stack: DUP is cheaper than PUSH32 (and keeps the legacy constant optimizer from codecopy-ing it)`);
+emit(`let p := P`);
 emit(`// inputs are reduced modulo p first; every state value stays < p between layers`);
-for (let i = 0; i < 4; i++) emit(`o${i} := mod(s${i}, P)`);
+for (let i = 0; i < 4; i++) emit(`o${i} := mod(s${i}, p)`);
 emit(`// initial external layer`);
 emitExternal();
 for (const rc of P2.fullRoundConstantsFirst) emitFullRound(rc);
