@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {Test} from "./utils/Test.sol";
+import {vm} from "./utils/Vm.sol";
+import {CreditPool} from "../src/CreditPool.sol";
+import {TestToken} from "../src/TestToken.sol";
+import {ProtocolConstants} from "../src/generated/ProtocolConstants.sol";
+
+/// @notice Drives CreditPool with random purchases and records ghost state.
+contract CreditPoolHandler {
+    uint256 internal constant P = ProtocolConstants.FIELD_MODULUS;
+
+    CreditPool public immutable pool;
+    TestToken public immutable token;
+    uint256 public immutable price;
+
+    uint256 public ghostLeaves;
+    uint256 public ghostPaid;
+    uint256[] public roots; // every root ever current, oldest first (index 0 = empty-tree root)
+
+    constructor(CreditPool pool_, TestToken token_) {
+        pool = pool_;
+        token = token_;
+        price = pool_.pricePerCredit();
+        roots.push(pool_.currentRoot());
+        token_.approve(address(pool_), type(uint256).max);
+    }
+
+    function buy(uint256 seed, uint256 size) external {
+        uint256 n = 1 + (size % 24);
+        uint256[] memory c = new uint256[](n);
+        for (uint256 i; i < n; ++i) c[i] = uint256(keccak256(abi.encode(seed, ghostLeaves, i))) % (P - 1) + 1;
+        token.mint(address(this), n * price);
+        (uint256 start, uint256 root) = pool.buy(c);
+        require(start == ghostLeaves, "start index");
+        ghostLeaves += n;
+        ghostPaid += n * price;
+        roots.push(root);
+    }
+
+    function rootCount() external view returns (uint256) {
+        return roots.length;
+    }
+}
+
+contract CreditPoolInvariantTest is Test {
+    CreditPool internal pool;
+    TestToken internal token;
+    CreditPoolHandler internal handler;
+
+    function setUp() public {
+        token = new TestToken();
+        pool = new CreditPool(token, 1_000, address(this), address(0x7EA5));
+        handler = new CreditPoolHandler(pool, token);
+        targetContract(address(handler));
+    }
+
+    function invariant_leafCountEqualsSumOfBatches() public view {
+        assertEq(pool.nextIndex(), handler.ghostLeaves(), "nextIndex == sum of batch sizes");
+        assertEq(token.balanceOf(address(pool)), handler.ghostPaid(), "balance == sum of payments");
+    }
+
+    function invariant_currentRootIsLatest() public view {
+        assertEq(pool.currentRoot(), handler.roots(handler.rootCount() - 1), "current root");
+    }
+
+    function invariant_ringHoldsLast64RootsOnly() public view {
+        uint256 count = handler.rootCount();
+        uint256 history = ProtocolConstants.ROOT_HISTORY_SIZE;
+        for (uint256 i; i < count; ++i) {
+            bool recent = i + history >= count;
+            assertTrue(pool.isKnownRoot(handler.roots(i)) == recent, "known iff among the last 64 roots");
+        }
+    }
+}
