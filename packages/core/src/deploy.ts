@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPublicClient, getAddress, http, type Address } from 'viem';
+import { z } from 'zod';
+import { ZkCreditsError } from './errors.js';
+import { creditPoolAbi } from './generated/abis.js';
+
+/** Deployment failed: bad parameters, forge failed, or the chain disagrees with the script output. */
+export class DeployError extends ZkCreditsError {
+  override name = 'DeployError';
+  constructor(shortMessage: string, options?: { details?: string; cause?: unknown }) {
+    super('contract_error', shortMessage, options);
+  }
+}
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed 20-byte address');
+const parametersSchema = z.object({
+  rpcUrl: z.url({ protocol: /^https?$/ }),
+  privateKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex private key'),
+  token: address.optional(),
+  pricePerCredit: z.bigint().positive(),
+  owner: address,
+  treasury: address,
+  /** Repository root holding foundry.toml (default: this checkout). */
+  repoRoot: z.string().optional(),
+  /** forge executable (default: the @foundry-rs/forge binary of the repository). */
+  forgeBinary: z.string().optional(),
+  /** Kill forge after this many milliseconds (first run compiles with solc-js). */
+  timeoutMs: z.number().int().positive().optional(),
+});
+
+export type DeployContractsParameters = z.input<typeof parametersSchema>;
+
+export type Deployment = {
+  creditPool: Address;
+  /** Payment token: the given `token`, or a freshly deployed TestToken (open mint, 6 decimals). */
+  token: Address;
+  /** Block of the CreditPool deployment (from the contract itself), where indexers start. */
+  deploymentBlock: bigint;
+};
+
+const outputSchema = z.object({
+  chainId: z.number().int().positive(),
+  creditPool: address,
+  token: address,
+  deployer: address,
+});
+
+const defaultRepoRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/**
+ * Deploys CreditPool (and a TestToken unless `token` is given) by running the real forge script
+ * `contracts/script/Deploy.s.sol` against `rpcUrl`. The private key reaches forge through the
+ * environment (not argv). Throws `DeployError` (code `contract_error`) on any failure.
+ */
+export async function deployContracts(parameters: DeployContractsParameters): Promise<Deployment> {
+  const parsed = parametersSchema.safeParse(parameters);
+  if (!parsed.success) {
+    // Never echo the input: it contains the private key.
+    const fields = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new DeployError('Invalid deployment parameters', { details: fields });
+  }
+  const p = parsed.data;
+  const repoRoot = p.repoRoot ?? defaultRepoRoot;
+  const forge = p.forgeBinary ?? join(repoRoot, 'node_modules/@foundry-rs/forge-linux-amd64/bin/forge');
+  const dir = await mkdtemp(join(tmpdir(), 'zkcredits-deploy-'));
+  const out = join(dir, 'deployment.json');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      execFile(
+        forge,
+        ['script', 'contracts/script/Deploy.s.sol:Deploy', '--rpc-url', p.rpcUrl, '--broadcast'],
+        {
+          cwd: repoRoot,
+          env: {
+            ...process.env,
+            DEPLOYER_PRIVATE_KEY: p.privateKey,
+            TOKEN: p.token ?? '',
+            PRICE_PER_CREDIT: p.pricePerCredit.toString(),
+            OWNER: p.owner,
+            TREASURY: p.treasury,
+            DEPLOY_OUT: out,
+          },
+          timeout: p.timeoutMs ?? 300_000,
+          maxBuffer: 64 * 1024 * 1024,
+        },
+        (error, _stdout, stderr) => {
+          if (!error) return resolve();
+          const tail = `${stderr}`.trim().split('\n').slice(-15).join('\n');
+          reject(
+            new DeployError('forge script Deploy.s.sol failed', {
+              details: `${tail || error.message} (is the RPC at ${p.rpcUrl} reachable and the deployer funded?)`,
+              cause: error,
+            }),
+          );
+        },
+      );
+    });
+
+    let json: z.infer<typeof outputSchema>;
+    try {
+      json = outputSchema.parse(JSON.parse(await readFile(out, 'utf8')));
+    } catch (cause) {
+      throw new DeployError('Deploy script output is missing or malformed', { details: out, cause });
+    }
+    const client = createPublicClient({ transport: http(p.rpcUrl) });
+    const creditPool = getAddress(json.creditPool);
+    const chainId = await client.getChainId();
+    if (chainId !== json.chainId) {
+      throw new DeployError('Chain changed during deployment', {
+        details: `script saw chain ${json.chainId}, RPC reports ${chainId}`,
+      });
+    }
+    const deploymentBlock = await client.readContract({
+      address: creditPool,
+      abi: creditPoolAbi,
+      functionName: 'deploymentBlock',
+    });
+    return { creditPool, token: getAddress(json.token), deploymentBlock };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

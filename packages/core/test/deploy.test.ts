@@ -1,0 +1,226 @@
+// deployContracts against a real Anvil: the real forge script deploys TestToken + CreditPool, then two
+// accounts buy credits (approve path and ERC-2612 permit path). Event contents and the on-chain root are
+// checked against a root computed in TypeScript with bb.js Poseidon2.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BackendType, BarretenbergSync } from '@aztec/bb.js';
+import {
+  createPublicClient,
+  createWalletClient,
+  http,
+  parseEventLogs,
+  parseSignature,
+  type Address,
+  type Hex,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+import { DeployError, deployContracts } from '../src/deploy.js';
+import { creditPoolAbi, testTokenAbi } from '../src/generated/abis.js';
+import { TAG_LEAF, TAG_NODE, TREE_DEPTH } from '../src/generated/constants.js';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const anvilBinary = join(repoRoot, 'node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil');
+// Anvil's well-known development keys (accounts 0..2 of the default mnemonic).
+const KEYS = [
+  '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',
+  '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
+  '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+] as const satisfies readonly Hex[];
+const PRICE = 250_000n;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let bb: BarretenbergSync;
+const toBytes = (x: bigint) => {
+  const b = new Uint8Array(32);
+  for (let i = 31, v = x; i >= 0; i--, v >>= 8n) b[i] = Number(v & 255n);
+  return b;
+};
+const H = (xs: bigint[]) => BigInt('0x' + Buffer.from(bb.poseidon2Hash({ inputs: xs.map(toBytes) }).hash).toString('hex'));
+
+/** Root by definition: full recomputation, a missing right child is the level's zero hash. */
+function referenceRoot(leaves: bigint[]): bigint {
+  let level = leaves;
+  let zero = 0n;
+  for (let l = 0; l < TREE_DEPTH; l++) {
+    const next: bigint[] = [];
+    for (let j = 0; j < Math.max(level.length, 1); j += 2) next.push(H([TAG_NODE, level[j] ?? zero, level[j + 1] ?? zero]));
+    level = next;
+    zero = H([TAG_NODE, zero, zero]);
+  }
+  return level[0]!;
+}
+
+const randomField31 = () => BigInt('0x' + Buffer.from(crypto.getRandomValues(new Uint8Array(31))).toString('hex')) || 1n;
+const newCommitments = (n: number) => Array.from({ length: n }, () => H([TAG_LEAF, randomField31(), randomField31()]));
+
+describe('deployContracts on Anvil', () => {
+  let anvil: ChildProcess | undefined;
+  let rpcUrl: string;
+  let pool: Address;
+  let token: Address;
+  let deploymentBlock: bigint;
+  const client = () => createPublicClient({ chain: foundry, transport: http(rpcUrl) });
+  const wallet = (i: 0 | 1 | 2) =>
+    createWalletClient({ account: privateKeyToAccount(KEYS[i]), chain: foundry, transport: http(rpcUrl) });
+
+  beforeAll(async () => {
+    bb = await BarretenbergSync.new({ backend: BackendType.Wasm });
+    const port = await freePort();
+    rpcUrl = `http://127.0.0.1:${port}`;
+    anvil = spawn(anvilBinary, ['--port', String(port), '--silent'], { stdio: 'ignore' });
+    for (let i = 0; ; i++) {
+      try {
+        await client().getChainId();
+        break;
+      } catch (error) {
+        if (i > 100) throw error;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const owner = privateKeyToAccount(KEYS[0]).address;
+    ({ creditPool: pool, token, deploymentBlock } = await deployContracts({
+      rpcUrl,
+      privateKey: KEYS[0],
+      pricePerCredit: PRICE,
+      owner,
+      treasury: owner,
+    }));
+  }, 300_000);
+
+  afterAll(() => {
+    if (anvil?.pid) process.kill(anvil.pid, 'SIGTERM');
+  });
+
+  it('deploys a configured CreditPool and reports its deployment block', async () => {
+    const c = client();
+    const read = <F extends 'pricePerCredit' | 'owner' | 'paymentToken' | 'deploymentBlock' | 'nextIndex' | 'currentRoot'>(
+      functionName: F,
+    ) => c.readContract({ address: pool, abi: creditPoolAbi, functionName });
+    expect(await read('pricePerCredit')).toBe(PRICE);
+    expect(await read('owner')).toBe(privateKeyToAccount(KEYS[0]).address);
+    expect(await read('paymentToken')).toBe(token);
+    expect(await read('nextIndex')).toBe(0n);
+    expect(await read('currentRoot')).toBe(referenceRoot([]));
+    const receiptBlock = deploymentBlock;
+    expect(receiptBlock).toBeGreaterThan(0n);
+    expect(receiptBlock).toBeLessThanOrEqual(await c.getBlockNumber());
+    expect(await c.getCode({ address: pool, blockNumber: receiptBlock - 1n })).toBeUndefined();
+    expect(await c.getCode({ address: pool, blockNumber: receiptBlock })).toMatch(/^0x[0-9a-f]+$/);
+    expect(await c.readContract({ address: token, abi: testTokenAbi, functionName: 'decimals' })).toBe(6);
+  });
+
+  it('buys with approve and with permit; events and root match bb.js', async () => {
+    const c = client();
+    const [, buyerA, buyerB] = [wallet(0), wallet(1), wallet(2)];
+    for (const w of [buyerA, buyerB]) {
+      const hash = await wallet(0).writeContract({
+        address: token,
+        abi: testTokenAbi,
+        functionName: 'mint',
+        args: [w.account.address, 100n * PRICE],
+      });
+      await c.waitForTransactionReceipt({ hash });
+    }
+
+    // Account 1: approve, then buy 3.
+    const first = newCommitments(3);
+    const approve = await buyerA.writeContract({
+      address: token,
+      abi: testTokenAbi,
+      functionName: 'approve',
+      args: [pool, 3n * PRICE],
+    });
+    await c.waitForTransactionReceipt({ hash: approve });
+    const buyA = await c.waitForTransactionReceipt({
+      hash: await buyerA.writeContract({ address: pool, abi: creditPoolAbi, functionName: 'buy', args: [first] }),
+    });
+    expect(buyA.status).toBe('success');
+    const [eventA] = parseEventLogs({ abi: creditPoolAbi, logs: buyA.logs, eventName: 'CreditsPurchased' });
+    expect(eventA!.args).toEqual({
+      buyer: buyerA.account.address,
+      startIndex: 0n,
+      commitments: first,
+      newRoot: referenceRoot(first),
+      amountPaid: 3n * PRICE,
+    });
+
+    // Account 2: one transaction with an ERC-2612 permit, no approve.
+    const second = newCommitments(2);
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
+    const nonce = await c.readContract({ address: token, abi: testTokenAbi, functionName: 'nonces', args: [buyerB.account.address] });
+    const name = await c.readContract({ address: token, abi: testTokenAbi, functionName: 'name' });
+    const signature = await buyerB.signTypedData({
+      domain: { name, version: '1', chainId: foundry.id, verifyingContract: token },
+      types: {
+        Permit: [
+          { name: 'owner', type: 'address' },
+          { name: 'spender', type: 'address' },
+          { name: 'value', type: 'uint256' },
+          { name: 'nonce', type: 'uint256' },
+          { name: 'deadline', type: 'uint256' },
+        ],
+      },
+      primaryType: 'Permit',
+      message: { owner: buyerB.account.address, spender: pool, value: 2n * PRICE, nonce, deadline },
+    });
+    const { r, s, yParity } = parseSignature(signature);
+    const buyB = await c.waitForTransactionReceipt({
+      hash: await buyerB.writeContract({
+        address: pool,
+        abi: creditPoolAbi,
+        functionName: 'buyWithPermit',
+        args: [second, deadline, 27 + yParity, r, s],
+      }),
+    });
+    expect(buyB.status).toBe('success');
+    const all = [...first, ...second];
+    const [eventB] = parseEventLogs({ abi: creditPoolAbi, logs: buyB.logs, eventName: 'CreditsPurchased' });
+    expect(eventB!.args).toEqual({
+      buyer: buyerB.account.address,
+      startIndex: 3n,
+      commitments: second,
+      newRoot: referenceRoot(all),
+      amountPaid: 2n * PRICE,
+    });
+
+    expect(await c.readContract({ address: pool, abi: creditPoolAbi, functionName: 'currentRoot' })).toBe(referenceRoot(all));
+    expect(await c.readContract({ address: pool, abi: creditPoolAbi, functionName: 'isKnownRoot', args: [referenceRoot(first)] })).toBe(true);
+    expect(await c.readContract({ address: token, abi: testTokenAbi, functionName: 'balanceOf', args: [pool] })).toBe(5n * PRICE);
+    expect(await c.readContract({ address: token, abi: testTokenAbi, functionName: 'balanceOf', args: [buyerB.account.address] })).toBe(98n * PRICE);
+  });
+
+  it('rejects invalid parameters without echoing the private key', async () => {
+    const bad = deployContracts({
+      rpcUrl,
+      privateKey: '0x1234',
+      pricePerCredit: 0n,
+      owner: '0x0000000000000000000000000000000000000001',
+      treasury: '0x0000000000000000000000000000000000000001',
+    });
+    await expect(bad).rejects.toBeInstanceOf(DeployError);
+    await expect(bad).rejects.toMatchObject({ code: 'contract_error' });
+    await expect(bad).rejects.not.toThrow(/0x1234/);
+  });
+
+  it('fails with DeployError when the RPC is unreachable', async () => {
+    const port = await freePort();
+    const owner = privateKeyToAccount(KEYS[0]).address;
+    await expect(
+      deployContracts({ rpcUrl: `http://127.0.0.1:${port}`, privateKey: KEYS[0], pricePerCredit: PRICE, owner, treasury: owner }),
+    ).rejects.toMatchObject({ name: 'DeployError', shortMessage: 'forge script Deploy.s.sol failed' });
+  }, 120_000);
+});
