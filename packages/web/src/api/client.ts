@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import { AppError } from '../errors';
+
+/** All API calls go through the app's own origin (see app/api/zk). */
+const BASE = '/api/zk';
+
+const errorBody = z.object({
+  error: z.object({ code: z.string().nullish(), message: z.string(), type: z.string().nullish() }).passthrough(),
+});
+
+/** An error answer from the API server, with its stable code. */
+export class ServerError extends AppError {
+  override name = 'ServerError';
+  constructor(
+    readonly status: number,
+    readonly serverCode: string,
+    message: string,
+    readonly retryAfter?: number,
+  ) {
+    super(status >= 500 ? (serverCode.startsWith('upstream') ? 'upstream_failed' : 'server_unavailable') : 'server_rejected', message, {
+      details: `HTTP ${status} ${serverCode}`,
+    });
+  }
+}
+
+async function toServerError(res: Response): Promise<ServerError> {
+  let code = `http_${res.status}`;
+  let message = `The server answered ${res.status}.`;
+  try {
+    const parsed = errorBody.safeParse(await res.json());
+    if (parsed.success) {
+      code = parsed.data.error.code ?? code;
+      message = parsed.data.error.message;
+    }
+  } catch {
+    // not JSON: keep the generic message
+  }
+  const retry = Number(res.headers.get('retry-after'));
+  return new ServerError(res.status, code, message, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+}
+
+async function getJson<T>(path: string, schema: z.ZodType<T>, signal?: AbortSignal): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${BASE}${path}`, { headers: { accept: 'application/json' }, signal });
+  } catch (cause) {
+    throw new AppError('server_unavailable', 'The zkcredits server is not reachable.', { cause });
+  }
+  if (!res.ok) throw await toServerError(res);
+  const parsed = schema.safeParse(await res.json());
+  if (!parsed.success) {
+    throw new AppError('server_unavailable', 'The server sent an answer this app does not understand.', {
+      details: `${path}: ${parsed.error.issues[0]?.message}`,
+    });
+  }
+  return parsed.data;
+}
+
+const models = z.object({ data: z.array(z.object({ id: z.string(), name: z.string().optional() }).passthrough()) });
+export type Model = { id: string; name?: string };
+
+export async function listModels(signal?: AbortSignal): Promise<Model[]> {
+  return (await getJson('/v1/models', models, signal)).data;
+}
+
+const serverConfig = z
+  .object({
+    chainId: z.number().optional(),
+    chain_id: z.number().optional(),
+    contract: z.string().optional(),
+    maxTokensPerCredit: z.number().optional(),
+    max_tokens_per_credit: z.number().optional(),
+  })
+  .passthrough();
+
+export type ServerConfig = { chainId?: number; contract?: string; maxTokensPerCredit?: number };
+
+export async function getServerConfig(signal?: AbortSignal): Promise<ServerConfig> {
+  const c = await getJson('/v1/zkcredits/config', serverConfig, signal);
+  return {
+    chainId: c.chainId ?? c.chain_id,
+    contract: c.contract,
+    maxTokensPerCredit: c.maxTokensPerCredit ?? c.max_tokens_per_credit,
+  };
+}
+
+const fieldHex = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
+const leavesPage = z
+  .object({
+    from: z.number().int().nonnegative().optional(),
+    start: z.number().int().nonnegative().optional(),
+    leaves: z.array(fieldHex),
+    size: z.number().int().nonnegative().optional(),
+    root: fieldHex.optional(),
+  })
+  .passthrough();
+
+export type LeavesPage = { start: number; leaves: `0x${string}`[]; size?: number };
+
+/** Leaves of the credit tree from index `from` on (all users' commitments; reveals nothing about us). */
+export async function fetchLeaves(from: number, signal?: AbortSignal): Promise<LeavesPage> {
+  const page = await getJson(`/v1/zkcredits/leaves?from=${from}`, leavesPage, signal);
+  return {
+    start: page.from ?? page.start ?? from,
+    leaves: page.leaves.map((l) => l.toLowerCase() as `0x${string}`),
+    size: page.size,
+  };
+}
+
+export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
+
+export type StreamHandlers = {
+  onDelta(text: string): void;
+};
+
+/**
+ * POST /v1/chat/completions with the proof attached, streaming the answer (SSE) into
+ * `onDelta`. Resolves when the stream ends; rejects with a ServerError on an error answer.
+ */
+export async function streamChat(body: Record<string, unknown>, handlers: StreamHandlers, signal: AbortSignal): Promise<{ finishReason?: string }> {
+  let res: Response;
+  try {
+    res = await fetch(`${BASE}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(body),
+      signal,
+    });
+  } catch (cause) {
+    if (signal.aborted) throw new AppError('aborted', 'Stopped.');
+    throw new AppError('server_unavailable', 'The zkcredits server is not reachable. Your credit was not spent.', { cause });
+  }
+  if (!res.ok || !res.body) throw await toServerError(res);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  let finishReason: string | undefined;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let cut: number;
+    while ((cut = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, cut).replace(/\r$/, '');
+      buffer = buffer.slice(cut + 1);
+      if (!line.startsWith('data:')) continue;
+      const data = line.slice(5).trim();
+      if (data === '[DONE]') return { finishReason };
+      let event: {
+        choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
+        error?: { message?: string; code?: string };
+      };
+      try {
+        event = JSON.parse(data);
+      } catch {
+        continue;
+      }
+      if (event.error) {
+        throw new ServerError(502, event.error.code ?? 'upstream_error', event.error.message ?? 'The model provider failed mid-answer.');
+      }
+      const choice = event.choices?.[0];
+      if (choice?.delta?.content) handlers.onDelta(choice.delta.content);
+      if (choice?.finish_reason) finishReason = choice.finish_reason;
+    }
+  }
+  return { finishReason };
+}

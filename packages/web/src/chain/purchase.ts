@@ -1,0 +1,186 @@
+import { formatUnits, hexToSignature, type Address, type Hash, type PublicClient, type WalletClient } from 'viem';
+import { AppError } from '../errors';
+import type { ProverApi } from '../prover/types';
+import { generateSecrets } from '../vault/generate';
+import { newId, type CreditRecord, type Vault } from '../vault';
+import { creditPoolAbi, erc20Abi } from './abi';
+import { permitDomain } from './permit';
+import { applyPurchaseLogs } from './reconcile';
+import { toWalletError, type MoneyContext } from './wallet-errors';
+
+export type PurchaseStep = 'prepare' | 'generate' | 'save' | 'approve' | 'sign' | 'send' | 'confirm' | 'done';
+
+export type Quote = MoneyContext & {
+  token: Address;
+  price: bigint;
+  balance: bigint;
+  maxBatch: number;
+  permit: boolean;
+};
+
+/** Price, token and the buyer's balance, for showing before paying. */
+export async function getQuote(client: PublicClient, pool: Address, buyer: Address | undefined): Promise<Quote> {
+  const [token, price, maxBatch] = await Promise.all([
+    client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'paymentToken' }),
+    client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'pricePerCredit' }),
+    client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'maxBatch' }).catch(() => 1024n),
+  ]);
+  const [symbol, decimals, balance, domain] = await Promise.all([
+    client.readContract({ address: token, abi: erc20Abi, functionName: 'symbol' }),
+    client.readContract({ address: token, abi: erc20Abi, functionName: 'decimals' }),
+    buyer ? client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [buyer] }) : 0n,
+    permitDomain(client, token, client.chain!.id),
+  ]);
+  return { token, price, symbol, decimals, balance, maxBatch: Number(maxBatch), permit: domain !== undefined };
+}
+
+export type PurchaseParameters = {
+  publicClient: PublicClient;
+  walletClient: WalletClient;
+  pool: Address;
+  chainId: number;
+  quantity: number;
+  vault: Vault;
+  prover: Pick<ProverApi, 'commitments'>;
+  /** Use an ERC-2612 permit (one transaction) when the token supports it. */
+  usePermit: boolean;
+  onStep(step: PurchaseStep, info?: { txHash?: Hash }): void;
+};
+
+/**
+ * Buys `quantity` credits. The credentials are generated locally and saved to the vault as
+ * pending BEFORE anything is sent, so a closed tab or a crash never loses paid credits;
+ * they become spendable once their commitments are seen in a `CreditsPurchased` event.
+ */
+export async function purchaseCredits(p: PurchaseParameters): Promise<CreditRecord[]> {
+  const account = p.walletClient.account;
+  if (!account) throw new AppError('wallet_not_connected', 'Connect your wallet first.');
+  const walletChain = await p.walletClient.getChainId().catch(() => undefined);
+  if (walletChain !== undefined && walletChain !== p.chainId) {
+    throw new AppError('wallet_wrong_chain', 'Your wallet is on a different network. Switch it to the network shown at the top and try again.');
+  }
+  if (!Number.isInteger(p.quantity) || p.quantity < 1) throw new AppError('wallet_failed', 'Choose at least one credit.');
+
+  p.onStep('prepare');
+  const quote = await getQuote(p.publicClient, p.pool, account.address);
+  if (p.quantity > quote.maxBatch) throw new AppError('wallet_failed', `One purchase can hold at most ${quote.maxBatch} credits.`);
+  const total = quote.price * BigInt(p.quantity);
+  if (quote.balance < total) {
+    throw new AppError(
+      'wallet_insufficient_funds',
+      `Not enough ${quote.symbol}: you have ${fmt(quote.balance, quote)}, this purchase costs ${fmt(total, quote)}.`,
+    );
+  }
+
+  p.onStep('generate');
+  const pairs = Array.from({ length: p.quantity }, generateSecrets);
+  const hashed = await p.prover.commitments(pairs);
+  const fromBlock = await p.publicClient.getBlockNumber();
+  const batch = newId();
+  const now = Date.now();
+  const records: CreditRecord[] = pairs.map((pair, i) => ({
+    id: newId(),
+    ...pair,
+    commitment: hashed[i]!.commitment.toLowerCase() as `0x${string}`,
+    status: 'pending',
+    chainId: p.chainId,
+    contract: p.pool,
+    batch,
+    fromBlock: fromBlock.toString(),
+    createdAt: now,
+  }));
+
+  p.onStep('save');
+  await p.vault.add(records);
+
+  const commitments = records.map((r) => BigInt(r.commitment));
+  let hash: Hash;
+  try {
+    if (p.usePermit && quote.permit) {
+      p.onStep('sign');
+      const domain = (await permitDomain(p.publicClient, quote.token, p.chainId))!;
+      const nonce = await p.publicClient.readContract({ address: quote.token, abi: erc20Abi, functionName: 'nonces', args: [account.address] });
+      const deadline = BigInt(Math.floor(Date.now() / 1000) + 30 * 60);
+      const signature = await p.walletClient.signTypedData({
+        account,
+        domain,
+        types: {
+          Permit: [
+            { name: 'owner', type: 'address' },
+            { name: 'spender', type: 'address' },
+            { name: 'value', type: 'uint256' },
+            { name: 'nonce', type: 'uint256' },
+            { name: 'deadline', type: 'uint256' },
+          ],
+        },
+        primaryType: 'Permit',
+        message: { owner: account.address, spender: p.pool, value: total, nonce, deadline },
+      });
+      const { r, s, v, yParity } = hexToSignature(signature);
+      p.onStep('send');
+      hash = await p.walletClient.writeContract({
+        account,
+        chain: p.walletClient.chain,
+        address: p.pool,
+        abi: creditPoolAbi,
+        functionName: 'buyWithPermit',
+        args: [commitments, deadline, Number(v ?? BigInt(yParity + 27)), r, s],
+      });
+    } else {
+      const allowance = await p.publicClient.readContract({
+        address: quote.token,
+        abi: erc20Abi,
+        functionName: 'allowance',
+        args: [account.address, p.pool],
+      });
+      if (allowance < total) {
+        p.onStep('approve');
+        const approveHash = await p.walletClient.writeContract({
+          account,
+          chain: p.walletClient.chain,
+          address: quote.token,
+          abi: erc20Abi,
+          functionName: 'approve',
+          args: [p.pool, total],
+        });
+        const approval = await p.publicClient.waitForTransactionReceipt({ hash: approveHash });
+        if (approval.status !== 'success') throw new AppError('purchase_reverted', 'The token approval failed. Nothing was paid.');
+      }
+      p.onStep('send');
+      await p.publicClient.simulateContract({ account, address: p.pool, abi: creditPoolAbi, functionName: 'buy', args: [commitments] });
+      hash = await p.walletClient.writeContract({
+        account,
+        chain: p.walletClient.chain,
+        address: p.pool,
+        abi: creditPoolAbi,
+        functionName: 'buy',
+        args: [commitments],
+      });
+    }
+  } catch (error) {
+    // Nothing reached the chain: these credits were never paid for.
+    await abandon(p.vault, records);
+    throw toWalletError(error, quote);
+  }
+
+  for (const r of records) await p.vault.update(r.id, { txHash: hash });
+  p.onStep('confirm', { txHash: hash });
+  const receipt = await p.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== 'success') {
+    await abandon(p.vault, records);
+    throw new AppError('purchase_reverted', 'The purchase transaction failed on chain. No credits were bought.', { details: hash });
+  }
+  const confirmed = await applyPurchaseLogs(p.vault, receipt.logs, p.pool);
+  p.onStep('done', { txHash: hash });
+  return confirmed;
+}
+
+async function abandon(vault: Vault, records: CreditRecord[]): Promise<void> {
+  for (const r of records) await vault.update(r.id, { status: 'abandoned' });
+}
+
+export function fmt(amount: bigint, money: MoneyContext): string {
+  const [whole = '0', frac = ''] = formatUnits(amount, money.decimals).split('.');
+  const cents = frac.padEnd(2, '0').replace(/(\d{2}\d*?)0+$/, '$1');
+  return `${BigInt(whole).toLocaleString('en-US')}.${cents} ${money.symbol}`;
+}

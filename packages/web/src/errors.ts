@@ -1,0 +1,47 @@
+/** Stable machine codes of the web app's errors; the UI maps each to plain words. */
+export type AppErrorCode =
+  // vault
+  | 'vault_locked'
+  | 'vault_missing'
+  | 'vault_exists'
+  | 'wrong_passphrase'
+  | 'weak_passphrase'
+  | 'backup_invalid'
+  | 'backup_wrong_passphrase'
+  | 'storage_failed'
+  // wallet / chain
+  | 'wallet_rejected'
+  | 'wallet_insufficient_funds'
+  | 'wallet_wrong_chain'
+  | 'wallet_not_connected'
+  | 'wallet_failed'
+  | 'purchase_reverted'
+  // prover / server
+  | 'prover_failed'
+  | 'no_credits'
+  | 'server_rejected'
+  | 'server_unavailable'
+  | 'upstream_failed'
+  | 'aborted';
+
+/**
+ * Error of the web app: a short headline meant for people, a stable `code`, optional
+ * details (the bad value or what was expected). Never carries secrets.
+ */
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly code: AppErrorCode;
+  readonly shortMessage: string;
+  readonly details: string | undefined;
+
+  constructor(code: AppErrorCode, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
+    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
+    this.code = code;
+    this.shortMessage = shortMessage;
+    this.details = options.details;
+  }
+}
+
+export function isAppError(error: unknown, code?: AppErrorCode): error is AppError {
+  return error instanceof AppError && (code === undefined || error.code === code);
+}

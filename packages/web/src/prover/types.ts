@@ -1,0 +1,40 @@
+import type { ProofPayload } from '@zkcredits/core';
+
+export type Hex = `0x${string}`;
+
+export type ProverStage = 'loading' | 'syncing' | 'witness' | 'proving' | 'done';
+export type ProgressEvent = { stage: ProverStage; elapsedMs: number };
+
+export type SecretPair = { nullifier: Hex; secret: Hex };
+
+export type ProveRequest = SecretPair & {
+  commitment: Hex;
+  chainId: number;
+  contract: Hex;
+  method: 'POST';
+  path: string;
+  /** The JSON body without the `zkcredits` member. */
+  body: unknown;
+};
+
+export type ProveResult = {
+  payload: ProofPayload;
+  requestHash: Hex;
+  leafIndex: number;
+  /** Time spent loading circuit + CRS + backend (0 when already warm). */
+  loadMs: number;
+  witnessMs: number;
+  proveMs: number;
+};
+
+export type TreeState = { size: number; root: Hex };
+
+/** The API of the prover worker (all heavy work: Poseidon2, the tree mirror, proving). */
+export interface ProverApi {
+  commitments(pairs: SecretPair[]): Promise<{ commitment: Hex; nullifierHash: Hex }[]>;
+  appendLeaves(startIndex: number, leaves: Hex[]): Promise<TreeState>;
+  tree(): Promise<TreeState>;
+  indexOf(commitment: Hex): Promise<number>;
+  warmup(onProgress?: (e: ProgressEvent) => void): Promise<{ loadMs: number; threads: number }>;
+  prove(request: ProveRequest, onProgress?: (e: ProgressEvent) => void): Promise<ProveResult>;
+}

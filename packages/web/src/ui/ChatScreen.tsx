@@ -1,0 +1,236 @@
+'use client';
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { getServerConfig } from '../api/client';
+import { sendPaidChat, type SpendStage } from '../chat/spend';
+import { chatStore, type ChatTurn, type Conversation } from '../chat/store';
+import { isAppError } from '../errors';
+import { prover } from '../prover/client';
+import { newId } from '../vault';
+import { errorText } from './ErrorNotice';
+import { Markdown } from './Markdown';
+import { useConfig } from './config-context';
+import { useModels } from './hooks';
+import { useUnlockedVault, useVault } from './vault-context';
+
+const STAGE_TEXT: Record<SpendStage, string> = {
+  syncing: 'Syncing the credit tree',
+  loading: 'Loading the prover (first message only)',
+  witness: 'Preparing your proof',
+  proving: 'Proving on this device',
+  done: 'Proof ready',
+  waiting: 'Waiting for the model',
+  streaming: 'Answering',
+};
+
+type Live = { stage: SpendStage; startedAt: number; proofMs?: number };
+
+export function ChatScreen({ onBuy }: { onBuy(): void }) {
+  const config = useConfig();
+  const vault = useUnlockedVault();
+  const { counts, refresh } = useVault();
+  const models = useModels();
+  const [conversations, setConversations] = useState<Conversation[]>([]);
+  const [current, setCurrent] = useState<Conversation | null>(null);
+  const [model, setModel] = useState<string>('');
+  const [input, setInput] = useState('');
+  const [live, setLive] = useState<Live | null>(null);
+  const [now, setNow] = useState(Date.now());
+  const abort = useRef<AbortController | null>(null);
+  const maxTokens = useRef<number | undefined>(undefined);
+  const bottom = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    chatStore.list().then(setConversations).catch(() => setConversations([]));
+    getServerConfig().then((c) => (maxTokens.current = c.maxTokensPerCredit)).catch(() => undefined);
+  }, []);
+  useEffect(() => {
+    if (!model && models.data?.[0]) setModel(models.data[0].id);
+  }, [models.data, model]);
+  useEffect(() => {
+    // Load the prover in the background so the first message is quick.
+    if (counts.unspent > 0) prover().warmup().catch(() => undefined);
+  }, [counts.unspent > 0]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => {
+    if (!live) return;
+    const t = setInterval(() => setNow(Date.now()), 100);
+    return () => clearInterval(t);
+  }, [live]);
+  useEffect(() => {
+    bottom.current?.scrollIntoView({ block: 'end' });
+  }, [current?.turns.length, current?.turns.at(-1)?.content.length]);
+
+  const save = useCallback(async (c: Conversation) => {
+    await chatStore.put(c);
+    setConversations((list) => [c, ...list.filter((x) => x.id !== c.id)]);
+  }, []);
+
+  async function send() {
+    const text = input.trim();
+    if (!text || live || !model) return;
+    const base: Conversation = current ?? { id: newId(), title: text.slice(0, 60), model, turns: [], updatedAt: Date.now() };
+    const history = base.turns.filter((t) => !(t.role === 'assistant' && t.meta?.error));
+    const turns: ChatTurn[] = [...base.turns, { role: 'user', content: text }];
+    let convo: Conversation = { ...base, model, turns: [...turns, { role: 'assistant', content: '', meta: { model } }], updatedAt: Date.now() };
+    setCurrent(convo);
+    setInput('');
+    const controller = new AbortController();
+    abort.current = controller;
+    setLive({ stage: 'syncing', startedAt: Date.now() });
+    let answer = '';
+    const body: Record<string, unknown> = {
+      model,
+      messages: [...history, { role: 'user', content: text }].map((t) => ({ role: t.role, content: t.content })),
+      stream: true,
+      ...(maxTokens.current ? { max_tokens: maxTokens.current } : {}),
+    };
+    const finish = (meta: ChatTurn['meta']) => {
+      convo = { ...convo, turns: [...turns, { role: 'assistant', content: answer, meta }], updatedAt: Date.now() };
+      setCurrent(convo);
+    };
+    try {
+      const result = await sendPaidChat({
+        vault,
+        prover: prover(),
+        chainId: config.chainId,
+        pool: config.pool,
+        body,
+        signal: controller.signal,
+        onStage(stage, info) {
+          setLive((l) => ({ stage, startedAt: l?.startedAt ?? Date.now(), proofMs: stage === 'waiting' ? info?.elapsedMs : l?.proofMs }));
+          if (stage === 'streaming') refresh();
+        },
+        onDelta(delta) {
+          answer += delta;
+          finish({ model });
+        },
+      });
+      finish({ model, proofMs: result.proofMs, loadMs: result.loadMs });
+    } catch (error) {
+      const stopped = isAppError(error, 'aborted');
+      finish({ model, stopped, error: stopped ? undefined : errorText(error) });
+    } finally {
+      abort.current = null;
+      setLive(null);
+      refresh();
+      await save(convo);
+    }
+  }
+
+  function onKey(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      void send();
+    }
+  }
+
+  async function clearAll() {
+    if (!window.confirm('Delete all conversations from this browser?')) return;
+    await chatStore.clear();
+    setConversations([]);
+    setCurrent(null);
+  }
+
+  const elapsed = live ? ((now - live.startedAt) / 1000).toFixed(1) : '0.0';
+  const noCredits = counts.unspent === 0;
+
+  return (
+    <div className="chat">
+      <aside className="sidebar">
+        <div className="sidebar-head">
+          <button className="btn block" type="button" onClick={() => setCurrent(null)} disabled={!!live}>＋ New chat</button>
+        </div>
+        <nav className="convs" aria-label="Conversations">
+          {conversations.map((c) => (
+            <button key={c.id} type="button" className="conv" aria-current={current?.id === c.id} onClick={() => !live && setCurrent(c)}>
+              <span>{c.title || 'Untitled'}</span>
+            </button>
+          ))}
+        </nav>
+        <div className="sidebar-foot">
+          <span>Stored only in this browser</span>
+          {conversations.length > 0 && <button className="btn ghost small danger" type="button" onClick={clearAll}>Clear</button>}
+        </div>
+      </aside>
+      <section className="conversation">
+        <div className="messages">
+          <div className="messages-inner" data-testid="messages">
+            {!current || current.turns.length === 0 ? (
+              <div className="empty">
+                <h2>What can I help with?</h2>
+                <p className="muted">
+                  Each message uses one credit, paid with a zero-knowledge proof made on this device. The server checks the proof, never who you are.
+                </p>
+                {noCredits && (
+                  <button className="btn primary" type="button" onClick={onBuy} style={{ marginTop: 12 }}>Buy credits to start</button>
+                )}
+              </div>
+            ) : (
+              current.turns.map((t, i) =>
+                t.role === 'user' ? (
+                  <div key={i} className="turn-user">{t.content}</div>
+                ) : (
+                  <div key={i} className="turn-assistant" data-testid="assistant-turn">
+                    <div className={`prose${live && i === current.turns.length - 1 && t.content ? ' caret' : ''}`}>
+                      {t.content ? <Markdown text={t.content} /> : null}
+                    </div>
+                    {t.meta?.error && <div className="notice bad turn-error" role="alert">{t.meta.error}</div>}
+                    {!(live && i === current.turns.length - 1) && !t.meta?.error && (
+                      <div className="turn-meta">
+                        {t.meta?.proofMs !== undefined && <span className="lock">● Paid privately</span>}
+                        {t.meta?.proofMs !== undefined && <span data-testid="proof-time">proof {(t.meta.proofMs / 1000).toFixed(1)} s</span>}
+                        {t.meta?.stopped && <span>Stopped</span>}
+                        <span>{t.meta?.model}</span>
+                      </div>
+                    )}
+                  </div>
+                ),
+              )
+            )}
+            <div ref={bottom} />
+          </div>
+        </div>
+        <div className="composer-wrap">
+          <div className="composer">
+            <textarea
+              rows={1}
+              placeholder={noCredits ? 'Buy credits to start chatting' : 'Message'}
+              value={input}
+              onChange={(e) => {
+                setInput(e.target.value);
+                e.target.style.height = 'auto';
+                e.target.style.height = `${Math.min(200, e.target.scrollHeight)}px`;
+              }}
+              onKeyDown={onKey}
+              aria-label="Message"
+              disabled={noCredits && !live}
+            />
+            <div className="composer-bar">
+              <select className="select" value={model} onChange={(e) => setModel(e.target.value)} aria-label="Model" disabled={!!live}>
+                {models.data?.map((m) => <option key={m.id} value={m.id}>{m.name ?? m.id}</option>)}
+                {!models.data && <option value="">{models.error ? 'Models unavailable' : 'Loading models…'}</option>}
+              </select>
+              {live ? (
+                <span className="status" data-testid="status">
+                  <span className="spinner" />
+                  <b>{STAGE_TEXT[live.stage]}</b>
+                  {live.stage === 'waiting' || live.stage === 'streaming'
+                    ? live.proofMs !== undefined && <span>· proof {(live.proofMs / 1000).toFixed(1)} s</span>
+                    : <span className="num">{elapsed} s</span>}
+                </span>
+              ) : (
+                <span className="status num">{counts.unspent} credit{counts.unspent === 1 ? '' : 's'} left</span>
+              )}
+              <span style={{ marginLeft: 'auto' }} />
+              {live ? (
+                <button className="btn small" type="button" onClick={() => abort.current?.abort()} data-testid="stop">■ Stop</button>
+              ) : (
+                <button className="btn primary small" type="button" onClick={send} disabled={!input.trim() || !model || noCredits} data-testid="send">Send</button>
+              )}
+            </div>
+          </div>
+          <div className="footnote">Conversations stay in this browser. Models can make mistakes.</div>
+        </div>
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+type Hex = `0x${string}`;
+const hex = (re: RegExp, message: string) => z.string().regex(re, message).pipe(z.custom<Hex>());
+const fieldHex = hex(/^0x[0-9a-f]{64}$/, 'expected 0x + 64 lower-case hex digits');
+const address = hex(/^0x[0-9a-fA-F]{40}$/, 'expected an address');
+const txHash = hex(/^0x[0-9a-fA-F]{64}$/, 'expected a transaction hash');
+
+/**
+ * One credit as kept in the vault (encrypted at rest).
+ * - `pending`: generated and saved before the purchase was sent; not yet seen on chain.
+ * - `unspent`: its commitment is in the tree at `leafIndex`.
+ * - `spent`: the server accepted its nullifier (or told us it was already used).
+ * - `abandoned`: the purchase was rejected in the wallet or reverted; nothing was paid.
+ */
+export const creditStatus = z.enum(['pending', 'unspent', 'spent', 'abandoned']);
+export type CreditStatus = z.infer<typeof creditStatus>;
+
+export const creditRecord = z.object({
+  id: z.string().regex(/^[0-9a-f]{32}$/),
+  nullifier: fieldHex,
+  secret: fieldHex,
+  commitment: fieldHex,
+  status: creditStatus,
+  chainId: z.number().int().positive(),
+  contract: address,
+  /** Purchase batch: credits bought in the same transaction share it. */
+  batch: z.string().regex(/^[0-9a-f]{32}$/),
+  /** First block that could hold the purchase (lower bound of the event scan). */
+  fromBlock: z.string().regex(/^[0-9]+$/),
+  txHash: txHash.optional(),
+  leafIndex: z.number().int().nonnegative().optional(),
+  createdAt: z.number().int(),
+  spentAt: z.number().int().optional(),
+});
+export type CreditRecord = z.infer<typeof creditRecord>;
+
+export type CreditCounts = { unspent: number; spent: number; pending: number };
+
+const rank: Record<CreditStatus, number> = { abandoned: 0, pending: 1, unspent: 2, spent: 3 };
+
+/**
+ * Combines two copies of the same credit (same commitment), e.g. from a backup:
+ * the most advanced status wins (spent > unspent > pending > abandoned), known facts are kept.
+ */
+export function mergeRecords(a: CreditRecord, b: CreditRecord): CreditRecord {
+  const [hi, lo] = rank[b.status] > rank[a.status] ? [b, a] : [a, b];
+  return {
+    ...lo,
+    ...hi,
+    id: a.id,
+    txHash: hi.txHash ?? lo.txHash,
+    leafIndex: hi.leafIndex ?? lo.leafIndex,
+    spentAt: hi.spentAt ?? lo.spentAt,
+  };
+}
+
+export function countCredits(records: Iterable<CreditRecord>): CreditCounts {
+  const counts: CreditCounts = { unspent: 0, spent: 0, pending: 0 };
+  for (const r of records) {
+    if (r.status === 'unspent') counts.unspent++;
+    else if (r.status === 'spent') counts.spent++;
+    else if (r.status === 'pending') counts.pending++;
+  }
+  return counts;
+}

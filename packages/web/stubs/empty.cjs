@@ -1,0 +1,2 @@
+// Empty module standing in for optional imports of third-party wallet SDKs we do not ship.
+module.exports = {};
