@@ -37,7 +37,6 @@ export const ERRORS = {
   invalid_proof_payload: { status: 400, type: 'invalid_request_error', message: 'The "zkcredits" member is malformed. Expected {"proof": base64, "root": 0x+64 hex, "nullifier_hash": 0x+64 hex}.' },
   invalid_field: { status: 400, type: 'invalid_request_error', message: 'A field element is not canonical. Send 0x followed by exactly 64 hex digits, below the BN254 scalar field modulus.' },
   invalid_proof: { status: 401, type: 'authentication_error', message: 'The proof does not verify for this request. Prove again over exactly the JSON body you send (without "zkcredits"), for this server\'s chain id and contract.' },
-  request_hash_mismatch: { status: 401, type: 'authentication_error', message: 'The request_hash you sent does not match the request the server received. Prove over exactly the body you send (JCS without "zkcredits"), method POST and the route path.' },
   unknown_root: { status: 403, type: 'permission_error', message: 'The proof\'s root is not a root of this deployment\'s tree. If you just bought the credit, wait for the purchase to be confirmed and retry; otherwise sync the tree from GET /v1/zkcredits/leaves and prove again.' },
   expired_root: { status: 403, type: 'permission_error', message: 'The proof\'s root is older than the last 64 roots the contract accepts. Sync the tree (GET /v1/zkcredits/leaves) and prove again against a current root.' },
   credit_spent: { status: 402, type: 'insufficient_quota', message: 'This credit has already been spent. Use another credit or buy more.' },

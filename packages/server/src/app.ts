@@ -1,0 +1,256 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import cors from 'cors';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import type { ChainView } from './chain/indexer.js';
+import type { Config } from './config.js';
+import { ApiError } from './errors.js';
+import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import type { PoolStats } from './proof/pool.js';
+import type { Prover, Verifier } from './proof/types.js';
+import { CHAT_PATH, chatHandler } from './routes/chat.js';
+import { publicRoutes } from './routes/public.js';
+import type { Store } from './store/index.js';
+import type { Upstream } from './upstream/venice.js';
+
+export type AppDeps = {
+  config: Config;
+  store: Store;
+  chain: ChainView;
+  verifier: Verifier;
+  /** Needed only for API-key mode. */
+  prover?: Prover;
+  upstream: Upstream;
+  logger: Logger;
+  /** Clock for reservations (tests). */
+  now?: () => number;
+};
+
+export type App = {
+  express: express.Express;
+  metrics: Metrics;
+  /** Starts the chain index, the reservation sweeper and the HTTP listener. */
+  start(): Promise<{ url: string; port: number }>;
+  /** Stops accepting, drains in-flight requests (up to the grace period), stops the index. */
+  stop(): Promise<void>;
+};
+
+const SWEEP_INTERVAL_MS = 10_000;
+const E2EE_HEADERS = ['x-venice-tee-client-pub-key', 'x-venice-tee-model-pub-key', 'x-venice-tee-signing-algo'];
+
+type AsyncHandler = (req: Request, res: Response) => Promise<void>;
+const wrap = (fn: AsyncHandler) => (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
+
+function poolStatsOf(x: unknown): (() => PoolStats) | undefined {
+  const pool = (x as { pool?: { stats?: PoolStats } } | undefined)?.pool;
+  return pool && 'stats' in pool ? () => pool.stats! : undefined;
+}
+
+/** Builds the HTTP app from injected parts. No side effects until `start()`. */
+export function createApp(deps: AppDeps): App {
+  const { config, store, chain, logger } = deps;
+  const log = logger.child({ subsystem: 'http' });
+  const now = deps.now ?? Date.now;
+  let inFlight = 0;
+  let stopping = false;
+
+  const metrics = createMetrics({
+    chain,
+    verifierPool: poolStatsOf(deps.verifier),
+    proverPool: poolStatsOf(deps.prover),
+    inFlight: () => inFlight,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('etag', 'weak');
+
+  // Accounting first so every response, errors included, is counted.
+  app.use((req, res, next) => {
+    inFlight++;
+    const end = metrics.httpDuration.startTimer();
+    const started = performance.now();
+    res.once('close', () => {
+      inFlight--;
+      const route = req.route?.path ?? (res.statusCode === 404 ? 'unmatched' : req.path.startsWith('/v1/') ? req.path : 'other');
+      end({ route });
+      metrics.httpRequests.inc({ route, status: String(res.statusCode) });
+      // Never the body, the headers or the client address.
+      log.debug({ method: req.method, route, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
+    });
+    if (stopping) res.setHeader('connection', 'close');
+    next();
+  });
+  app.use(helmet());
+  app.use(
+    cors({
+      origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins.length ? config.corsOrigins : false,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['content-type', 'authorization', ...E2EE_HEADERS],
+      exposedHeaders: ['retry-after', 'x-zkcredits-total', 'x-zkcredits-root', 'x-zkcredits-from', 'x-venice-tee-signature'],
+      maxAge: 600,
+    }),
+  );
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get(
+    '/ready',
+    wrap(async (_req, res) => {
+      const problems: string[] = [];
+      await store.ping().catch(() => problems.push('database unreachable'));
+      if (chain.status.halted) problems.push(`chain index halted: ${chain.status.halted}`);
+      else if (!chain.isSynced()) problems.push('chain index not caught up');
+      if (stopping) problems.push('shutting down');
+      const body = {
+        status: problems.length ? 'not_ready' : 'ready',
+        problems,
+        chain: { head: chain.status.head?.toString() ?? null, synced: chain.status.synced?.toString() ?? null, leaves: chain.status.leafCount },
+      };
+      res.setHeader('cache-control', 'no-store');
+      res.status(problems.length ? 503 : 200).json(body);
+    }),
+  );
+  app.get(
+    '/metrics',
+    wrap(async (_req, res) => {
+      res.setHeader('content-type', metrics.registry.contentType);
+      res.end(await metrics.registry.metrics());
+    }),
+  );
+
+  app.use(
+    rateLimit({
+      windowMs: 60_000,
+      limit: config.limits.rateLimitPerMinute,
+      standardHeaders: 'draft-7',
+      legacyHeaders: false,
+      handler: (_req, _res, next, options) => {
+        next(new ApiError('rate_limited', { retryAfter: Math.ceil(options.windowMs / 1000) }));
+      },
+    }),
+  );
+
+  app.use(publicRoutes({ config, chain, store }));
+
+  const jsonBody = express.json({ limit: config.limits.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] });
+  app.post(
+    CHAT_PATH,
+    (req, res, next) => {
+      if (stopping) return next(new ApiError('shutting_down', { retryAfter: config.limits.retryAfterSeconds }));
+      if (chain.status.halted) return next(new ApiError('not_ready', { details: 'chain index halted' }));
+      next();
+    },
+    jsonBody,
+    wrap(
+      chatHandler({
+        config,
+        store,
+        chain,
+        verifier: deps.verifier,
+        prover: deps.prover,
+        upstream: deps.upstream,
+        logger,
+        metrics,
+        now,
+        apiKeyMode: config.apiKeyMode,
+        retryAfterSeconds: config.limits.retryAfterSeconds,
+      }),
+    ),
+  );
+  app.all(['/v1/chat/completions', '/v1/models', '/v1/zkcredits/{*rest}'], (_req, _res, next) => next(new ApiError('method_not_allowed')));
+  app.use((_req, _res, next) => next(new ApiError('not_found')));
+
+  // The one error middleware: typed errors → status + OpenAI-shaped JSON.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const apiErr = toApiError(err);
+    if (apiErr.status >= 500 && apiErr.code === 'internal_error') {
+      log.error({ err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err), route: req.path }, 'unhandled error');
+    }
+    if (apiErr.code !== 'rate_limited' && apiErr.code !== 'not_found') {
+      if (req.path === CHAT_PATH) metrics.credits.inc({ outcome: 'refused', code: apiErr.code });
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (apiErr.retryAfter !== undefined) res.setHeader('retry-after', String(apiErr.retryAfter));
+    res.setHeader('cache-control', 'no-store');
+    res.status(apiErr.status).json(apiErr.toJSON());
+  });
+
+  let server: Server | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  const sockets = new Set<Socket>();
+
+  return {
+    express: app,
+    metrics,
+    async start() {
+      chain.start();
+      sweeper = setInterval(() => {
+        store
+          .releaseExpired(now())
+          .then((n) => n > 0 && log.warn({ released: n }, 'released reservations abandoned by a crashed request'))
+          .catch(() => {});
+      }, SWEEP_INTERVAL_MS);
+      sweeper.unref();
+      server = app.listen(config.port, config.host);
+      server.on('connection', (s) => {
+        sockets.add(s);
+        s.once('close', () => sockets.delete(s));
+      });
+      // Proofs travel in the body; keep header limits at Node's default (16 KiB).
+      server.requestTimeout = config.upstream.totalTimeoutMs + 30_000;
+      server.headersTimeout = 30_000;
+      server.keepAliveTimeout = 5_000;
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      log.info({ port }, 'listening');
+      return { url: `http://${host}:${port}`, port };
+    },
+    async stop() {
+      stopping = true;
+      if (sweeper) clearInterval(sweeper);
+      if (server) {
+        const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+        server.closeIdleConnections();
+        const deadline = Date.now() + config.shutdownGraceMs;
+        while (inFlight > 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 25));
+          server.closeIdleConnections();
+        }
+        // Past the grace period: abort what is left (their reservations are released or expire).
+        for (const s of sockets) s.destroy();
+        await closed;
+      }
+      await chain.stop();
+      log.info('stopped');
+    },
+  };
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { type?: string; status?: number } | undefined;
+  switch (e?.type) {
+    case 'entity.too.large':
+      return new ApiError('body_too_large');
+    case 'entity.parse.failed':
+      return new ApiError('invalid_json');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ApiError('unsupported_media_type');
+    case 'request.aborted':
+      return new ApiError('invalid_request', { message: 'The request body was cut off.' });
+    default:
+      return new ApiError('internal_error', { cause: err });
+  }
+}

@@ -1,0 +1,104 @@
+import {
+  ROOT_HISTORY_SIZE,
+  ZkCreditsError,
+  buildSpendWitness,
+  credentialCommitment,
+  credentialNullifierHash,
+  decodeCredential,
+  decodeProofPayload,
+} from '@zkcredits/core';
+import type { ChainView } from './chain/indexer.js';
+import { ApiError } from './errors.js';
+import type { Metrics } from './metrics.js';
+import type { Prover, Verifier } from './proof/types.js';
+import type { Store } from './store/index.js';
+
+/** A credit that passed every check and may now be reserved. */
+export type AuthorizedCredit = { nullifierHash: bigint; mode: 'proof' | 'api_key' };
+
+export type CreditDeps = {
+  store: Store;
+  chain: ChainView;
+  verifier: Verifier;
+  prover: Prover | undefined;
+  apiKeyMode: boolean;
+  retryAfterSeconds: number;
+  metrics: Metrics;
+};
+
+/** The bearer token when it looks like a zkcredits credential (`zkc1…`), else undefined. */
+export function bearerCredential(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
+  if (!m || !/^zkc1/i.test(m[1]!)) return undefined;
+  return m[1];
+}
+
+async function refuseSpentOrInUse(store: Store, nullifierHash: bigint, retryAfter: number): Promise<void> {
+  const state = await store.nullifierState(nullifierHash);
+  if (state === 'spent') throw new ApiError('credit_spent');
+  if (state === 'reserved') throw new ApiError('credit_in_use', { retryAfter });
+}
+
+/**
+ * Proof mode: the client proved membership itself and sent `{proof, root, nullifier_hash}`.
+ * Order (cheap first): shape → root window → nullifier state → proof verification against
+ * the request hash the server computed from what it received.
+ */
+export async function authorizeProof(deps: CreditDeps, payload: unknown, requestHash: bigint): Promise<AuthorizedCredit> {
+  let decoded: ReturnType<typeof decodeProofPayload>;
+  try {
+    decoded = decodeProofPayload(payload);
+  } catch (err) {
+    if (err instanceof ZkCreditsError && err.code === 'invalid_field') {
+      const param = err.shortMessage.startsWith('nullifier_hash') ? 'zkcredits.nullifier_hash' : 'zkcredits.root';
+      throw new ApiError('invalid_field', { param, details: err.details });
+    }
+    throw new ApiError('invalid_proof_payload', {
+      param: 'zkcredits',
+      details: err instanceof ZkCreditsError ? (err.details ?? err.shortMessage) : undefined,
+    });
+  }
+  const { proof, root, nullifierHash } = decoded;
+
+  const rs = await deps.store.rootStatus(root, ROOT_HISTORY_SIZE);
+  if (rs.status === 'unknown') throw new ApiError('unknown_root', { param: 'zkcredits.root' });
+  if (rs.status === 'expired') throw new ApiError('expired_root', { param: 'zkcredits.root' });
+
+  await refuseSpentOrInUse(deps.store, nullifierHash, deps.retryAfterSeconds);
+
+  const end = deps.metrics.verifySeconds.startTimer();
+  const ok = await deps.verifier.verify({ proof, publicInputs: { root, nullifierHash, requestHash } });
+  end();
+  if (!ok) throw new ApiError('invalid_proof', { param: 'zkcredits.proof' });
+  return { nullifierHash, mode: 'proof' };
+}
+
+/**
+ * API-key mode: the client sent its credential; the server finds its leaf and proves for it.
+ * The credential is revealed to the server (documented): whoever runs the server could spend it.
+ */
+export async function authorizeApiKey(deps: CreditDeps, key: string, requestHash: bigint): Promise<AuthorizedCredit> {
+  if (!deps.apiKeyMode || !deps.prover) throw new ApiError('api_key_mode_disabled');
+  let credential: ReturnType<typeof decodeCredential>;
+  try {
+    credential = decodeCredential(key);
+  } catch {
+    throw new ApiError('invalid_api_key');
+  }
+  const tree = deps.chain.tree;
+  if (tree.indexOf(credentialCommitment(credential)) < 0) throw new ApiError('credential_not_found');
+  const nullifierHash = credentialNullifierHash(credential);
+  await refuseSpentOrInUse(deps.store, nullifierHash, deps.retryAfterSeconds);
+
+  // Path and root are taken from one synchronous snapshot of the tree.
+  const witness = buildSpendWitness(credential, tree, requestHash);
+  const rs = await deps.store.rootStatus(witness.root, ROOT_HISTORY_SIZE);
+  if (rs.status === 'unknown' || rs.status === 'expired') {
+    throw new ApiError('not_ready', { details: 'the local tree is out of step with the database; retry' });
+  }
+  const end = deps.metrics.proveSeconds.startTimer();
+  await deps.prover.prove(witness);
+  end();
+  return { nullifierHash, mode: 'api_key' };
+}

@@ -1,0 +1,122 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ChainView } from './chain/indexer.js';
+import type { PoolStats } from './proof/pool.js';
+
+/** Prometheus metrics of one app instance (own registry: several apps can share a process). */
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(sources: {
+  chain: ChainView;
+  verifierPool?: () => PoolStats;
+  proverPool?: () => PoolStats;
+  inFlight: () => number;
+}) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'zkc_' });
+  const httpRequests = new Counter({
+    name: 'zkc_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'zkc_http_request_duration_seconds',
+    help: 'HTTP request duration (streaming: until the last byte)',
+    labelNames: ['route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const verifySeconds = new Histogram({
+    name: 'zkc_proof_verify_seconds',
+    help: 'Proof verification time, queueing included',
+    buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const proveSeconds = new Histogram({
+    name: 'zkc_proof_prove_seconds',
+    help: 'Server-side proving time (API-key mode), queueing included',
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [registry],
+  });
+  const credits = new Counter({
+    name: 'zkc_credits_total',
+    help: 'Credit outcomes: spent (served), released (upstream failed, credit kept), refused (by error code)',
+    labelNames: ['outcome', 'code'] as const,
+    registers: [registry],
+  });
+  const upstreamErrors = new Counter({
+    name: 'zkc_upstream_errors_total',
+    help: 'Upstream failures by kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'zkc_chain_head_block',
+    help: 'Latest block reported by the RPC node',
+    registers: [registry],
+    collect() {
+      const v = sources.chain.status.head;
+      if (v !== null) this.set(Number(v));
+    },
+  });
+  new Gauge({
+    name: 'zkc_chain_synced_block',
+    help: 'Last block whose purchases are indexed',
+    registers: [registry],
+    collect() {
+      const v = sources.chain.status.synced;
+      if (v !== null) this.set(Number(v));
+    },
+  });
+  new Gauge({
+    name: 'zkc_tree_leaves',
+    help: 'Leaves in the indexed credit tree',
+    registers: [registry],
+    collect() {
+      this.set(sources.chain.status.leafCount);
+    },
+  });
+  new Gauge({
+    name: 'zkc_chain_reorgs',
+    help: 'Reorganisations rolled back since start',
+    registers: [registry],
+    collect() {
+      this.set(sources.chain.status.reorgs);
+    },
+  });
+  new Gauge({
+    name: 'zkc_chain_halted',
+    help: '1 when the index stopped on an inconsistency that needs an operator',
+    registers: [registry],
+    collect() {
+      this.set(sources.chain.status.halted ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'zkc_http_in_flight',
+    help: 'Requests being served',
+    registers: [registry],
+    collect() {
+      this.set(sources.inFlight());
+    },
+  });
+  const pool = new Gauge({
+    name: 'zkc_proof_pool',
+    help: 'Proof worker pools: size, busy and queued',
+    labelNames: ['pool', 'state'] as const,
+    registers: [registry],
+    collect() {
+      for (const [name, get] of [
+        ['verifier', sources.verifierPool],
+        ['prover', sources.proverPool],
+      ] as const) {
+        const s = get?.();
+        if (!s) continue;
+        pool.set({ pool: name, state: 'size' }, s.size);
+        pool.set({ pool: name, state: 'busy' }, s.busy);
+        pool.set({ pool: name, state: 'queued' }, s.queued);
+      }
+    },
+  });
+  return { registry, httpRequests, httpDuration, verifySeconds, proveSeconds, credits, upstreamErrors };
+}

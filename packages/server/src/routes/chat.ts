@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import { PROOF_BODY_FIELD, ZkCreditsError, requestHash } from '@zkcredits/core';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import { authorizeApiKey, authorizeProof, bearerCredential, type AuthorizedCredit, type CreditDeps } from '../credit.js';
+import { ApiError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/index.js';
+import { FORWARDED_REQUEST_HEADER, FORWARDED_RESPONSE_HEADER, UpstreamFailure, type Upstream, type UpstreamResponse } from '../upstream/venice.js';
+
+/** The route path every request hash is computed over (PROTOCOL.md, "Request binding"). */
+export const CHAT_PATH = '/v1/chat/completions';
+/** Largest non-streamed upstream answer the server buffers. */
+const MAX_UPSTREAM_BODY = 32 * 1024 * 1024;
+
+const tokenCount = z.number().int().nullable().optional();
+const chatSchema = z.looseObject({
+  model: z.string({ error: 'model is required (a string)' }),
+  messages: z.array(z.unknown(), { error: 'messages is required (an array)' }).min(1, { error: 'messages must not be empty' }),
+  stream: z.boolean({ error: 'stream must be true or false' }).nullable().optional(),
+  max_tokens: tokenCount,
+  max_completion_tokens: tokenCount,
+  n: z.number().int().nullable().optional(),
+});
+
+export type ChatDeps = CreditDeps & {
+  config: Config;
+  upstream: Upstream;
+  logger: Logger;
+  now: () => number;
+};
+
+/** Validates the OpenAI request and returns the body to forward (without `zkcredits`, capped). */
+function prepare(config: Config, body: Record<string, unknown>): { forward: Record<string, unknown>; stream: boolean; model: string } {
+  const parsed = chatSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ApiError('invalid_request', { message: `Invalid chat request: ${issue.message}.`, param: issue.path.join('.') || undefined });
+  }
+  const req = parsed.data;
+  const model = config.models.find((m) => m.id === req.model);
+  if (!model) throw new ApiError('model_not_allowed', { param: 'model', details: `got ${JSON.stringify(req.model.slice(0, 100))}` });
+  if (req.n != null && req.n !== 1) throw new ApiError('invalid_request', { message: 'One credit pays for one completion: set n to 1 or leave it out.', param: 'n' });
+  const cap = model.maxTokensPerCredit;
+  for (const name of ['max_tokens', 'max_completion_tokens'] as const) {
+    const v = req[name];
+    if (v != null && (v < 1 || v > cap)) throw new ApiError('max_tokens_exceeded', { param: name, details: `${name} must be 1..${cap} for ${model.id}, got ${v}` });
+  }
+  const { [PROOF_BODY_FIELD]: _proof, ...forward } = body;
+  if (req.max_tokens == null && req.max_completion_tokens == null) forward.max_completion_tokens = cap;
+  return { forward, stream: req.stream === true, model: model.id };
+}
+
+function mapUpstreamFailure(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof UpstreamFailure) return new ApiError(err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error', { cause: err });
+  return new ApiError('upstream_error', { cause: err });
+}
+
+async function readAll(up: UpstreamResponse, limit: number): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of up.chunks) {
+    size += chunk.byteLength;
+    if (size > limit) {
+      up.cancel();
+      throw new ApiError('upstream_error', { details: 'the provider answer is too large' });
+    }
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
+
+async function upstreamStatusError(up: UpstreamResponse, retryAfterSeconds: number): Promise<ApiError> {
+  let message: string | undefined;
+  try {
+    const text = (await readAll(up, 64 * 1024)).toString('utf8');
+    const json = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
+    const m = typeof json.error === 'string' ? json.error : (json.error?.message ?? json.message);
+    if (typeof m === 'string') message = m.slice(0, 300);
+  } catch {
+    // not JSON: no detail
+  }
+  const s = up.status;
+  if (s === 429) {
+    const ra = Number(up.headers.get('retry-after'));
+    return new ApiError('upstream_busy', { retryAfter: Number.isFinite(ra) && ra > 0 ? Math.ceil(ra) : retryAfterSeconds });
+  }
+  if (s === 401 || s === 403 || s >= 500) return new ApiError('upstream_error', { details: `provider status ${s}` });
+  return new ApiError('upstream_rejected', { status: s === 413 || s === 422 ? s : 400, details: message ? `provider said: ${message}` : `provider status ${s}` });
+}
+
+function copyResponseHeaders(from: Headers, res: Response): void {
+  from.forEach((value, name) => {
+    if (FORWARDED_RESPONSE_HEADER.test(name)) res.setHeader(name, value);
+  });
+}
+
+function forwardedRequestHeaders(req: Request): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (FORWARDED_REQUEST_HEADER.test(name) && typeof value === 'string') out[name] = value;
+  }
+  return out;
+}
+
+/** Writes with back-pressure; resolves false if the client is gone. */
+function write(res: Response, chunk: Uint8Array): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  if (res.write(chunk)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
+}
+
+/**
+ * `POST /v1/chat/completions`: authorize the credit, reserve its nullifier, call the
+ * provider, and mark the credit spent just before the first byte of an answer goes to the
+ * client. Any failure before that releases the reservation, so the credit stays spendable.
+ */
+export function chatHandler(deps: ChatDeps) {
+  const log = deps.logger.child({ subsystem: 'chat' });
+  const { store, metrics } = deps;
+
+  return async function handle(req: Request, res: Response): Promise<void> {
+    if (req.body === undefined || !req.is('application/json')) throw new ApiError('unsupported_media_type');
+    const body = req.body as unknown;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new ApiError('invalid_request', { message: 'The request body must be a JSON object.' });
+    }
+    const { forward, stream, model } = prepare(deps.config, body as Record<string, unknown>);
+
+    let rh: bigint;
+    try {
+      rh = requestHash({ chainId: deps.config.chain.chainId, contract: deps.config.chain.contract, method: 'POST', path: CHAT_PATH, body });
+    } catch (err) {
+      if (err instanceof ZkCreditsError) throw new ApiError('invalid_request', { details: err.shortMessage });
+      throw err;
+    }
+
+    let credit: AuthorizedCredit;
+    if (Object.hasOwn(body, 'zkcredits')) {
+      credit = await authorizeProof(deps, (body as Record<string, unknown>).zkcredits, rh);
+    } else {
+      const key = bearerCredential(req.headers.authorization);
+      if (!key) throw new ApiError('missing_credit');
+      credit = await authorizeApiKey(deps, key, rh);
+    }
+
+    const token = randomUUID();
+    const reserved = await store.reserve(credit.nullifierHash, token, deps.now(), deps.config.reservationTtlMs);
+    if (!reserved.ok) {
+      throw reserved.state === 'spent' ? new ApiError('credit_spent') : new ApiError('credit_in_use', { retryAfter: deps.retryAfterSeconds });
+    }
+
+    let settled = false;
+    const release = async (reason: string) => {
+      if (settled) return;
+      settled = true;
+      const ok = await store.release(credit.nullifierHash, token).catch((err: unknown) => {
+        log.error({ err }, 'could not release a reservation; it will expire');
+        return false;
+      });
+      metrics.credits.inc({ outcome: 'released', code: reason });
+      log.info({ mode: credit.mode, reason, released: ok }, 'credit kept: no answer reached the client');
+    };
+    const commit = async () => {
+      settled = true;
+      if (!(await store.markSpent(credit.nullifierHash, token, deps.now()))) {
+        // Our reservation expired and another request took the credit over: it serves, we don't.
+        throw new ApiError('credit_in_use', { retryAfter: deps.retryAfterSeconds });
+      }
+      metrics.credits.inc({ outcome: 'spent', code: '' });
+    };
+
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort();
+    };
+    res.on('close', onClose);
+    let up: UpstreamResponse | undefined;
+    try {
+      try {
+        up = await deps.upstream.chatCompletions({ body: forward, headers: forwardedRequestHeaders(req), signal: abort.signal });
+      } catch (err) {
+        throw mapUpstreamFailure(err);
+      }
+      if (up.status < 200 || up.status >= 300) throw await upstreamStatusError(up, deps.retryAfterSeconds);
+
+      if (!stream) {
+        let answer: Buffer;
+        try {
+          answer = await readAll(up, MAX_UPSTREAM_BODY);
+        } catch (err) {
+          throw mapUpstreamFailure(err);
+        }
+        if (abort.signal.aborted) throw new ApiError('upstream_error', { details: 'client went away' });
+        await commit();
+        res.status(up.status);
+        copyResponseHeaders(up.headers, res);
+        res.end(answer);
+        log.info({ mode: credit.mode, model, stream }, 'served');
+        return;
+      }
+
+      // Streaming: wait for the first chunk so a provider that fails early costs nothing.
+      const it = up.chunks[Symbol.asyncIterator]();
+      let first: IteratorResult<Uint8Array>;
+      try {
+        first = await it.next();
+      } catch (err) {
+        throw mapUpstreamFailure(err);
+      }
+      if (first.done) throw new ApiError('upstream_error', { details: 'empty answer' });
+      if (abort.signal.aborted) throw new ApiError('upstream_error', { details: 'client went away' });
+      await commit();
+      res.status(up.status);
+      copyResponseHeaders(up.headers, res);
+      res.setHeader('cache-control', 'no-cache');
+      res.setHeader('x-accel-buffering', 'no');
+      res.flushHeaders();
+      let ok = await write(res, first.value);
+      try {
+        for (let next = await it.next(); ok && !next.done; next = await it.next()) ok = await write(res, next.value);
+      } catch (err) {
+        // Already answered and paid: the client sees a truncated stream.
+        metrics.upstreamErrors.inc({ kind: err instanceof UpstreamFailure ? err.kind : 'network' });
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'upstream stream broke after the answer started');
+        res.destroy();
+        return;
+      }
+      if (!ok) {
+        up.cancel();
+        return;
+      }
+      res.end();
+      log.info({ mode: credit.mode, model, stream }, 'served');
+    } catch (err) {
+      up?.cancel();
+      const mapped = err instanceof UpstreamFailure ? mapUpstreamFailure(err) : err;
+      if (!settled) {
+        const code = mapped instanceof ApiError ? mapped.code : 'internal_error';
+        if (mapped instanceof ApiError && mapped.type === 'upstream_error') metrics.upstreamErrors.inc({ kind: code });
+        await release(code);
+      }
+      throw mapped;
+    } finally {
+      res.off('close', onClose);
+    }
+  };
+}

@@ -1,0 +1,66 @@
+import { initPoseidon2 } from '@zkcredits/core';
+import { createPublicClient, http, type PublicClient } from 'viem';
+import { createApp, type App } from './app.js';
+import { ChainIndexer, emptyRoot, readDeploymentBlock } from './chain/indexer.js';
+import type { Config } from './config.js';
+import { ConfigError } from './errors.js';
+import type { Logger } from './logger.js';
+import { createProofPools, type ProofPools } from './proof/node.js';
+import { createStore, type Store } from './store/index.js';
+import { createVeniceUpstream, type Upstream } from './upstream/venice.js';
+
+export type RunningServer = { app: App; url: string; port: number; indexer: ChainIndexer; store: Store; stop(): Promise<void> };
+
+/**
+ * Wires the real parts from a validated config (store, chain index over viem, bb proof
+ * pools, Venice upstream) and starts listening. Parts can be overridden (tests, benchmarks).
+ */
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  overrides: { store?: Store; upstream?: Upstream; pools?: ProofPools; client?: PublicClient } = {},
+): Promise<RunningServer> {
+  await initPoseidon2();
+  const client = overrides.client ?? (createPublicClient({ transport: http(config.chain.rpcUrl, { batch: true, retryCount: 2 }) }) as PublicClient);
+  const nodeChainId = await client.getChainId();
+  if (nodeChainId !== config.chain.chainId) {
+    throw new ConfigError([`ZKC_CHAIN_ID is ${config.chain.chainId} but the node at ZKC_RPC_URL serves chain ${nodeChainId}; fix one of them`]);
+  }
+  const deploymentBlock = config.chain.deploymentBlock ?? (await readDeploymentBlock(client, config.chain.contract));
+  const cfg: Config = { ...config, chain: { ...config.chain, deploymentBlock } };
+
+  const store = overrides.store ?? createStore(cfg.store);
+  await store.init({ chainId: cfg.chain.chainId, contract: cfg.chain.contract, deploymentBlock, emptyRoot: emptyRoot() });
+
+  const indexer = new ChainIndexer({
+    client,
+    store,
+    contract: cfg.chain.contract,
+    deploymentBlock,
+    confirmations: cfg.chain.confirmations,
+    pollIntervalMs: cfg.chain.pollIntervalMs,
+    logBlockRange: cfg.chain.logBlockRange,
+    logger,
+  });
+  // Catch up once before serving so the first requests see the current roots.
+  await indexer.pollOnce().catch(() => {});
+
+  const pools = overrides.pools ?? (await createProofPools(cfg));
+  logger.child({ subsystem: 'proofs' }).info({ backend: pools.backend, verifiers: cfg.proofs.verifiers }, 'proof backends ready');
+  const upstream = overrides.upstream ?? createVeniceUpstream(cfg.upstream);
+
+  const app = createApp({ config: cfg, store, chain: indexer, verifier: pools.verifier, prover: pools.prover, upstream, logger });
+  const { url, port } = await app.start();
+  return {
+    app,
+    url,
+    port,
+    indexer,
+    store,
+    async stop() {
+      await app.stop();
+      if (!overrides.pools) await pools.destroy();
+      if (!overrides.store) await store.close();
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import type { Config } from '../config.js';
+
+/** Request headers forwarded to the provider untouched (Venice E2EE and friends). */
+export const FORWARDED_REQUEST_HEADER = /^x-venice-/i;
+/** Response headers passed back to the client (content type, Venice E2EE / TEE headers). */
+export const FORWARDED_RESPONSE_HEADER = /^(content-type|x-venice-.*)$/i;
+
+export type UpstreamFailureKind = 'timeout' | 'network';
+
+/** The provider could not be reached or stopped answering in time. */
+export class UpstreamFailure extends Error {
+  override name = 'UpstreamFailure';
+  constructor(
+    readonly kind: UpstreamFailureKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export type UpstreamResponse = {
+  status: number;
+  headers: Headers;
+  /**
+   * The body chunk by chunk, as it arrives. Iteration throws `UpstreamFailure` when a chunk
+   * does not arrive within the idle timeout or the whole call exceeds the total timeout.
+   */
+  chunks: AsyncIterable<Uint8Array>;
+  /** Stops reading and closes the upstream connection. */
+  cancel(): void;
+};
+
+export interface Upstream {
+  /** `POST {baseUrl}/chat/completions` with the given JSON body. Resolves once headers arrive. */
+  chatCompletions(request: { body: unknown; headers: Record<string, string>; signal?: AbortSignal }): Promise<UpstreamResponse>;
+}
+
+/**
+ * Venice's OpenAI-compatible API (or any OpenAI-compatible endpoint). Three timeouts:
+ * until the response headers, between body chunks, and for the whole call.
+ */
+export function createVeniceUpstream(config: Config['upstream']): Upstream {
+  return {
+    async chatCompletions({ body, headers, signal }) {
+      const controller = new AbortController();
+      let timeoutKind: UpstreamFailureKind | null = null;
+      const abortWith = (kind: UpstreamFailureKind) => {
+        timeoutKind = kind;
+        controller.abort();
+      };
+      const total = setTimeout(() => abortWith('timeout'), config.totalTimeoutMs);
+      const onClientAbort = () => controller.abort();
+      signal?.addEventListener('abort', onClientAbort, { once: true });
+      const cleanup = () => {
+        clearTimeout(total);
+        signal?.removeEventListener('abort', onClientAbort);
+      };
+
+      const headersTimer = setTimeout(() => abortWith('timeout'), config.headersTimeoutMs);
+      let response: Response;
+      try {
+        response = await fetch(`${config.baseUrl}/chat/completions`, {
+          method: 'POST',
+          headers: {
+            ...headers,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            authorization: `Bearer ${config.apiKey}`,
+          },
+          body: JSON.stringify(body),
+          signal: controller.signal,
+        });
+      } catch (cause) {
+        cleanup();
+        if (timeoutKind) throw new UpstreamFailure('timeout', `no response headers within ${config.headersTimeoutMs} ms`, { cause });
+        throw new UpstreamFailure('network', 'could not reach the model provider', { cause });
+      } finally {
+        clearTimeout(headersTimer);
+      }
+
+      const reader = response.body?.getReader();
+      async function* chunks(): AsyncGenerator<Uint8Array> {
+        if (!reader) {
+          cleanup();
+          return;
+        }
+        try {
+          for (;;) {
+            let idle: NodeJS.Timeout | undefined;
+            const next = await Promise.race([
+              reader.read(),
+              new Promise<never>((_, reject) => {
+                idle = setTimeout(() => {
+                  abortWith('timeout');
+                  reject(new UpstreamFailure('timeout', `no data from the model provider for ${config.idleTimeoutMs} ms`));
+                }, config.idleTimeoutMs);
+              }),
+            ]).catch((cause: unknown) => {
+              if (cause instanceof UpstreamFailure) throw cause;
+              if (timeoutKind) throw new UpstreamFailure('timeout', `the model provider exceeded ${config.totalTimeoutMs} ms`, { cause });
+              throw new UpstreamFailure('network', 'the model provider connection broke', { cause });
+            }).finally(() => clearTimeout(idle));
+            if (next.done) return;
+            if (next.value.byteLength > 0) yield next.value;
+          }
+        } finally {
+          cleanup();
+          reader.cancel().catch(() => {});
+        }
+      }
+
+      return {
+        status: response.status,
+        headers: response.headers,
+        chunks: chunks(),
+        cancel() {
+          controller.abort();
+          cleanup();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,160 @@
+// A whole server stack for end-to-end tests: real Anvil + CreditPool, real store (SQLite or
+// PostgreSQL), real bb proofs, the Venice-compatible simulator as upstream.
+import { Writable } from 'node:stream';
+import {
+  MerkleTree,
+  buildSpendWitness,
+  credentialCommitment,
+  encodeProofPayload,
+  generateCredential,
+  initPoseidon2,
+  requestHash,
+  type Credential,
+} from '@zkcredits/core';
+import { createVeniceSim, type VeniceSim } from '@zkcredits/venice-sim';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createProofPools, type ProofPools } from '../../src/proof/node.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { CHAT_PATH } from '../../src/routes/chat.js';
+import { startTestChain, type TestChain } from './chain.js';
+import { makeStoreFactory, type StoreFactory } from './stores.js';
+
+export const SIM_KEY = 'sim-upstream-key';
+export const MODEL = 'llama-3.3-70b';
+export const E2EE_MODEL = 'e2ee-qwen3-5-122b-a10b';
+export const MAX_TOKENS = 64;
+
+/** Captures every log line so tests can assert what never appears in logs. */
+export class LogCapture extends Writable {
+  lines: string[] = [];
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
+    this.lines.push(chunk.toString('utf8'));
+    cb();
+  }
+  get text(): string {
+    return this.lines.join('');
+  }
+}
+
+export type Stack = {
+  chain: TestChain;
+  sim: VeniceSim;
+  stores: StoreFactory;
+  pools: ProofPools;
+  config: Config;
+  env: Record<string, string>;
+  server: RunningServer;
+  url: string;
+  logs: LogCapture;
+  /** Mirror of the on-chain tree (what a client would sync). */
+  tree: MerkleTree;
+  /** Buys credits in one transaction and waits until the server has indexed them. */
+  buyCredits(n: number): Promise<Credential[]>;
+  /** A client-side proof for `body`, as the `zkcredits` body member. */
+  prove(credential: Credential, body: object): Promise<{ proof: string; root: string; nullifier_hash: string }>;
+  post(body: unknown, headers?: Record<string, string>): Promise<Response>;
+  waitIndexed(leafCount: number): Promise<void>;
+  stop(): Promise<void>;
+};
+
+export function chatBody(content = 'hello zkcredits', extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { model: MODEL, messages: [{ role: 'user', content }], max_tokens: 16, ...extra };
+}
+
+export function baseEnv(chain: TestChain, sim: VeniceSim, stores: StoreFactory): Record<string, string> {
+  return {
+    ...stores.env,
+    ZKC_HOST: '127.0.0.1',
+    ZKC_PORT: '0',
+    ZKC_RPC_URL: chain.rpcUrl,
+    ZKC_CHAIN_ID: String(chain.chainId),
+    ZKC_CONTRACT: chain.pool,
+    ZKC_DEPLOYMENT_BLOCK: chain.deploymentBlock.toString(),
+    ZKC_CONFIRMATIONS: '0',
+    ZKC_POLL_INTERVAL_MS: '100',
+    ZKC_UPSTREAM_URL: sim.apiBaseUrl,
+    ZKC_UPSTREAM_API_KEY: SIM_KEY,
+    ZKC_UPSTREAM_HEADERS_TIMEOUT_MS: '1500',
+    ZKC_UPSTREAM_IDLE_TIMEOUT_MS: '1500',
+    ZKC_UPSTREAM_TIMEOUT_MS: '10000',
+    ZKC_RESERVATION_TTL_MS: '15000',
+    ZKC_MODELS: `${MODEL}:${MAX_TOKENS},${E2EE_MODEL}:${MAX_TOKENS}`,
+    ZKC_API_KEY_MODE: 'true',
+    ZKC_VERIFIERS: '2',
+    ZKC_VERIFY_QUEUE: '64',
+    ZKC_RATE_LIMIT_PER_MINUTE: '100000',
+    ZKC_LOG_LEVEL: 'debug',
+    ZKC_SHUTDOWN_GRACE_MS: '2000',
+  };
+}
+
+export async function startStack(
+  kind: 'sqlite' | 'postgres',
+  options: { env?: Record<string, string>; pools?: ProofPools; chain?: TestChain; stores?: StoreFactory } = {},
+): Promise<Stack> {
+  await initPoseidon2();
+  const chain = options.chain ?? (await startTestChain());
+  const sim = await createVeniceSim({ apiKey: SIM_KEY });
+  const stores = options.stores ?? (await makeStoreFactory(kind));
+  const env = { ...baseEnv(chain, sim, stores), ...options.env };
+  const config = loadConfig(env);
+  const pools = options.pools ?? (await createProofPools(config, { prover: true }));
+  const logs = new LogCapture();
+  const logger = createLogger({ level: 'debug', destination: logs });
+  const server = await startServer(config, logger, { pools });
+  const tree = new MerkleTree();
+
+  const stack: Stack = {
+    chain,
+    sim,
+    stores,
+    pools,
+    config,
+    env,
+    server,
+    url: server.url,
+    logs,
+    tree,
+    async buyCredits(n) {
+      const creds = Array.from({ length: n }, () => generateCredential());
+      const commitments = creds.map(credentialCommitment);
+      await chain.buy(commitments);
+      tree.insertMany(commitments);
+      await stack.waitIndexed(tree.size);
+      return creds;
+    },
+    async prove(credential, body) {
+      const rh = requestHash({ chainId: chain.chainId, contract: chain.pool, method: 'POST', path: CHAT_PATH, body });
+      const p = await pools.prover!.prove(buildSpendWitness(credential, tree, rh));
+      return encodeProofPayload(p);
+    },
+    post(body, headers = {}) {
+      return fetch(`${server.url}${CHAT_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    },
+    async waitIndexed(leafCount) {
+      const deadline = Date.now() + 20_000;
+      while (server.indexer.tree.size < leafCount) {
+        if (Date.now() > deadline) throw new Error(`server did not index ${leafCount} leaves (has ${server.indexer.tree.size})`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop() {
+      await server.stop();
+      await sim.close();
+      if (!options.pools) await pools.destroy();
+      if (!options.chain) await chain.stop();
+      if (!options.stores) await stores.cleanup();
+    },
+  };
+  return stack;
+}
+
+export async function errorOf(res: Response): Promise<{ status: number; code: string; type: string; param: string | null; message: string }> {
+  const json = (await res.json()) as { error: { code: string; type: string; param: string | null; message: string } };
+  return { status: res.status, ...json.error };
+}
