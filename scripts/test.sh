@@ -7,16 +7,11 @@ export ZKC_NEED_BROWSER=1
 bash scripts/ensure-deps.sh
 bash scripts/services.sh
 
-echo "[test] generated files are up to date"
-node scripts/gen-constants.mjs --check
-node scripts/gen-poseidon2-sol.mjs --check
-node scripts/gen-vectors.mjs --check
-npx tsx scripts/build-circuits.ts --check
-
-echo "[test] forge"
-npx forge build --quiet
-node scripts/gen-abis.mjs --check
+echo "[test] forge (contracts, gas snapshot, ABI drift)"
+npx forge build
+node scripts/gen-abis.mjs --check --no-build
 npx forge test
+npx forge snapshot --check
 
 echo "[test] vitest"
 npx vitest run

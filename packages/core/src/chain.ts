@@ -1,0 +1,194 @@
+import {
+  type Account,
+  type Address,
+  type Chain,
+  type Hash,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+  BaseError,
+  ContractFunctionRevertedError,
+  hexToSignature,
+  maxUint256,
+} from 'viem';
+import { creditPoolAbi, testTokenAbi } from './generated/abis.js';
+import { TreeError, ZkCreditsError } from './errors.js';
+import type { MerkleTree } from './tree.js';
+
+/** One `CreditsPurchased` event (PROTOCOL.md). */
+export type Purchase = {
+  buyer: Address;
+  startIndex: number;
+  commitments: bigint[];
+  newRoot: bigint;
+  amountPaid: bigint;
+  blockNumber: bigint;
+  blockHash: Hash;
+  transactionHash: Hash;
+  logIndex: number;
+};
+
+export type FetchPurchasesParameters = {
+  client: PublicClient;
+  address: Address;
+  fromBlock: bigint;
+  toBlock: bigint;
+  /** Blocks per `eth_getLogs` call (RPC providers cap ranges). */
+  chunkSize?: bigint;
+};
+
+/** Reads purchases in [fromBlock, toBlock], in chain order. */
+export async function fetchPurchases({ client, address, fromBlock, toBlock, chunkSize = 10_000n }: FetchPurchasesParameters): Promise<Purchase[]> {
+  const out: Purchase[] = [];
+  for (let from = fromBlock; from <= toBlock; from += chunkSize) {
+    const to = from + chunkSize - 1n < toBlock ? from + chunkSize - 1n : toBlock;
+    const logs = await client.getContractEvents({
+      address,
+      abi: creditPoolAbi,
+      eventName: 'CreditsPurchased',
+      fromBlock: from,
+      toBlock: to,
+      strict: true,
+    });
+    for (const log of logs) {
+      out.push({
+        buyer: log.args.buyer,
+        startIndex: Number(log.args.startIndex),
+        commitments: [...log.args.commitments],
+        newRoot: log.args.newRoot,
+        amountPaid: log.args.amountPaid,
+        blockNumber: log.blockNumber,
+        blockHash: log.blockHash,
+        transactionHash: log.transactionHash,
+        logIndex: log.logIndex,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Appends purchases to a tree mirror, checking that they continue it without gaps and
+ * that the mirror reaches the root the contract announced after each one.
+ */
+export function applyPurchases(tree: MerkleTree, purchases: readonly Purchase[]): void {
+  for (const p of purchases) {
+    if (p.startIndex !== tree.size) {
+      throw new TreeError('invalid_leaf_index', 'purchase does not continue the tree', {
+        details: `event starts at leaf ${p.startIndex}, mirror has ${tree.size} leaves`,
+      });
+    }
+    tree.insertMany(p.commitments);
+    if (tree.root !== p.newRoot) {
+      throw new TreeError('invalid_leaf_index', 'mirror root differs from the on-chain root', {
+        details: `after leaf ${tree.size - 1}: contract 0x${p.newRoot.toString(16)}, mirror 0x${tree.root.toString(16)}`,
+      });
+    }
+  }
+}
+
+export type BuyCreditsParameters = {
+  publicClient: PublicClient;
+  walletClient: WalletClient<Transport, Chain, Account>;
+  pool: Address;
+  commitments: readonly bigint[];
+  /** Pay with one ERC-2612 permit-signed transaction instead of approve + buy. */
+  permit?: boolean;
+  /** Approve exactly the total (default) or unlimited. */
+  approve?: 'exact' | 'unlimited';
+};
+
+export type BuyCreditsResult = { transactionHash: Hash; startIndex: number; newRoot: bigint; amountPaid: bigint; gasUsed: bigint };
+
+/** Buys one credit per commitment; waits for the receipt and decodes the purchase event. */
+export async function buyCredits(params: BuyCreditsParameters): Promise<BuyCreditsResult> {
+  const { publicClient, walletClient, pool, commitments } = params;
+  const account = walletClient.account;
+  const [token, price] = await Promise.all([
+    publicClient.readContract({ address: pool, abi: creditPoolAbi, functionName: 'paymentToken' }),
+    publicClient.readContract({ address: pool, abi: creditPoolAbi, functionName: 'pricePerCredit' }),
+  ]);
+  const total = price * BigInt(commitments.length);
+  try {
+    let hash: Hash;
+    if (params.permit) {
+      const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
+      const [name, nonce] = await Promise.all([
+        publicClient.readContract({ address: token, abi: testTokenAbi, functionName: 'name' }),
+        publicClient.readContract({ address: token, abi: testTokenAbi, functionName: 'nonces', args: [account.address] }),
+      ]);
+      const signature = await walletClient.signTypedData({
+        account,
+        domain: { name, version: '1', chainId: walletClient.chain.id, verifyingContract: token },
+        types: {
+          Permit: [
+            { name: 'owner', type: 'address' },
+            { name: 'spender', type: 'address' },
+            { name: 'value', type: 'uint256' },
+            { name: 'nonce', type: 'uint256' },
+            { name: 'deadline', type: 'uint256' },
+          ],
+        },
+        primaryType: 'Permit',
+        message: { owner: account.address, spender: pool, value: total, nonce, deadline },
+      });
+      const { r, s, v } = hexToSignature(signature);
+      hash = await walletClient.writeContract({
+        address: pool,
+        abi: creditPoolAbi,
+        functionName: 'buyWithPermit',
+        args: [[...commitments], deadline, Number(v), r, s],
+      });
+    } else {
+      const allowance = await publicClient.readContract({
+        address: token,
+        abi: testTokenAbi,
+        functionName: 'allowance',
+        args: [account.address, pool],
+      });
+      if (allowance < total) {
+        const approveHash = await walletClient.writeContract({
+          address: token,
+          abi: testTokenAbi,
+          functionName: 'approve',
+          args: [pool, params.approve === 'unlimited' ? maxUint256 : total],
+        });
+        await publicClient.waitForTransactionReceipt({ hash: approveHash });
+      }
+      hash = await walletClient.writeContract({ address: pool, abi: creditPoolAbi, functionName: 'buy', args: [[...commitments]] });
+    }
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== 'success') {
+      throw new ZkCreditsError('contract_error', 'purchase transaction reverted', { details: hash });
+    }
+    const logs = await publicClient.getContractEvents({
+      address: pool,
+      abi: creditPoolAbi,
+      eventName: 'CreditsPurchased',
+      blockHash: receipt.blockHash,
+      strict: true,
+    });
+    const event = logs.find((l) => l.transactionHash === hash);
+    if (!event) throw new ZkCreditsError('contract_error', 'purchase event not found in the receipt block');
+    return {
+      transactionHash: hash,
+      startIndex: Number(event.args.startIndex),
+      newRoot: event.args.newRoot,
+      amountPaid: event.args.amountPaid,
+      gasUsed: receipt.gasUsed,
+    };
+  } catch (error) {
+    throw toContractError(error);
+  }
+}
+
+/** Maps a viem contract error to the core family, keeping the decoded custom error name and args. */
+export function toContractError(error: unknown): unknown {
+  if (error instanceof ZkCreditsError || !(error instanceof BaseError)) return error;
+  const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
+  if (revert instanceof ContractFunctionRevertedError && revert.data) {
+    const args = (revert.data.args ?? []).map(String).join(', ');
+    return new ZkCreditsError('contract_error', `contract reverted: ${revert.data.errorName}(${args})`, { cause: error });
+  }
+  return new ZkCreditsError('contract_error', error.shortMessage, { cause: error });
+}

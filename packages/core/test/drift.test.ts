@@ -1,0 +1,22 @@
+// One source of truth: the generated Noir/Solidity/TypeScript constants, the Poseidon2
+// Solidity code, the test vectors and the compiled circuit + pinned VK must all match
+// what their generators produce from protocol/ and circuits/ today.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+describe('generated files have not drifted from their sources', () => {
+  it.each([
+    ['protocol constants (Noir, Solidity, TypeScript)', ['scripts/gen-constants.mjs', '--check']],
+    ['Poseidon2 and zero hashes in Solidity', ['scripts/gen-poseidon2-sol.mjs', '--check']],
+    ['cross-language test vectors', ['scripts/gen-vectors.mjs', '--check']],
+    ['compiled circuit and pinned verification key', ['--import', 'tsx', 'scripts/build-circuits.ts', '--check']],
+  ])('%s', async (_name, args) => {
+    const { stdout } = await run(process.execPath, args, { cwd: root });
+    expect(stdout).not.toMatch(/stale|drift/i);
+  });
+});
