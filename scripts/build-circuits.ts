@@ -22,7 +22,7 @@ const outputs = new Map<string, string | Uint8Array>();
 async function compileCircuit(name: string) {
   const silent = () => {};
   const result = await compile(createFileManager(join(root, 'circuits', name)), undefined, silent, silent);
-  const program = (result as { program: Record<string, unknown> }).program;
+  const program = (result as unknown as { program: Record<string, unknown> }).program;
   return { noir_version: program.noir_version, hash: String(program.hash), abi: program.abi, bytecode: program.bytecode as string };
 }
 

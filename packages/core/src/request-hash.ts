@@ -1,5 +1,5 @@
 import { sha256 } from '@noble/hashes/sha2.js';
-import canonicalize from 'canonicalize';
+import canonicalizeModule from 'canonicalize';
 import { TAG_REQUEST } from './generated/constants.js';
 import { ZkCreditsError } from './errors.js';
 import { bytesToBigInt } from './field.js';
@@ -19,6 +19,9 @@ export type RequestHashParameters = Deployment & {
   body: unknown;
 };
 
+// RFC 8785 (JCS). The package is CommonJS (`module.exports = fn`); its typings declare
+// an ES default export, so give the import its real type.
+const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const encoder = new TextEncoder();
 

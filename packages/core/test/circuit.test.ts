@@ -91,7 +91,7 @@ describe('credit circuit (real UltraHonk proofs)', () => {
   it('rejects a proof with one byte tampered, and garbage of any length', async () => {
     for (const offset of [0, 1000, proof.proof.length - 1]) {
       const tampered = proof.proof.slice();
-      tampered[offset] ^= 0x01;
+      tampered[offset] = tampered[offset]! ^ 0x01;
       expect(await prover.verify({ ...proof, proof: tampered })).toBe(false);
     }
     expect(await prover.verify({ ...proof, proof: proof.proof.subarray(0, proof.proof.length - 32) })).toBe(false);
