@@ -1,0 +1,179 @@
+// The local system: a real Anvil with the contracts deployed by the forge script, the
+// Venice-compatible simulator, the API server and the web app, plus a demo purchase
+// and a proof-paid chat call that shows the whole path works. Everything is stopped
+// by PID on exit. Ports: anvil 8545, simulator 8788, API server 8787, web app 3000
+// (override with ZKC_*_PORT).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPublicClient, createWalletClient, http } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+import {
+  MerkleTree,
+  buildSpendWitness,
+  credentialCommitment,
+  encodeCredential,
+  encodeProofPayload,
+  generateCredential,
+  initPoseidon2,
+  requestHash,
+} from '../packages/core/src/index.js';
+import { applyPurchases, buyCredits, fetchPurchases } from '../packages/core/src/chain.js';
+import { testTokenAbi } from '../packages/core/src/generated/abis.js';
+import { ANVIL_KEYS, createNodeProver, deployContracts, startAnvil } from '../packages/core/src/node/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const ANVIL_PORT = port('ZKC_ANVIL_PORT', 8545);
+const SIM_PORT = port('ZKC_SIM_PORT', 8788);
+const SERVER_PORT = port('ZKC_SERVER_PORT', 8787);
+const WEB_PORT = port('ZKC_WEB_PORT', 3000);
+const SIM_KEY = 'local-dev-venice-key';
+const noWeb = process.argv.includes('--no-web');
+const demoOnly = process.argv.includes('--demo-and-exit');
+
+const children: ChildProcess[] = [];
+const stoppers: (() => Promise<void>)[] = [];
+let stopping = false;
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    for (const child of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? once(c, 'exit') : undefined)));
+    for (const stop of stoppers) await stop();
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+/** Spawns a process and resolves with the first stdout line that parses as JSON with `event`. */
+function launch(name: string, cmd: string, args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  child.on('exit', (code) => {
+    if (!stopping) {
+      console.error(`[start] ${name} exited with ${code}`);
+      void stopAll(1);
+    }
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => console.error(`[${name}] ${line}`));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not become ready`)), 180_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (ready.test(line)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+  });
+}
+
+async function main() {
+  console.log('[start] Anvil on port', ANVIL_PORT);
+  const anvil = await startAnvil({ port: ANVIL_PORT });
+  stoppers.push(() => anvil.stop());
+  await initPoseidon2();
+
+  const owner = privateKeyToAccount(ANVIL_KEYS[0]);
+  const deployment = await deployContracts({
+    rpcUrl: anvil.rpcUrl,
+    privateKey: ANVIL_KEYS[0],
+    pricePerCredit: 100_000n, // 0.10 test-USDC per credit
+    owner: owner.address,
+    treasury: owner.address,
+  });
+  const publicClient = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) });
+  const wallet = (i: number) => createWalletClient({ account: privateKeyToAccount(ANVIL_KEYS[i]!), chain: foundry, transport: http(anvil.rpcUrl) });
+  for (let i = 0; i < ANVIL_KEYS.length; i++) {
+    const hash = await wallet(0).writeContract({
+      address: deployment.token,
+      abi: testTokenAbi,
+      functionName: 'mint',
+      args: [wallet(i).account.address, 1_000_000_000n],
+    });
+    await publicClient.waitForTransactionReceipt({ hash });
+  }
+  console.log(`[start] contracts: CreditPool ${deployment.creditPool}, test token ${deployment.token} (1,000 test-USDC minted to the first Anvil accounts)`);
+
+  await launch('venice-sim', process.execPath, ['--import', 'tsx', 'packages/venice-sim/src/main.ts'], { PORT: String(SIM_PORT), VENICE_SIM_API_KEY: SIM_KEY }, /"url"/);
+  const simUrl = `http://127.0.0.1:${SIM_PORT}`;
+
+  const dataDir = join(root, '.data');
+  rmSync(dataDir, { recursive: true, force: true }); // a fresh chain needs a fresh index
+  mkdirSync(dataDir, { recursive: true });
+  await launch(
+    'server',
+    process.execPath,
+    ['--import', 'tsx', 'packages/server/src/main.ts'],
+    {
+      ZKC_PORT: String(SERVER_PORT),
+      ZKC_RPC_URL: anvil.rpcUrl,
+      ZKC_CHAIN_ID: String(foundry.id),
+      ZKC_CONTRACT: deployment.creditPool,
+      ZKC_DEPLOYMENT_BLOCK: String(deployment.deploymentBlock),
+      ZKC_CONFIRMATIONS: '0',
+      ZKC_POLL_INTERVAL_MS: '500',
+      ZKC_SQLITE_PATH: join(dataDir, 'zkcredits.sqlite'),
+      ZKC_UPSTREAM_URL: `${simUrl}/api/v1`,
+      ZKC_UPSTREAM_API_KEY: SIM_KEY,
+      ZKC_MODELS: 'llama-3.3-70b:1024,venice-uncensored:1024,tee-qwen3-5-122b-a10b:2048,e2ee-qwen3-5-122b-a10b:2048',
+      ZKC_API_KEY_MODE: 'true',
+      ZKC_CORS_ORIGINS: `http://localhost:${WEB_PORT},http://127.0.0.1:${WEB_PORT}`,
+      ZKC_LOG_LEVEL: 'warn',
+    },
+    /"listening"/,
+  );
+  const serverUrl = `http://127.0.0.1:${SERVER_PORT}`;
+
+  // Demo: buy two credits, sync the tree from events, pay one chat call with a proof.
+  const credentials = [generateCredential(), generateCredential()];
+  await buyCredits({ publicClient, walletClient: wallet(1), pool: deployment.creditPool, commitments: credentials.map(credentialCommitment) });
+  const tree = new MerkleTree();
+  applyPurchases(tree, await fetchPurchases({ client: publicClient, address: deployment.creditPool, fromBlock: deployment.deploymentBlock, toBlock: await publicClient.getBlockNumber() }));
+  const body = { model: 'llama-3.3-70b', messages: [{ role: 'user', content: 'Say hello to zkcredits' }], max_tokens: 32 };
+  const prover = await createNodeProver();
+  const t0 = performance.now();
+  const proof = await prover.prove(
+    buildSpendWitness(credentials[0]!, tree, requestHash({ chainId: foundry.id, contract: deployment.creditPool, method: 'POST', path: '/v1/chat/completions', body })),
+  );
+  const proveMs = Math.round(performance.now() - t0);
+  await prover.destroy();
+  let answer = '';
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const res = await fetch(`${serverUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...body, zkcredits: encodeProofPayload(proof) }),
+    });
+    const json = (await res.json()) as { choices?: { message: { content: string } }[]; error?: { code: string; message: string } };
+    if (res.ok) {
+      answer = json.choices![0]!.message.content;
+      break;
+    }
+    if (json.error?.code !== 'unknown_root' || attempt === 39) throw new Error(`demo call failed: ${res.status} ${JSON.stringify(json.error)}`);
+    await new Promise((r) => setTimeout(r, 250)); // the indexer has not seen the purchase yet
+  }
+  console.log(`[start] demo: bought 2 credits, proved a spend in ${proveMs} ms, the server answered: ${JSON.stringify(answer)}`);
+  console.log(`[start] an unspent demo credential (API-key mode): ${encodeCredential(credentials[1]!)}`);
+
+  if (!noWeb && !demoOnly) {
+    await launch('web-build', 'npm', ['run', '--silent', '-w', '@zkcredits/web', 'build'], {}, /./).catch(() => undefined);
+  }
+  if (demoOnly) await stopAll(0);
+  console.log(`
+zkcredits is running:
+  chain      ${anvil.rpcUrl} (chain id ${foundry.id}); CreditPool ${deployment.creditPool}
+  Venice sim ${simUrl}/api/v1
+  API server ${serverUrl}  (OpenAI base URL: ${serverUrl}/v1)
+Press Ctrl-C to stop.`);
+}
+
+main().catch(async (error) => {
+  console.error('[start] failed:', error);
+  await stopAll(1);
+});
