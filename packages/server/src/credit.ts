@@ -24,6 +24,7 @@ export type CreditDeps = {
   apiKeyMode: boolean;
   retryAfterSeconds: number;
   metrics: Metrics;
+  now: () => number;
 };
 
 /** The bearer token when it looks like a zkcredits credential (`zkc1…`), else undefined. */
@@ -34,10 +35,10 @@ export function bearerCredential(authorization: string | undefined): string | un
   return m[1];
 }
 
-async function refuseSpentOrInUse(store: Store, nullifierHash: bigint, retryAfter: number): Promise<void> {
-  const state = await store.nullifierState(nullifierHash);
+async function refuseSpentOrInUse(deps: CreditDeps, nullifierHash: bigint): Promise<void> {
+  const state = await deps.store.nullifierState(nullifierHash, deps.now());
   if (state === 'spent') throw new ApiError('credit_spent');
-  if (state === 'reserved') throw new ApiError('credit_in_use', { retryAfter });
+  if (state === 'reserved') throw new ApiError('credit_in_use', { retryAfter: deps.retryAfterSeconds });
 }
 
 /**
@@ -65,7 +66,7 @@ export async function authorizeProof(deps: CreditDeps, payload: unknown, request
   if (rs.status === 'unknown') throw new ApiError('unknown_root', { param: 'zkcredits.root' });
   if (rs.status === 'expired') throw new ApiError('expired_root', { param: 'zkcredits.root' });
 
-  await refuseSpentOrInUse(deps.store, nullifierHash, deps.retryAfterSeconds);
+  await refuseSpentOrInUse(deps, nullifierHash);
 
   const end = deps.metrics.verifySeconds.startTimer();
   const ok = await deps.verifier.verify({ proof, publicInputs: { root, nullifierHash, requestHash } });
@@ -89,7 +90,7 @@ export async function authorizeApiKey(deps: CreditDeps, key: string, requestHash
   const tree = deps.chain.tree;
   if (tree.indexOf(credentialCommitment(credential)) < 0) throw new ApiError('credential_not_found');
   const nullifierHash = credentialNullifierHash(credential);
-  await refuseSpentOrInUse(deps.store, nullifierHash, deps.retryAfterSeconds);
+  await refuseSpentOrInUse(deps, nullifierHash);
 
   // Path and root are taken from one synchronous snapshot of the tree.
   const witness = buildSpendWitness(credential, tree, requestHash);

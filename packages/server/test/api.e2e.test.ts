@@ -138,7 +138,7 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
     expect(await errorOf(await s.post({ ...body, zkcredits: { ...zk, proof: '!!!' } }))).toMatchObject({ status: 400, code: 'invalid_proof_payload' });
     expect(await errorOf(await s.post({ ...body, zkcredits: { ...zk, extra: 1 } }))).toMatchObject({ status: 400, code: 'invalid_proof_payload' });
     const flipped = Buffer.from(zk.proof, 'base64');
-    flipped[100] ^= 1;
+    flipped[100] = flipped[100]! ^ 1;
     expect(await errorOf(await s.post({ ...body, zkcredits: { ...zk, proof: flipped.toString('base64') } }))).toMatchObject({ status: 401, code: 'invalid_proof' });
     const huge = chatBody('x'.repeat(s.config.limits.maxBodyBytes + 10));
     expect(await errorOf(await s.post({ ...huge, zkcredits: zk }))).toMatchObject({ status: 413, code: 'body_too_large' });

@@ -146,11 +146,11 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
       expect(await s.markSpent(nh, 'b', now)).toBe(false);
       expect(await s.release(nh, 'b')).toBe(false);
       expect(await s.markSpent(nh, 'a', now)).toBe(true);
-      expect(await s.nullifierState(nh)).toBe('spent');
+      expect(await s.nullifierState(nh, now)).toBe('spent');
       expect(await s.reserve(nh, 'c', now + 10 ** 9, 60_000)).toEqual({ ok: false, state: 'spent' });
       expect(await s.release(nh, 'a')).toBe(false);
       expect(await s.releaseExpired(now + 10 ** 9)).toBe(0);
-      expect(await s.nullifierState(nh)).toBe('spent');
+      expect(await s.nullifierState(nh, now)).toBe('spent');
     });
 
     it('makes a released credit spendable again', async () => {
@@ -158,7 +158,7 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
       const nh = 0x66n;
       await s.reserve(nh, 'a', now, 60_000);
       expect(await s.release(nh, 'a')).toBe(true);
-      expect(await s.nullifierState(nh)).toBeNull();
+      expect(await s.nullifierState(nh, now)).toBeNull();
       expect(await s.reserve(nh, 'b', now, 60_000)).toEqual({ ok: true });
     });
 
@@ -167,6 +167,8 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
       const nh = 0x77n;
       await s.reserve(nh, 'crashed', now, 1000);
       expect(await s.reserve(nh, 'b', now + 999, 1000)).toEqual({ ok: false, state: 'reserved' });
+      expect(await s.nullifierState(nh, now + 999)).toBe('reserved');
+      expect(await s.nullifierState(nh, now + 1000)).toBeNull();
       expect(await s.reserve(nh, 'b', now + 1000, 1000)).toEqual({ ok: true });
       expect(await s.markSpent(nh, 'crashed', now + 1001)).toBe(false);
       expect(await s.markSpent(nh, 'b', now + 1001)).toBe(true);
@@ -177,8 +179,8 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
       await s.reserve(0x88n, 'a', now, 1000);
       await s.reserve(0x89n, 'b', now, 5000);
       expect(await s.releaseExpired(now + 2000)).toBe(1);
-      expect(await s.nullifierState(0x88n)).toBeNull();
-      expect(await s.nullifierState(0x89n)).toBe('reserved');
+      expect(await s.nullifierState(0x88n, now)).toBeNull();
+      expect(await s.nullifierState(0x89n, now)).toBe('reserved');
     });
   });
 });

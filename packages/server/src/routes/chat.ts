@@ -29,7 +29,6 @@ export type ChatDeps = CreditDeps & {
   config: Config;
   upstream: Upstream;
   logger: Logger;
-  now: () => number;
 };
 
 /** Validates the OpenAI request and returns the body to forward (without `zkcredits`, capped). */

@@ -207,10 +207,10 @@ export class PostgresStore implements Store {
     return rows.map((r) => BigInt(r.root));
   }
 
-  async nullifierState(nullifierHash: bigint): Promise<NullifierState> {
+  async nullifierState(nullifierHash: bigint, now: number): Promise<NullifierState> {
     const { rows } = await this.pool.query<{ state: 'reserved' | 'spent' }>(
-      `SELECT state FROM zkc_nullifiers WHERE nullifier_hash = $1`,
-      [hex32(nullifierHash)],
+      `SELECT state FROM zkc_nullifiers WHERE nullifier_hash = $1 AND (state = 'spent' OR expires_at > $2)`,
+      [hex32(nullifierHash), now],
     );
     return rows[0]?.state ?? null;
   }
@@ -227,7 +227,7 @@ export class PostgresStore implements Store {
       [key, token, now + ttlMs, now],
     );
     if (rows.length === 1) return { ok: true };
-    const state = await this.nullifierState(nullifierHash);
+    const state = await this.nullifierState(nullifierHash, now);
     // Gone between the two statements: its holder released it. Report "in use" so the
     // client retries rather than believing the credit is spent.
     return { ok: false, state: state === 'spent' ? 'spent' : 'reserved' };

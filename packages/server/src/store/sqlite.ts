@@ -161,8 +161,10 @@ export class SqliteStore implements Store {
     return rows.map((r) => BigInt(r.root));
   }
 
-  async nullifierState(nullifierHash: bigint): Promise<NullifierState> {
-    const row = this.db.prepare(`SELECT state FROM zkc_nullifiers WHERE nullifier_hash = ?`).get(hex32(nullifierHash)) as
+  async nullifierState(nullifierHash: bigint, now: number): Promise<NullifierState> {
+    const row = this.db
+      .prepare(`SELECT state FROM zkc_nullifiers WHERE nullifier_hash = ? AND (state = 'spent' OR expires_at > ?)`)
+      .get(hex32(nullifierHash), now) as
       | { state: 'reserved' | 'spent' }
       | undefined;
     return row?.state ?? null;

@@ -63,7 +63,8 @@ export interface Store {
   recentRoots(n: number): Promise<bigint[]>;
 
   // ---- nullifiers
-  nullifierState(nullifierHash: bigint): Promise<NullifierState>;
+  /** `reserved` only while the reservation is live at `now` (an expired one counts as free). */
+  nullifierState(nullifierHash: bigint, now: number): Promise<NullifierState>;
   /** Atomically claims a nullifier: free or expired-reservation → reserved by `token`. */
   reserve(nullifierHash: bigint, token: string, now: number, ttlMs: number): Promise<ReserveResult>;
   /** reserved-by-token → spent. False if the reservation is gone (expired and taken over). */
