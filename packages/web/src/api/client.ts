@@ -56,55 +56,51 @@ async function getJson<T>(path: string, schema: z.ZodType<T>, signal?: AbortSign
   return parsed.data;
 }
 
-const models = z.object({ data: z.array(z.object({ id: z.string(), name: z.string().optional() }).passthrough()) });
-export type Model = { id: string; name?: string };
+const models = z.object({
+  data: z.array(
+    z.object({ id: z.string().min(1).max(200), zkcredits: z.object({ max_tokens_per_credit: z.number().int().positive() }).optional() }),
+  ),
+});
+export type Model = { id: string; maxTokensPerCredit?: number };
 
 export async function listModels(signal?: AbortSignal): Promise<Model[]> {
-  return (await getJson('/v1/models', models, signal)).data;
+  return (await getJson('/v1/models', models, signal)).data.map((m) => ({ id: m.id, maxTokensPerCredit: m.zkcredits?.max_tokens_per_credit }));
 }
 
-const serverConfig = z
-  .object({
-    chainId: z.number().optional(),
-    chain_id: z.number().optional(),
-    contract: z.string().optional(),
-    maxTokensPerCredit: z.number().optional(),
-    max_tokens_per_credit: z.number().optional(),
-  })
-  .passthrough();
+const serverConfig = z.object({ chain_id: z.number().int(), contract: z.string() });
 
-export type ServerConfig = { chainId?: number; contract?: string; maxTokensPerCredit?: number };
+export type ServerConfig = { chainId: number; contract: string };
 
+/** The deployment the server serves; the app refuses to pay a server for another deployment. */
 export async function getServerConfig(signal?: AbortSignal): Promise<ServerConfig> {
   const c = await getJson('/v1/zkcredits/config', serverConfig, signal);
-  return {
-    chainId: c.chainId ?? c.chain_id,
-    contract: c.contract,
-    maxTokensPerCredit: c.maxTokensPerCredit ?? c.max_tokens_per_credit,
-  };
+  return { chainId: c.chain_id, contract: c.contract };
 }
 
-const fieldHex = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
-const leavesPage = z
-  .object({
-    from: z.number().int().nonnegative().optional(),
-    start: z.number().int().nonnegative().optional(),
-    leaves: z.array(fieldHex),
-    size: z.number().int().nonnegative().optional(),
-    root: fieldHex.optional(),
-  })
-  .passthrough();
+const leavesPage = z.object({
+  from: z.number().int().nonnegative(),
+  count: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+  root: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+  leaves: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/),
+});
 
-export type LeavesPage = { start: number; leaves: `0x${string}`[]; size?: number };
+export type LeavesPage = { start: number; leaves: `0x${string}`[]; size: number; root: `0x${string}` };
 
-/** Leaves of the credit tree from index `from` on (all users' commitments; reveals nothing about us). */
+/** Leaves of the credit tree from index `from` on (everyone's commitments; reveals nothing about us). */
 export async function fetchLeaves(from: number, signal?: AbortSignal): Promise<LeavesPage> {
   const page = await getJson(`/v1/zkcredits/leaves?from=${from}`, leavesPage, signal);
-  return {
-    start: page.from ?? page.start ?? from,
-    leaves: page.leaves.map((l) => l.toLowerCase() as `0x${string}`),
-    size: page.size,
-  };
+  const bin = atob(page.leaves);
+  if (bin.length !== page.count * 32) {
+    throw new AppError('server_unavailable', 'The server sent a damaged list of leaves.', { details: `${bin.length} bytes for ${page.count} leaves` });
+  }
+  const leaves: `0x${string}`[] = [];
+  for (let i = 0; i < page.count; i++) {
+    let hex = '0x';
+    for (let j = 0; j < 32; j++) hex += bin.charCodeAt(i * 32 + j).toString(16).padStart(2, '0');
+    leaves.push(hex as `0x${string}`);
+  }
+  return { start: page.from, leaves, size: page.total, root: page.root.toLowerCase() as `0x${string}` };
 }
 
 export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };

@@ -39,9 +39,15 @@ export async function syncTree(prover: PaidChatParameters['prover'], signal?: Ab
   for (let guard = 0; guard < 1000; guard++) {
     const { size } = await prover.tree();
     const page = await fetchLeaves(size, signal);
+    if (page.size < size) throw new AppError('server_unavailable', 'The server’s credit tree is behind this browser’s. Try again shortly.');
     if (page.leaves.length === 0) return size;
-    await prover.appendLeaves(page.start, page.leaves);
-    if (page.size !== undefined && page.start + page.leaves.length >= page.size) return page.start + page.leaves.length;
+    const state = await prover.appendLeaves(page.start, page.leaves);
+    if (state.size >= page.size) {
+      if (state.size === page.size && state.root !== page.root) {
+        throw new AppError('server_unavailable', 'The server’s credit tree does not match the leaves it sent.', { details: `root ${page.root}` });
+      }
+      return state.size;
+    }
   }
   return (await prover.tree()).size;
 }

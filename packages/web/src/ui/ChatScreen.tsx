@@ -1,6 +1,5 @@
 'use client';
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
-import { getServerConfig } from '../api/client';
 import { sendPaidChat, type SpendStage } from '../chat/spend';
 import { chatStore, type ChatTurn, type Conversation } from '../chat/store';
 import { isAppError } from '../errors';
@@ -36,12 +35,10 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   const [live, setLive] = useState<Live | null>(null);
   const [now, setNow] = useState(Date.now());
   const abort = useRef<AbortController | null>(null);
-  const maxTokens = useRef<number | undefined>(undefined);
   const bottom = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     chatStore.list().then(setConversations).catch(() => setConversations([]));
-    getServerConfig().then((c) => (maxTokens.current = c.maxTokensPerCredit)).catch(() => undefined);
   }, []);
   useEffect(() => {
     if (!model && models.data?.[0]) setModel(models.data[0].id);
@@ -67,6 +64,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   async function send() {
     const text = input.trim();
     if (!text || live || !model) return;
+    const maxTokens = models.data?.find((m) => m.id === model)?.maxTokensPerCredit;
     const base: Conversation = current ?? { id: newId(), title: text.slice(0, 60), model, turns: [], updatedAt: Date.now() };
     const history = base.turns.filter((t) => !(t.role === 'assistant' && t.meta?.error));
     const turns: ChatTurn[] = [...base.turns, { role: 'user', content: text }];
@@ -81,7 +79,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
       model,
       messages: [...history, { role: 'user', content: text }].map((t) => ({ role: t.role, content: t.content })),
       stream: true,
-      ...(maxTokens.current ? { max_tokens: maxTokens.current } : {}),
+      ...(maxTokens ? { max_tokens: maxTokens } : {}),
     };
     const finish = (meta: ChatTurn['meta']) => {
       convo = { ...convo, turns: [...turns, { role: 'assistant', content: answer, meta }], updatedAt: Date.now() };
@@ -206,7 +204,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
             />
             <div className="composer-bar">
               <select className="select" value={model} onChange={(e) => setModel(e.target.value)} aria-label="Model" disabled={!!live}>
-                {models.data?.map((m) => <option key={m.id} value={m.id}>{m.name ?? m.id}</option>)}
+                {models.data?.map((m) => <option key={m.id} value={m.id}>{m.id}</option>)}
                 {!models.data && <option value="">{models.error ? 'Models unavailable' : 'Loading models…'}</option>}
               </select>
               {live ? (

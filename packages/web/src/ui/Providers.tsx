@@ -7,10 +7,18 @@ import { WagmiProvider } from 'wagmi';
 import type { PublicConfig } from '../config';
 import { makeWagmiConfig } from '../chain/wagmi';
 import { installTestWallet } from '../chain/test-wallet';
+import { syncTree } from '../chat/spend';
+import { prover } from '../prover/client';
+import { Vault, readBackup } from '../vault';
+import { generateSecrets } from '../vault/generate';
 import { ConfigProvider } from './config-context';
 import { VaultProvider } from './vault-context';
 
-if (process.env.NEXT_PUBLIC_ZKC_TEST_WALLET === '1' && typeof window !== 'undefined') installTestWallet();
+if (process.env.NEXT_PUBLIC_ZKC_TEST_WALLET === '1' && typeof window !== 'undefined') {
+  installTestWallet();
+  // Test builds only: lets browser tests and the benchmark reach the vault and the prover.
+  (window as unknown as { __zkcTest: unknown }).__zkcTest = { Vault, readBackup, prover, syncTree, generateSecrets };
+}
 
 const accent = { accentColor: '#4f46e5', accentColorForeground: '#ffffff', borderRadius: 'medium' as const, fontStack: 'system' as const };
 
