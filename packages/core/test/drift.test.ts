@@ -14,6 +14,7 @@ describe('generated files have not drifted from their sources', () => {
     ['protocol constants (Noir, Solidity, TypeScript)', ['scripts/gen-constants.mjs', '--check']],
     ['Poseidon2 and zero hashes in Solidity', ['scripts/gen-poseidon2-sol.mjs', '--check']],
     ['cross-language test vectors', ['scripts/gen-vectors.mjs', '--check']],
+    ['client vectors (request hash, credential encoding)', ['--import', 'tsx', 'scripts/gen-client-vectors.ts', '--check']],
     ['compiled circuit and pinned verification key', ['--import', 'tsx', 'scripts/build-circuits.ts', '--check']],
   ])('%s', async (_name, args) => {
     const { stdout } = await run(process.execPath, args, { cwd: root });

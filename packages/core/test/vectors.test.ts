@@ -1,5 +1,6 @@
 // Cross-language vectors (protocol/test-vectors.json, produced from bb.js by
 // scripts/gen-vectors.mjs and also consumed by the forge tests and the Noir circuit test).
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,6 +12,13 @@ import {
   poseidon2Hash,
   poseidon2Permutation,
   zeroHashes,
+  credentialCommitment,
+  credentialNullifierHash,
+  decodeCredential,
+  encodeCredential,
+  requestDigest,
+  requestHash,
+  toFieldHex,
 } from '../src/index.js';
 
 const v = JSON.parse(readFileSync(new URL('../../../protocol/test-vectors.json', import.meta.url), 'utf8'));
@@ -51,6 +59,29 @@ describe('cross-language vectors', () => {
         at += size;
         expect(tree.root).toBe(BigInt(roots[i]));
       });
+    }
+  });
+});
+
+const client = JSON.parse(readFileSync(new URL('../../../protocol/client-vectors.json', import.meta.url), 'utf8'));
+
+describe('client vectors (protocol/client-vectors.json)', () => {
+  it('pins request digests and request hashes', () => {
+    for (const r of client.requestHash) {
+      expect(toFieldHex(requestHash(r))).toBe(r.requestHash);
+      expect('0x' + Buffer.from(requestDigest(r)).toString('hex')).toBe(r.digest);
+      expect('0x' + createHash('sha256').update(r.signedText).digest('hex')).toBe(r.digest);
+    }
+  });
+
+  it('pins the zkc1 text form, commitments and nullifier hashes', () => {
+    for (const c of client.credentials) {
+      const credential = decodeCredential(c.encoded);
+      expect(toFieldHex(credential.nullifier)).toBe(c.nullifier);
+      expect(toFieldHex(credential.secret)).toBe(c.secret);
+      expect(encodeCredential(credential)).toBe(c.encoded);
+      expect(toFieldHex(credentialCommitment(credential))).toBe(c.commitment);
+      expect(toFieldHex(credentialNullifierHash(credential))).toBe(c.nullifierHash);
     }
   });
 });
