@@ -20,3 +20,14 @@ export {
 export { requestHash, requestDigest, PROOF_BODY_FIELD, type Deployment, type RequestHashParameters } from './request-hash.js';
 export { buildSpendWitness } from './spend.js';
 export { encodeProofPayload, decodeProofPayload, type ProofPayload } from './proof-payload.js';
+export { creditPoolAbi, testTokenAbi } from './generated/abis.js';
+export {
+  fetchPurchases,
+  applyPurchases,
+  buyCredits,
+  toContractError,
+  type Purchase,
+  type FetchPurchasesParameters,
+  type BuyCreditsParameters,
+  type BuyCreditsResult,
+} from './chain.js';
