@@ -27,8 +27,8 @@ export type TestChain = {
   stop(): Promise<void>;
 };
 
-export async function startTestChain(): Promise<TestChain> {
-  const anvil = await startAnvil();
+export async function startTestChain(options: { gasLimit?: bigint } = {}): Promise<TestChain> {
+  const anvil = await startAnvil(options.gasLimit ? { gasLimit: options.gasLimit } : {});
   try {
     const owner = privateKeyToAccount(ANVIL_KEYS[0]).address;
     const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: ANVIL_KEYS[0], pricePerCredit: PRICE_PER_CREDIT, owner, treasury: owner });

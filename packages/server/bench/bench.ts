@@ -1,0 +1,148 @@
+// Server benchmarks (called by the root `npm run bench`, or `npm run bench -w @zkcredits/server`).
+//   server_rps          completions/s at concurrency 16, each paid by its own proof, upstream = local sim (no added latency)
+//   server_p50_ms/p99   latency of those requests (verification, reservation, upstream, commit)
+//   server_overhead_ms  median(one request via the server) − median(same request straight to the upstream), sequential
+//   index_sync_100k_s   cold sync of 100,000 leaves (98 purchase events) from Anvil into a fresh SQLite store
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  MerkleTree,
+  buildSpendWitness,
+  credentialCommitment,
+  encodeProofPayload,
+  generateCredential,
+  initPoseidon2,
+  requestHash,
+} from '@zkcredits/core';
+import { createVeniceSim } from '@zkcredits/venice-sim';
+import { ChainIndexer, emptyRoot } from '../src/chain/indexer.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { createProofPools } from '../src/proof/node.js';
+import { CHAT_PATH } from '../src/routes/chat.js';
+import { startServer } from '../src/server.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { startTestChain } from '../test/helpers/chain.js';
+import { baseEnv, chatBody, SIM_KEY } from '../test/helpers/stack.js';
+
+const CONCURRENCY = 16;
+const REQUESTS = 128;
+const SEQUENTIAL = 25;
+
+function percentile(xs: number[], p: number): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return Math.round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! * 10) / 10;
+}
+
+async function benchRequests(): Promise<Record<string, number>> {
+  const chain = await startTestChain();
+  const sim = await createVeniceSim({ apiKey: SIM_KEY });
+  const dir = mkdtempSync(join(tmpdir(), 'zkc-bench-'));
+  const env = {
+    ...baseEnv(chain, sim, { kind: 'sqlite', env: { ZKC_STORE: 'sqlite', ZKC_SQLITE_PATH: join(dir, 'db.sqlite') } } as never),
+    ZKC_LOG_LEVEL: 'silent',
+    ZKC_VERIFIERS: '2',
+    ZKC_VERIFY_QUEUE: '1000',
+    ZKC_PROVERS: '2',
+    ZKC_PROVE_QUEUE: '1000',
+  };
+  const config = loadConfig(env);
+  const pools = await createProofPools(config, { prover: true });
+  const server = await startServer(config, createLogger({ level: 'silent' }), { pools });
+  try {
+    await initPoseidon2();
+    const total = REQUESTS + SEQUENTIAL;
+    const creds = Array.from({ length: total }, () => generateCredential());
+    await chain.buy(creds.map(credentialCommitment));
+    const tree = MerkleTree.fromLeaves(creds.map(credentialCommitment));
+    while (server.indexer.tree.size < total) await new Promise((r) => setTimeout(r, 50));
+
+    // Client side (not measured): one proof per request, each over its own body.
+    const bodies = creds.map((_, i) => chatBody(`benchmark request ${i}`));
+    const payloads = await Promise.all(
+      creds.map(async (c, i) => {
+        const rh = requestHash({ chainId: chain.chainId, contract: chain.pool, method: 'POST', path: CHAT_PATH, body: bodies[i]! });
+        return { ...bodies[i]!, zkcredits: encodeProofPayload(await pools.prover!.prove(buildSpendWitness(c, tree, rh))) };
+      }),
+    );
+    const post = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
+      const t0 = performance.now();
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`benchmark request failed with ${res.status}`);
+      return performance.now() - t0;
+    };
+
+    // Overhead: sequential, same bodies straight to the upstream vs through the server.
+    const direct: number[] = [];
+    const via: number[] = [];
+    for (let i = REQUESTS; i < total; i++) {
+      direct.push(await post(`${sim.apiBaseUrl}/chat/completions`, bodies[i], { authorization: `Bearer ${SIM_KEY}` }));
+      via.push(await post(`${server.url}${CHAT_PATH}`, payloads[i]));
+    }
+
+    // Throughput and latency at concurrency 16.
+    const latencies: number[] = [];
+    let nextIndex = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let i = nextIndex++; i < REQUESTS; i = nextIndex++) latencies.push(await post(`${server.url}${CHAT_PATH}`, payloads[i]));
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      server_rps: Math.round((REQUESTS / seconds) * 10) / 10,
+      server_p50_ms: percentile(latencies, 50),
+      server_p99_ms: percentile(latencies, 99),
+      server_overhead_ms: Math.round((percentile(via, 50) - percentile(direct, 50)) * 10) / 10,
+    };
+  } finally {
+    await server.stop();
+    await pools.destroy();
+    await sim.close();
+    await chain.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchIndexSync(): Promise<Record<string, number>> {
+  const LEAVES = 100_000;
+  const BATCH = 1024;
+  const chain = await startTestChain({ gasLimit: 1_000_000_000n });
+  const dir = mkdtempSync(join(tmpdir(), 'zkc-bench-index-'));
+  const store = new SqliteStore(join(dir, 'db.sqlite'));
+  try {
+    await initPoseidon2();
+    let value = 1n;
+    for (let done = 0; done < LEAVES; done += BATCH) {
+      const n = Math.min(BATCH, LEAVES - done);
+      await chain.buy(Array.from({ length: n }, () => (value = (value * 6364136223846793005n + 1442695040888963407n) % (1n << 248n)) || 1n));
+    }
+    await store.init({ chainId: chain.chainId, contract: chain.pool, deploymentBlock: chain.deploymentBlock, emptyRoot: emptyRoot() });
+    const indexer = new ChainIndexer({
+      client: chain.client,
+      store,
+      contract: chain.pool,
+      deploymentBlock: chain.deploymentBlock,
+      confirmations: 0,
+      pollIntervalMs: 1000,
+      logBlockRange: 5000,
+      logger: createLogger({ level: 'silent' }),
+    });
+    const t0 = performance.now();
+    await indexer.pollOnce();
+    const seconds = (performance.now() - t0) / 1000;
+    if (indexer.tree.size !== LEAVES) throw new Error(`indexed ${indexer.tree.size} leaves, expected ${LEAVES}`);
+    return { index_sync_100k_s: Math.round(seconds * 100) / 100 };
+  } finally {
+    await store.close();
+    await chain.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchServer(): Promise<Record<string, number>> {
+  return { ...(await benchRequests()), ...(await benchIndexSync()) };
+}
