@@ -139,7 +139,7 @@ export function createApp(deps: AppDeps): App {
 
   app.use(publicRoutes({ config, chain, store }));
 
-  const jsonBody = express.json({ limit: config.limits.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] });
+  const jsonBody = express.json({ limit: config.limits.maxBodyBytes, strict: true, type: 'application/json' });
   app.post(
     CHAT_PATH,
     (req, res, next) => {
@@ -251,6 +251,15 @@ function toApiError(err: unknown): ApiError {
     case 'request.aborted':
       return new ApiError('invalid_request', { message: 'The request body was cut off.' });
     default:
+      if (isDatabaseUnavailable(err)) return new ApiError('not_ready', { cause: err });
       return new ApiError('internal_error', { cause: err });
   }
+}
+
+/** Connection-level database failures: the client should retry (nothing was spent). */
+function isDatabaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code !== 'string') return false;
+  // Node socket errors, PostgreSQL class 08 (connection) / 57P (shutdown), SQLite busy/locked.
+  return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|08\d{3}|57P0[1-3]|SQLITE_BUSY|SQLITE_LOCKED)$/.test(code);
 }
