@@ -134,7 +134,7 @@ async function main() {
   const credentials = [generateCredential(), generateCredential()];
   await buyCredits({ publicClient, walletClient: wallet(1), pool: deployment.creditPool, commitments: credentials.map(credentialCommitment) });
   const tree = new MerkleTree();
-  applyPurchases(tree, await fetchPurchases({ client: publicClient, address: deployment.creditPool, fromBlock: deployment.deploymentBlock, toBlock: await publicClient.getBlockNumber() }));
+  applyPurchases(tree, await fetchPurchases({ client: publicClient, address: deployment.creditPool, fromBlock: deployment.deploymentBlock, toBlock: await publicClient.getBlockNumber({ cacheTime: 0 }) }));
   const body = { model: 'llama-3.3-70b', messages: [{ role: 'user', content: 'Say hello to zkcredits' }], max_tokens: 32 };
   const prover = await createNodeProver();
   const t0 = performance.now();

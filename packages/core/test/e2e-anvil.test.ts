@@ -86,7 +86,7 @@ describe('protocol end to end on Anvil', () => {
       await buyCredits({ publicClient: client, walletClient: wallet(1), pool, commitments: more.map(credentialCommitment) });
       more.forEach((credential) => bought.push({ credential, buyer: 1 }));
     }
-    const toBlock = await client.getBlockNumber();
+    const toBlock = await client.getBlockNumber({ cacheTime: 0 });
     const tree = new MerkleTree();
     applyPurchases(tree, await fetchPurchases({ client, address: pool, fromBlock: deploymentBlock, toBlock }));
     expect(tree.size).toBe(bought.length);
@@ -97,7 +97,7 @@ describe('protocol end to end on Anvil', () => {
   it('proves a spend against the on-chain root, and refuses every forgery', async () => {
     const client = publicClient();
     const tree = new MerkleTree();
-    applyPurchases(tree, await fetchPurchases({ client, address: pool, fromBlock: deploymentBlock, toBlock: await client.getBlockNumber() }));
+    applyPurchases(tree, await fetchPurchases({ client, address: pool, fromBlock: deploymentBlock, toBlock: await client.getBlockNumber({ cacheTime: 0 }) }));
     const { credential } = bought[4]!; // bought by account 2 with a permit
     const body = { model: 'llama-3.3-70b', messages: [{ role: 'user', content: 'hello' }] };
     const rh = requestHash({ chainId: foundry.id, contract: pool, method: 'POST', path: '/v1/chat/completions', body });

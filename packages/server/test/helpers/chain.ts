@@ -4,10 +4,8 @@ import { ANVIL_KEYS, startAnvil, type Anvil } from '@zkcredits/core/node';
 import { createPublicClient, createWalletClient, http, type Address, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-// Not yet re-exported from @zkcredits/core's entry point: imported by path (read-only use).
-import { buyCredits } from '../../../core/src/chain.js';
-import { deployContracts } from '../../../core/src/deploy.js';
-import { testTokenAbi } from '../../../core/src/generated/abis.js';
+import { buyCredits, testTokenAbi } from '@zkcredits/core';
+import { deployContracts } from '@zkcredits/core/node';
 
 export const PRICE_PER_CREDIT = 1_000_000n;
 
