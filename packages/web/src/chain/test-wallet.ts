@@ -35,7 +35,12 @@ export function installTestWallet(): void {
   if (!options || window.ethereum) return;
   const listeners = new Map<string, Set<(...args: unknown[]) => void>>();
   let id = 0;
-  let connected = false;
+  // Like a wallet the user already authorised for this site: permission survives reloads.
+  let connected = localStorage.getItem('zkc-test-wallet-connected') === '1';
+  const setConnected = (v: boolean) => {
+    connected = v;
+    localStorage.setItem('zkc-test-wallet-connected', v ? '1' : '0');
+  };
 
   async function rpc(method: string, params: unknown): Promise<unknown> {
     const res = await fetch(options!.rpcUrl, {
@@ -64,17 +69,17 @@ export function installTestWallet(): void {
       }
       switch (method) {
         case 'eth_requestAccounts':
-          connected = true;
+          setConnected(true);
           return [options.account];
         case 'eth_accounts':
           return connected ? [options.account] : [];
         case 'wallet_requestPermissions':
-          connected = true;
+          setConnected(true);
           return [{ parentCapability: 'eth_accounts' }];
         case 'wallet_getPermissions':
           return connected ? [{ parentCapability: 'eth_accounts' }] : [];
         case 'wallet_revokePermissions':
-          connected = false;
+          setConnected(false);
           return null;
         case 'wallet_switchEthereumChain': {
           const wanted = (params as [{ chainId: string }])[0].chainId;

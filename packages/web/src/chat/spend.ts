@@ -68,7 +68,8 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
       if ((await p.prover.indexOf(credit.commitment)) < 0) {
         throw new AppError('server_unavailable', 'The server has not seen your latest purchase yet. Try again in a few seconds.');
       }
-      const proof = await p.prover.prove(
+      const proof = await p.prover
+        .prove(
         {
           nullifier: credit.nullifier,
           secret: credit.secret,
@@ -80,7 +81,13 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
           body: p.body,
         },
         (e) => p.onStage(e.stage, { elapsedMs: e.elapsedMs }),
-      );
+        )
+        .catch((cause: unknown) => {
+          throw new AppError('prover_failed', 'This device could not make the proof. Your credit was not used; try again.', {
+            details: cause instanceof Error ? cause.message.slice(0, 200) : undefined,
+            cause,
+          });
+        });
       if (p.signal.aborted) throw new AppError('aborted', 'Stopped before sending. Your credit was not used.');
       p.onStage('waiting', { elapsedMs: proof.proveMs });
       let accepted = false;

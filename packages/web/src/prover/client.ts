@@ -1,15 +1,22 @@
 import * as Comlink from 'comlink';
 import type { ProverApi } from './types';
 
-let instance: Comlink.Remote<ProverApi> | undefined;
+let remote: Comlink.Remote<ProverApi> | undefined;
+let facade: ProverApi | undefined;
 
-/** The app's single prover worker, started on first use. */
-export function prover(): Comlink.Remote<ProverApi> {
-  if (!instance) {
+/** The app's single prover worker, started on first use. Callbacks are proxied to the worker. */
+export function prover(): ProverApi {
+  if (!facade) {
     const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'zkcredits-prover' });
-    instance = Comlink.wrap<ProverApi>(worker);
+    const r = (remote = Comlink.wrap<ProverApi>(worker));
+    facade = {
+      commitments: (pairs) => r.commitments(pairs),
+      appendLeaves: (start, leaves) => r.appendLeaves(start, leaves),
+      tree: () => r.tree(),
+      indexOf: (c) => r.indexOf(c),
+      warmup: (onProgress) => r.warmup(onProgress ? Comlink.proxy(onProgress) : undefined),
+      prove: (req, onProgress) => r.prove(req, onProgress ? Comlink.proxy(onProgress) : undefined),
+    };
   }
-  return instance;
+  return facade;
 }
-
-export { Comlink };

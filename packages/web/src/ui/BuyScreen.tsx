@@ -24,7 +24,12 @@ export function BuyScreen({ onDone }: { onDone(): void }) {
   const publicClient = usePublicClient({ chainId: config.chainId });
   const { data: walletClient } = useWalletClient({ chainId: config.chainId });
   const quote = useQuote();
-  const [qty, setQty] = useState(10);
+  const [qty, setQtyRaw] = useState(10);
+  const setQty = (next: number | ((n: number) => number)) => {
+    setBought(null);
+    setStep(null);
+    setQtyRaw(next);
+  };
   const [usePermit, setUsePermit] = useState(true);
   const [step, setStep] = useState<PurchaseStep | null>(null);
   const [txHash, setTxHash] = useState<Hash | undefined>();

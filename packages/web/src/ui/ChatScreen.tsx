@@ -135,7 +135,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
     <div className="chat">
       <aside className="sidebar">
         <div className="sidebar-head">
-          <button className="btn block" type="button" onClick={() => setCurrent(null)} disabled={!!live}>＋ New chat</button>
+          <button className="btn block" type="button" onClick={() => setCurrent(null)} disabled={!!live}>+ New chat</button>
         </div>
         <nav className="convs" aria-label="Conversations">
           {conversations.map((c) => (

@@ -1,0 +1,185 @@
+// End to end in Chromium against the real stack: Anvil + contracts, the API server, the
+// Venice simulator and this app. A test wallet (EIP-1193 shim over an Anvil account, only in
+// test builds) pays; every chat message is paid by a proof made in the browser.
+import { readFileSync } from 'node:fs';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchProfile, recordRequests, removeProfile, screenshot, withTestWallet, type Profile } from './helpers/browser';
+import { BUYER, MODEL, startStack, tokenBalance, type Stack } from './helpers/stack';
+
+const PASS = 'a long passphrase 4 tests';
+let stack: Stack;
+let profile: Profile;
+let page: Page;
+let requests: string[];
+const profiles: Profile[] = [];
+
+async function openApp(context: BrowserContext): Promise<Page> {
+  const p = await context.newPage();
+  await p.goto(stack.webUrl);
+  return p;
+}
+
+async function unlock(p: Page): Promise<void> {
+  await p.getByLabel('Passphrase', { exact: true }).fill(PASS);
+  await p.getByRole('button', { name: 'Unlock' }).click();
+  await p.getByTestId('credit-pill').waitFor();
+}
+
+async function pill(p: Page): Promise<string> {
+  return (await p.getByTestId('credit-pill').textContent()) ?? '';
+}
+
+async function connectWallet(p: Page): Promise<void> {
+  await p.getByRole('button', { name: 'Connect wallet' }).first().click();
+  await p.getByText('Test Wallet').click();
+  await p.getByTestId('balance').filter({ hasText: 'tUSD' }).waitFor();
+}
+
+async function setWallet(p: Page, patch: { reject?: string[]; hangAfterSend?: boolean }): Promise<void> {
+  await p.evaluate((patch) => {
+    Object.assign((window as unknown as { __ZKC_TEST_WALLET__: object }).__ZKC_TEST_WALLET__, patch);
+  }, patch);
+}
+
+beforeAll(async () => {
+  stack = await startStack();
+  profile = await launchProfile();
+  profiles.push(profile);
+  await withTestWallet(profile.context, { rpcUrl: stack.anvil.rpcUrl, account: BUYER });
+  requests = recordRequests(profile.context);
+  page = await openApp(profile.context);
+});
+
+afterAll(async () => {
+  for (const p of profiles) {
+    await p.close().catch(() => undefined);
+    removeProfile(p.dir);
+  }
+  await stack?.stop();
+});
+
+describe('zkcredits web app (real stack, Chromium)', () => {
+  it('creates a vault, connects the wallet and shows price, balance and total before paying', async () => {
+    await page.getByRole('heading', { name: /Private AI chat/ }).waitFor();
+    expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
+    await screenshot(page, '01-welcome');
+    await page.getByLabel('Passphrase', { exact: true }).fill(PASS);
+    await page.getByLabel('Repeat passphrase').fill(PASS);
+    await page.getByRole('button', { name: 'Create vault' }).click();
+    await page.getByRole('heading', { name: 'Buy credits' }).waitFor();
+    await connectWallet(page);
+    await page.getByLabel('How many credits?').fill('3');
+    expect(await page.getByTestId('price').textContent()).toBe('1.50 tUSD');
+    expect(await page.getByTestId('balance').textContent()).toBe('20.00 tUSD');
+    expect(await page.getByTestId('total').textContent()).toBe('4.50 tUSD');
+    await screenshot(page, '02-buy');
+  });
+
+  it('buys 3 credits with one permit-signed transaction', async () => {
+    const before = await tokenBalance(stack, BUYER);
+    await page.getByTestId('buy').click();
+    await page.getByText('3 credits added to your vault').waitFor({ timeout: 60_000 });
+    expect(await pill(page)).toContain('3 credits');
+    expect(before - (await tokenBalance(stack, BUYER))).toBe(4_500_000n);
+    await screenshot(page, '03-bought');
+  });
+
+  it('a declined wallet request says so in plain words and loses nothing', async () => {
+    await setWallet(page, { reject: ['eth_signTypedData_v4'] });
+    const before = await tokenBalance(stack, BUYER);
+    await page.getByLabel('How many credits?').fill('2');
+    await page.getByTestId('buy').click();
+    const alert = page.getByRole('alert').filter({ hasText: 'declined' });
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe('You declined the request in your wallet. Nothing was paid.');
+    expect(await tokenBalance(stack, BUYER)).toBe(before);
+    expect(await pill(page)).toMatch(/^3 credits$/);
+  });
+
+  it('a chat message streams an answer paid by a proof made in this browser', async () => {
+    await page.getByRole('button', { name: 'Chat', exact: true }).click();
+    await page.getByLabel('Model').locator(`option[value="${MODEL}"]`).waitFor({ state: 'attached' });
+    await page.getByLabel('Message').fill('Explain zero-knowledge proofs in two sentences.');
+    await page.getByTestId('send').click();
+    await page.getByTestId('status').waitFor();
+    const turn = page.getByTestId('assistant-turn').last();
+    await turn.getByTestId('proof-time').waitFor({ timeout: 120_000 });
+    expect(((await turn.locator('.prose').textContent()) ?? '').length).toBeGreaterThan(10);
+    expect(await pill(page)).toMatch(/^2 credits$/);
+    await screenshot(page, '04-chat');
+    // Proving fetched the circuit and CRS from the app's own origin only.
+    const origins = new Set(requests.map((u) => new URL(u).origin));
+    origins.delete(stack.webUrl);
+    origins.delete(stack.anvil.rpcUrl);
+    expect([...origins].filter((o) => o.startsWith('http'))).toEqual([]);
+  });
+
+  it('an upstream failure keeps the credit and says why', async () => {
+    stack.sim.faults.once('status:500');
+    await page.getByLabel('Message').fill('This one fails upstream.');
+    await page.getByTestId('send').click();
+    const alert = page.getByTestId('assistant-turn').last().getByRole('alert');
+    await alert.waitFor({ timeout: 120_000 });
+    expect(await alert.textContent()).toMatch(/not spent/i);
+    expect(await pill(page)).toMatch(/^2 credits$/);
+  });
+
+  it('a reload keeps the vault (unlock again) and the conversation', async () => {
+    await page.reload();
+    await unlock(page);
+    expect(await pill(page)).toMatch(/^2 credits$/);
+    await page.getByRole('button', { name: /Explain zero-knowledge proofs/ }).waitFor();
+  });
+
+  it('approve + buy works when permit is switched off', async () => {
+    await page.getByRole('button', { name: 'Buy credits', exact: true }).click();
+    await page.getByTestId('balance').filter({ hasText: 'tUSD' }).waitFor();
+    await page.getByLabel(/Pay with one signature/).uncheck();
+    await page.getByLabel('How many credits?').fill('1');
+    await page.getByTestId('buy').click();
+    await page.getByText('1 credits added to your vault').waitFor({ timeout: 60_000 });
+    expect(await pill(page)).toMatch(/^3 credits$/);
+  });
+
+  it('a tab closed mid-purchase loses nothing: pending credits are found on chain after reopening', async () => {
+    await page.getByLabel(/Pay with one signature/).check();
+    await setWallet(page, { hangAfterSend: true });
+    await page.getByLabel('How many credits?').fill('2');
+    const before = await tokenBalance(stack, BUYER);
+    await page.getByTestId('buy').click();
+    await page.getByTestId('credit-pill').filter({ hasText: '2 pending' }).waitFor();
+    // The transaction was sent; wait until it is mined, then "crash" the tab.
+    for (let i = 0; i < 100 && (await tokenBalance(stack, BUYER)) === before; i++) await new Promise((r) => setTimeout(r, 100));
+    await page.close();
+    page = await openApp(profile.context);
+    await unlock(page);
+    await page.getByTestId('credit-pill').filter({ hasText: /^5 credits$/ }).waitFor({ timeout: 30_000 });
+  });
+
+  it('export → import into a fresh browser profile restores the credits', async () => {
+    await page.getByRole('button', { name: 'Vault', exact: true }).click();
+    expect(await page.getByTestId('count-unspent').textContent()).toBe('5');
+    expect(await page.getByTestId('count-spent').textContent()).toBe('1');
+    await screenshot(page, '05-vault');
+    const download = page.waitForEvent('download');
+    await page.getByTestId('export').click();
+    const file = await (await download).path();
+    expect(JSON.parse(readFileSync(file, 'utf8')).format).toBe('zkcredits-vault-backup');
+
+    const fresh = await launchProfile({ colorScheme: 'dark' });
+    profiles.push(fresh);
+    const p2 = await fresh.context.newPage();
+    await p2.goto(stack.webUrl);
+    await p2.getByRole('button', { name: 'Restore backup' }).click();
+    await p2.getByLabel('Backup file').setInputFiles(file);
+    await p2.getByLabel('Passphrase', { exact: true }).fill('not the passphrase');
+    await p2.getByRole('button', { name: 'Restore credits' }).click();
+    expect(await p2.getByRole('alert').textContent()).toBe('That passphrase does not open this backup.');
+    await p2.getByLabel('Passphrase', { exact: true }).fill(PASS);
+    await p2.getByRole('button', { name: 'Restore credits' }).click();
+    await p2.getByTestId('credit-pill').filter({ hasText: /^5 credits$/ }).waitFor();
+    await p2.getByRole('button', { name: 'Chat', exact: true }).click();
+    await screenshot(p2, '06-restored-dark');
+  });
+});
