@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 stamp=node_modules/.zkcredits-install-stamp
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
   echo "[deps] installing npm packages from package-lock.json"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` (not `npm ci`): it installs the locked versions too, and tolerates the
+  # other-platform optional binaries of @foundry-rs/* that this registry does not carry.
+  npm install --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi
 
