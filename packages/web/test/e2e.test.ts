@@ -175,7 +175,9 @@ describe('zkcredits web app (real stack, Chromium)', () => {
     await p2.getByLabel('Backup file').setInputFiles(file);
     await p2.getByLabel('Passphrase', { exact: true }).fill('not the passphrase');
     await p2.getByRole('button', { name: 'Restore credits' }).click();
-    expect(await p2.getByRole('alert').textContent()).toBe('That passphrase does not open this backup.');
+    const refused = p2.getByRole('alert').filter({ hasText: 'passphrase' });
+    await refused.waitFor();
+    expect(await refused.textContent()).toBe('That passphrase does not open this backup.');
     await p2.getByLabel('Passphrase', { exact: true }).fill(PASS);
     await p2.getByRole('button', { name: 'Restore credits' }).click();
     await p2.getByTestId('credit-pill').filter({ hasText: /^5 credits$/ }).waitFor();

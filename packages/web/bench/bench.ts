@@ -1,0 +1,97 @@
+// Browser benchmarks of the web app against the real stack (needs a test build: npm run build:test).
+//   browser_prove_cold_ms  fresh page: worker + circuit + CRS load + witness + proof
+//   browser_prove_warm_ms  median of the next proofs on the same page
+//   web_first_load_kb      gzip size of the JavaScript loaded before the app is usable
+import { gzipSync } from 'node:zlib';
+import { ANVIL_KEYS } from '@zkcredits/core/node';
+import { credentialCommitment, generateCredential, initPoseidon2, toFieldHex } from '@zkcredits/core';
+import { createPublicClient, createWalletClient, http, parseAbi } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+import { launchProfile, removeProfile } from '../test/helpers/browser';
+import { MODEL, startStack } from '../test/helpers/stack';
+
+const WARM_RUNS = 4;
+
+const abi = parseAbi([
+  'function mint(address to, uint256 amount)',
+  'function approve(address spender, uint256 value) returns (bool)',
+  'function buy(uint256[] commitments) returns (uint256, uint256)',
+]);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export async function benchWeb(): Promise<Record<string, number>> {
+  await initPoseidon2();
+  const stack = await startStack();
+  const profile = await launchProfile();
+  try {
+    // Credits bought from Node (the purchase UI is covered by the e2e tests).
+    const creds = Array.from({ length: 1 + WARM_RUNS }, () => generateCredential());
+    const account = privateKeyToAccount(ANVIL_KEYS[3]);
+    const client = createPublicClient({ chain: foundry, transport: http(stack.anvil.rpcUrl) });
+    const wallet = createWalletClient({ chain: foundry, account, transport: http(stack.anvil.rpcUrl) });
+    for (const [functionName, address, args] of [
+      ['mint', stack.token, [account.address, 10n ** 12n]],
+      ['approve', stack.token, [stack.pool, 10n ** 12n]],
+      ['buy', stack.pool, [creds.map(credentialCommitment)]],
+    ] as const) {
+      const hash = await wallet.writeContract({ address, abi, functionName, args: args as never });
+      await client.waitForTransactionReceipt({ hash });
+    }
+    for (let i = 0; i < 100; i++) {
+      const r = await fetch(`${stack.server.url}/v1/zkcredits/leaves?from=0`).then((x) => x.json() as Promise<{ total: number }>);
+      if (r.total >= creds.length) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+
+    // First load: scripts fetched until the app is usable (the same bundle renders the chat).
+    const page = await profile.context.newPage();
+    const scripts = new Map<string, Promise<Buffer>>();
+    page.on('response', (r) => {
+      if (r.request().resourceType() === 'script' && r.ok()) scripts.set(r.url(), r.body().catch(() => Buffer.alloc(0)));
+    });
+    await page.goto(stack.webUrl, { waitUntil: 'networkidle' });
+    await page.getByRole('button', { name: /Create vault|Unlock/ }).waitFor();
+    let gz = 0;
+    for (const body of scripts.values()) gz += gzipSync(await body, { level: 9 }).length;
+
+    // Proofs, timed inside the page (fresh page → cold; then warm).
+    const inputs = creds.map((c, i) => ({
+      nullifier: toFieldHex(c.nullifier),
+      secret: toFieldHex(c.secret),
+      commitment: toFieldHex(credentialCommitment(c)),
+      chainId: 31337,
+      contract: stack.pool,
+      method: 'POST' as const,
+      path: '/v1/chat/completions',
+      body: { model: MODEL, messages: [{ role: 'user', content: `benchmark ${i}` }], stream: true },
+    }));
+    const times = await page.evaluate(async (reqs) => {
+      type Hooks = { prover(): { prove(r: unknown): Promise<unknown> }; syncTree(p: unknown): Promise<number> };
+      const t = (window as unknown as { __zkcTest: Hooks }).__zkcTest;
+      const out: number[] = [];
+      for (const r of reqs) {
+        const t0 = performance.now();
+        const p = t.prover();
+        await t.syncTree(p);
+        await p.prove(r);
+        out.push(performance.now() - t0);
+      }
+      return out;
+    }, inputs);
+    return {
+      browser_prove_cold_ms: Math.round(times[0]!),
+      browser_prove_warm_ms: Math.round(median(times.slice(1))),
+      web_first_load_kb: Math.round(gz / 1024),
+    };
+  } finally {
+    await profile.close();
+    removeProfile(profile.dir);
+    await stack.stop();
+  }
+}
