@@ -12,6 +12,8 @@ import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { PoolStats } from './proof/pool.js';
 import type { Prover, Verifier } from './proof/types.js';
+import { memoryRateLimit, type RateLimitBackend } from './ratelimit.js';
+import { ATTESTATION_PATH, attestationHandler } from './routes/attestation.js';
 import { CHAT_PATH, chatHandler } from './routes/chat.js';
 import { publicRoutes } from './routes/public.js';
 import type { Store } from './store/index.js';
@@ -26,6 +28,8 @@ export type AppDeps = {
   prover?: Prover;
   upstream: Upstream;
   logger: Logger;
+  /** Where per-IP request counts live; in memory when absent. */
+  rateLimit?: RateLimitBackend;
   /** Clock for reservations (tests). */
   now?: () => number;
 };
@@ -55,6 +59,7 @@ export function createApp(deps: AppDeps): App {
   const { config, store, chain, logger } = deps;
   const log = logger.child({ subsystem: 'http' });
   const now = deps.now ?? Date.now;
+  const rateLimitBackend = deps.rateLimit ?? memoryRateLimit;
   let inFlight = 0;
   let stopping = false;
 
@@ -104,7 +109,10 @@ export function createApp(deps: AppDeps): App {
     '/ready',
     wrap(async (_req, res) => {
       const problems: string[] = [];
-      await store.ping().catch(() => problems.push('database unreachable'));
+      await Promise.all([
+        store.ping().catch(() => problems.push('database unreachable')),
+        rateLimitBackend.ping().catch(() => problems.push('rate-limit store (redis) unreachable')),
+      ]);
       if (chain.status.halted) problems.push(`chain index halted: ${chain.status.halted}`);
       else if (!chain.isSynced()) problems.push('chain index not caught up');
       if (stopping) problems.push('shutting down');
@@ -125,19 +133,35 @@ export function createApp(deps: AppDeps): App {
     }),
   );
 
-  app.use(
-    rateLimit({
-      windowMs: 60_000,
-      limit: config.limits.rateLimitPerMinute,
-      standardHeaders: 'draft-7',
-      legacyHeaders: false,
-      handler: (_req, _res, next, options) => {
-        next(new ApiError('rate_limited', { retryAfter: Math.ceil(options.windowMs / 1000) }));
-      },
-    }),
+  const limiter = rateLimit({
+    windowMs: 60_000,
+    limit: config.limits.rateLimitPerMinute,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    store: rateLimitBackend.createStore(),
+    // Store init failures and misconfiguration warnings; message only (no request data).
+    logger: {
+      error: (err, msg) => log.warn({ err: err instanceof Error ? err.message : String(err) }, msg ?? 'rate limiter error'),
+      warn: (err, msg) => log.warn({ err: err instanceof Error ? err.message : String(err) }, msg ?? 'rate limiter warning'),
+    },
+    handler: (_req, _res, next, options) => {
+      next(new ApiError('rate_limited', { retryAfter: Math.ceil(options.windowMs / 1000) }));
+    },
+  });
+  // A shared store that does not answer fails closed: 503 not_ready (like a lost database).
+  app.use((req, res, next) =>
+    limiter(req, res, (err?: unknown) =>
+      err === undefined || err instanceof ApiError
+        ? next(err)
+        : next(new ApiError('not_ready', { details: 'rate-limit store unreachable', retryAfter: config.limits.retryAfterSeconds, cause: err })),
+    ),
   );
 
   app.use(publicRoutes({ config, chain, store }));
+  app.get(
+    ATTESTATION_PATH,
+    wrap(attestationHandler({ config, upstream: deps.upstream, logger, metrics, retryAfterSeconds: config.limits.retryAfterSeconds })),
+  );
 
   const jsonBody = express.json({ limit: config.limits.maxBodyBytes, strict: true, type: 'application/json' });
   app.post(
@@ -164,7 +188,7 @@ export function createApp(deps: AppDeps): App {
       }),
     ),
   );
-  app.all(['/v1/chat/completions', '/v1/models', '/v1/zkcredits/{*rest}'], (_req, _res, next) => next(new ApiError('method_not_allowed')));
+  app.all(['/v1/chat/completions', '/v1/models', ATTESTATION_PATH, '/v1/zkcredits/{*rest}'], (_req, _res, next) => next(new ApiError('method_not_allowed')));
   app.use((_req, _res, next) => next(new ApiError('not_found')));
 
   // The one error middleware: typed errors → status + OpenAI-shaped JSON.

@@ -45,6 +45,8 @@ export type Config = {
   /** A reservation older than this is abandoned (crash) and the credit is spendable again. */
   reservationTtlMs: number;
   limits: { maxBodyBytes: number; rateLimitPerMinute: number; retryAfterSeconds: number };
+  /** Shared per-IP counts for all replicas; undefined = in memory, per process. */
+  rateLimitRedis: { url: string; prefix: string } | undefined;
   trustProxy: TrustProxy;
   corsOrigins: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -156,6 +158,19 @@ const envSchema = z.object({
   ZKC_RESERVATION_TTL_MS: int('ZKC_RESERVATION_TTL_MS', 1000, 86_400_000, 360000).optional(),
   ZKC_MAX_BODY_BYTES: int('ZKC_MAX_BODY_BYTES', 32 * 1024, 64 * 1024 * 1024, 1048576).default(1024 * 1024),
   ZKC_RATE_LIMIT_PER_MINUTE: int('ZKC_RATE_LIMIT_PER_MINUTE', 1, 1_000_000, 120).default(120),
+  ZKC_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^\s]+$/, {
+      error: 'ZKC_REDIS_URL must be a redis:// or rediss:// URL, e.g. ZKC_REDIS_URL=redis://127.0.0.1:6379 (or leave it unset to keep rate limits in memory, per replica)',
+    })
+    .refine((v) => URL.canParse(v), { error: 'ZKC_REDIS_URL is not a valid URL, e.g. ZKC_REDIS_URL=redis://user:password@redis.internal:6379/0' })
+    .optional(),
+  ZKC_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:._-]{1,100}$/, {
+      error: 'ZKC_REDIS_PREFIX must be 1-100 characters from A-Z a-z 0-9 : . _ -, e.g. ZKC_REDIS_PREFIX=zkc:rl:prod: (or leave it unset to derive it from the chain id and contract)',
+    })
+    .optional(),
   ZKC_RETRY_AFTER_SECONDS: int('ZKC_RETRY_AFTER_SECONDS', 1, 3600, 1).default(1),
   ZKC_TRUST_PROXY: trustProxySchema.default(false),
   ZKC_CORS_ORIGINS: z
@@ -205,6 +220,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.ZKC_CORS_ORIGINS.includes('*') && e.ZKC_CORS_ORIGINS.length > 1) {
     problems.push('ZKC_CORS_ORIGINS: use either * or a list of origins, not both');
   }
+  if (e.ZKC_REDIS_PREFIX && !e.ZKC_REDIS_URL) {
+    problems.push('ZKC_REDIS_PREFIX is set but ZKC_REDIS_URL is not: set ZKC_REDIS_URL=redis://… to share rate limits, or remove ZKC_REDIS_PREFIX');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -246,6 +264,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rateLimitPerMinute: e.ZKC_RATE_LIMIT_PER_MINUTE,
       retryAfterSeconds: e.ZKC_RETRY_AFTER_SECONDS,
     },
+    rateLimitRedis: e.ZKC_REDIS_URL
+      ? { url: e.ZKC_REDIS_URL, prefix: e.ZKC_REDIS_PREFIX ?? `zkc:rl:${e.ZKC_CHAIN_ID}:${e.ZKC_CONTRACT}:` }
+      : undefined,
     trustProxy: e.ZKC_TRUST_PROXY,
     corsOrigins: e.ZKC_CORS_ORIGINS,
     logLevel: e.ZKC_LOG_LEVEL,

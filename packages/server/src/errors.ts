@@ -32,6 +32,8 @@ export const ERRORS = {
   max_tokens_exceeded: { status: 400, type: 'invalid_request_error', message: 'One credit pays for a bounded number of output tokens. Lower max_tokens (or max_completion_tokens) to the per-credit limit in GET /v1/zkcredits/config.' },
   not_found: { status: 404, type: 'not_found_error', message: 'No such route. See docs/PROTOCOL.md, section "API (server)".' },
   method_not_allowed: { status: 405, type: 'invalid_request_error', message: 'This route does not support that HTTP method.' },
+  invalid_nonce: { status: 400, type: 'invalid_request_error', message: 'The attestation nonce must be exactly 64 hex characters (32 random bytes), fresh for every attestation request.' },
+  model_not_attestable: { status: 400, type: 'invalid_request_error', message: 'The model provider has no TEE attestation for this model. Pick a TEE / E2EE model from GET /v1/models.' },
   // credit / proof
   missing_credit: { status: 401, type: 'authentication_error', message: 'No credit attached. Add a "zkcredits" member with your proof to the JSON body, or send a zkc1… credential as the bearer API key.' },
   invalid_proof_payload: { status: 400, type: 'invalid_request_error', message: 'The "zkcredits" member is malformed. Expected {"proof": base64, "root": 0x+64 hex, "nullifier_hash": 0x+64 hex}.' },

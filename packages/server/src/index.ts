@@ -11,5 +11,7 @@ export { createStore, SqliteStore, PostgresStore, type Store, type Cursor, type 
 export { WorkerPool, type PoolStats } from './proof/pool.js';
 export { createProofPools, type ProofPools } from './proof/node.js';
 export type { Prover, Verifier } from './proof/types.js';
-export { createVeniceUpstream, UpstreamFailure, type Upstream, type UpstreamResponse } from './upstream/venice.js';
+export { createVeniceUpstream, UpstreamFailure, MAX_ATTESTATION_BYTES, type Upstream, type UpstreamResponse, type UpstreamAttestation } from './upstream/venice.js';
 export { CHAT_PATH } from './routes/chat.js';
+export { ATTESTATION_PATH } from './routes/attestation.js';
+export { createRateLimitBackend, memoryRateLimit, type RateLimitBackend } from './ratelimit.js';

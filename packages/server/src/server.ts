@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createProofPools, type ProofPools } from './proof/node.js';
+import { createRateLimitBackend } from './ratelimit.js';
 import { createStore, type Store } from './store/index.js';
 import { createVeniceUpstream, type Upstream } from './upstream/venice.js';
 
@@ -49,7 +50,16 @@ export async function startServer(
   logger.child({ subsystem: 'proofs' }).info({ backend: pools.backend, verifiers: cfg.proofs.verifiers }, 'proof backends ready');
   const upstream = overrides.upstream ?? createVeniceUpstream(cfg.upstream);
 
-  const app = createApp({ config: cfg, store, chain: indexer, verifier: pools.verifier, prover: pools.prover, upstream, logger });
+  let rateLimit;
+  try {
+    rateLimit = await createRateLimitBackend(cfg.rateLimitRedis, logger);
+  } catch (err) {
+    if (!overrides.pools) await pools.destroy();
+    if (!overrides.store) await store.close();
+    throw err;
+  }
+
+  const app = createApp({ config: cfg, store, chain: indexer, verifier: pools.verifier, prover: pools.prover, upstream, logger, rateLimit });
   const { url, port } = await app.start();
   return {
     app,
@@ -59,6 +69,7 @@ export async function startServer(
     store,
     async stop() {
       await app.stop();
+      await rateLimit.close();
       if (!overrides.pools) await pools.destroy();
       if (!overrides.store) await store.close();
     },

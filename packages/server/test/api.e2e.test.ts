@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAT_PATH } from '../src/routes/chat.js';
 import { STORE_KINDS } from './helpers/stores.js';
-import { chatBody, E2EE_MODEL, errorOf, MAX_TOKENS, MODEL, startStack, type Stack } from './helpers/stack.js';
+import { chatBody, E2EE_MODEL, errorOf, MAX_TOKENS, MODEL, SIM_KEY, startStack, type Stack } from './helpers/stack.js';
 
 describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
   let s: Stack;
@@ -195,6 +195,76 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
     for (const [k, v] of Object.entries(headers)) expect(seen.headers[k.toLowerCase()]).toBe(v);
   });
 
+  it('serves the TEE attestation through the server, then an E2EE chat paid by a proof', async () => {
+    // The client talks only to our server: no provider key, its address never reaches the provider.
+    const seen: { url: string; headers: Headers }[] = [];
+    const session = await createE2eeSession({
+      baseUrl: `${s.url}/v1`,
+      model: E2EE_MODEL,
+      trustedAuthorityKeys: [s.sim.authorityPublicKeyHex],
+      fetch: async (url, init) => {
+        const res = await fetch(url, { ...init, headers: { ...init?.headers, 'x-forwarded-for': '198.51.100.23' } });
+        seen.push({ url, headers: res.headers });
+        return res;
+      },
+    });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.url.startsWith(`${s.url}/v1/tee/attestation?`)).toBe(true);
+    expect(seen[0]!.headers.get('cache-control')).toBe('no-store');
+    expect(seen[0]!.headers.get('ratelimit-policy')).toBeTruthy();
+    const upstream = s.sim.state.requests.filter((r) => r.path === '/api/v1/tee/attestation').at(-1)!;
+    expect(upstream.query).toEqual({ model: E2EE_MODEL, nonce: new URL(seen[0]!.url).searchParams.get('nonce') });
+    expect(upstream.headers.authorization).toBe(`Bearer ${SIM_KEY}`);
+    expect(upstream.headers['x-forwarded-for']).toBeUndefined();
+
+    const messages = session.encryptMessages([{ role: 'user', content: 'attested through zkcredits' }]);
+    const body = { model: E2EE_MODEL, messages, stream: true, max_tokens: 16 };
+    const res = await s.post({ ...body, zkcredits: await s.prove(credit(), body) }, session.headers());
+    expect(res.status).toBe(200);
+    let answer = '';
+    for await (const chunk of session.decryptSseStream(res.body!)) answer += (chunk as { content?: string }).content ?? '';
+    expect(answer).toContain('attested through zkcredits');
+    expect(s.sim.state.lastRequest!.e2ee).toBe(true);
+    expect(s.sim.state.lastRequest!.encryptedFields).toBe(1);
+  });
+
+  it('refuses attestation requests with a bad nonce or model before calling the provider', async () => {
+    const nonce = 'ab'.repeat(32);
+    const attest = (query: string, init?: RequestInit) => fetch(`${s.url}/v1/tee/attestation?${query}`, init);
+    const calls = () => s.sim.state.requests.filter((r) => r.path === '/api/v1/tee/attestation').length;
+    const before = calls();
+    for (const bad of ['', 'nonce=', `nonce=${nonce.slice(1)}`, `nonce=${nonce}a`, `nonce=${'zz'.repeat(32)}`, `nonce=0x${nonce.slice(2)}`, `nonce=${nonce}&nonce=${nonce}`]) {
+      const res = await attest(`model=${E2EE_MODEL}&${bad}`);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(await errorOf(res)).toMatchObject({ status: 400, code: 'invalid_nonce', type: 'invalid_request_error', param: 'nonce' });
+    }
+    expect(await errorOf(await attest(`model=gpt-5&nonce=${nonce}`))).toMatchObject({ status: 400, code: 'model_not_allowed', param: 'model' });
+    expect(await errorOf(await attest(`nonce=${nonce}`))).toMatchObject({ status: 400, code: 'invalid_request', param: 'model' });
+    expect(await errorOf(await attest(`model=${E2EE_MODEL}&nonce=${nonce}`, { method: 'POST' }))).toMatchObject({ status: 405, code: 'method_not_allowed' });
+    expect(calls()).toBe(before);
+    // allow-listed, but the provider has no enclave for it
+    expect(await errorOf(await attest(`model=${MODEL}&nonce=${nonce}`))).toMatchObject({ status: 400, code: 'model_not_attestable', param: 'model' });
+  });
+
+  it('maps attestation provider failures to typed errors, and passes the provider JSON through', async () => {
+    const nonce = 'cd'.repeat(32);
+    const attest = () => fetch(`${s.url}/v1/tee/attestation?model=${E2EE_MODEL}&nonce=${nonce}`);
+    s.sim.faults.once('status:500', { route: 'attestation' });
+    expect(await errorOf(await attest())).toMatchObject({ status: 502, code: 'upstream_error', type: 'upstream_error' });
+    s.sim.faults.once('hang', { route: 'attestation' });
+    expect(await errorOf(await attest())).toMatchObject({ status: 504, code: 'upstream_timeout' });
+    s.sim.faults.once('status:429', { route: 'attestation' });
+    const busy = await attest();
+    expect(busy.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await errorOf(busy)).toMatchObject({ status: 503, code: 'upstream_busy' });
+    // healthy again: the JSON is the provider's, field for field (nonce echoed as sent)
+    const ok = await attest();
+    expect(ok.status).toBe(200);
+    const json = (await ok.json()) as Record<string, unknown>;
+    expect(json).toMatchObject({ nonce, model: E2EE_MODEL, verified: true });
+    expect(Object.keys(json)).toEqual(['verified', 'nonce', 'model', 'tee_provider', 'tee_hardware', 'intel_quote', 'nvidia_payload', 'signing_key', 'signing_address', 'signing_algo', 'server_verification']);
+  });
+
   it('serves a request paid with a credential as bearer API key (server-side proof)', async () => {
     const c = credit();
     const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: encodeCredential(c), maxRetries: 0 });
@@ -252,7 +322,7 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
   it('never logs prompts, answers, proofs or credentials', async () => {
     const text = s.logs.text;
     expect(text.length).toBeGreaterThan(0);
-    for (const secret of ['pay per call', 'stream these words', 'via the sdk', 'secret prompt', 'api key mode', 'zkc1', 'sim-upstream-key']) {
+    for (const secret of ['pay per call', 'stream these words', 'via the sdk', 'secret prompt', 'attested through zkcredits', 'api key mode', 'zkc1', 'sim-upstream-key']) {
       expect(text).not.toContain(secret);
     }
     expect(text).not.toMatch(/[A-Za-z0-9+/]{200,}/); // no base64 proof

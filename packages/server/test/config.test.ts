@@ -55,4 +55,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...valid, ZKC_TRUST_PROXY: '1' }).trustProxy).toBe(1);
     expect(loadConfig({ ...valid, ZKC_TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual(['loopback', '10.0.0.0/8']);
   });
+
+  it('shares rate limits through Redis only when ZKC_REDIS_URL is set, with a per-deployment prefix', () => {
+    expect(loadConfig(valid).rateLimitRedis).toBeUndefined();
+    expect(loadConfig({ ...valid, ZKC_REDIS_URL: 'redis://127.0.0.1:6379' }).rateLimitRedis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      prefix: `zkc:rl:8453:0x${'ab'.repeat(20)}:`,
+    });
+    expect(loadConfig({ ...valid, ZKC_REDIS_URL: 'rediss://u:p@r.example:6380/1', ZKC_REDIS_PREFIX: 'zkc:prod:' }).rateLimitRedis?.prefix).toBe('zkc:prod:');
+    expect(problems({ ...valid, ZKC_REDIS_URL: 'http://127.0.0.1:6379' })[0]).toMatch(/ZKC_REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(problems({ ...valid, ZKC_REDIS_URL: 'redis://a', ZKC_REDIS_PREFIX: 'has space' })[0]).toMatch(/ZKC_REDIS_PREFIX must be/);
+    expect(problems({ ...valid, ZKC_REDIS_PREFIX: 'zkc:' })[0]).toMatch(/set ZKC_REDIS_URL/);
+  });
 });

@@ -31,9 +31,21 @@ export type UpstreamResponse = {
   cancel(): void;
 };
 
+/** A whole (small) upstream answer, read into memory. */
+export type UpstreamAttestation = { status: number; headers: Headers; body: Buffer };
+
+/** Largest attestation answer read (an Intel quote plus NVIDIA evidence is tens of KB). */
+export const MAX_ATTESTATION_BYTES = 4 * 1024 * 1024;
+
 export interface Upstream {
   /** `POST {baseUrl}/chat/completions` with the given JSON body. Resolves once headers arrive. */
   chatCompletions(request: { body: unknown; headers: Record<string, string>; signal?: AbortSignal }): Promise<UpstreamResponse>;
+  /**
+   * `GET {baseUrl}/tee/attestation?model=&nonce=` with the server's key and no client
+   * header. Headers and body must arrive within the headers timeout; the body is at most
+   * `MAX_ATTESTATION_BYTES`. Throws `UpstreamFailure` on timeout, network error or oversize.
+   */
+  attestation(request: { model: string; nonce: string; signal?: AbortSignal }): Promise<UpstreamAttestation>;
 }
 
 /**
@@ -42,6 +54,34 @@ export interface Upstream {
  */
 export function createVeniceUpstream(config: Config['upstream']): Upstream {
   return {
+    async attestation({ model, nonce, signal }) {
+      const timeout = AbortSignal.timeout(config.headersTimeoutMs);
+      const url = `${config.baseUrl}/tee/attestation?${new URLSearchParams({ model, nonce })}`;
+      try {
+        const response = await fetch(url, {
+          headers: { accept: 'application/json', authorization: `Bearer ${config.apiKey}` },
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+        const declared = Number(response.headers.get('content-length'));
+        if (declared > MAX_ATTESTATION_BYTES) {
+          await response.body?.cancel();
+          throw new UpstreamFailure('network', `attestation answer of ${declared} bytes is over ${MAX_ATTESTATION_BYTES}`);
+        }
+        const parts: Uint8Array[] = [];
+        let size = 0;
+        for await (const chunk of response.body ?? []) {
+          size += chunk.byteLength;
+          if (size > MAX_ATTESTATION_BYTES) throw new UpstreamFailure('network', `attestation answer is over ${MAX_ATTESTATION_BYTES} bytes`);
+          parts.push(chunk);
+        }
+        return { status: response.status, headers: response.headers, body: Buffer.concat(parts) };
+      } catch (cause) {
+        if (cause instanceof UpstreamFailure) throw cause;
+        if (timeout.aborted) throw new UpstreamFailure('timeout', `no attestation within ${config.headersTimeoutMs} ms`, { cause });
+        throw new UpstreamFailure('network', 'could not reach the attestation endpoint', { cause });
+      }
+    },
+
     async chatCompletions({ body, headers, signal }) {
       const controller = new AbortController();
       let timeoutKind: UpstreamFailureKind | null = null;
