@@ -161,8 +161,30 @@ async function main() {
   console.log(`[start] demo: bought 2 credits, proved a spend in ${proveMs} ms, the server answered: ${JSON.stringify(answer)}`);
   console.log(`[start] an unspent demo credential (API-key mode): ${encodeCredential(credentials[1]!)}`);
 
+  let webUrl: string | undefined;
   if (!noWeb && !demoOnly) {
-    await launch('web-build', 'npm', ['run', '--silent', '-w', '@zkcredits/web', 'build'], {}, /./).catch(() => undefined);
+    console.log('[start] web app: building if needed (about a minute the first time)');
+    const build = spawn('bash', ['scripts/web-build.sh'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    children.push(build);
+    const [code] = await once(build, 'exit');
+    children.splice(children.indexOf(build), 1);
+    if (code !== 0) throw new Error('web build failed');
+    await launch(
+      'web',
+      process.execPath,
+      [join(root, 'node_modules/next/dist/bin/next'), 'start', '-p', String(WEB_PORT), '-H', '127.0.0.1', 'packages/web'],
+      {
+        NODE_ENV: 'production',
+        NEXT_TELEMETRY_DISABLED: '1',
+        ZKC_SERVER_URL: serverUrl,
+        ZKC_CHAIN_ID: String(foundry.id),
+        ZKC_POOL_ADDRESS: deployment.creditPool,
+        ZKC_RPC_URL: anvil.rpcUrl,
+        CRS_PATH: join(root, '../shared/crs'),
+      },
+      /Ready|started server|Local:/i,
+    );
+    webUrl = `http://127.0.0.1:${WEB_PORT}`;
   }
   if (demoOnly) await stopAll(0);
   console.log(`
@@ -170,6 +192,7 @@ zkcredits is running:
   chain      ${anvil.rpcUrl} (chain id ${foundry.id}); CreditPool ${deployment.creditPool}
   Venice sim ${simUrl}/api/v1
   API server ${serverUrl}  (OpenAI base URL: ${serverUrl}/v1)
+  web app    ${webUrl ?? '(not started: --no-web)'}${webUrl ? '  (add the Anvil network, chain id 31337 at ' + anvil.rpcUrl + ', to your wallet and import an Anvil dev key: it holds 1,000 test-USDC)' : ''}
 Press Ctrl-C to stop.`);
 }
 

@@ -13,5 +13,8 @@ node scripts/gen-abis.mjs --check --no-build
 npx forge test
 npx forge snapshot --check
 
-echo "[test] vitest"
+echo "[test] web test build (adds the test wallet; kept apart from the production build)"
+bash scripts/web-build.sh test
+
+echo "[test] vitest: core, venice-sim, server, web (real browser), in that order"
 npx vitest run

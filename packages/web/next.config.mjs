@@ -18,6 +18,8 @@ const isolation = [
 /** @type {import('next').NextConfig} */
 const config = {
   reactStrictMode: true,
+  // Test builds (with the test wallet) go to their own folder: see `build:test`.
+  distDir: process.env.ZKC_NEXT_DIST_DIR || '.next',
   transpilePackages: ['@zkcredits/core'],
   poweredByHeader: false,
   // The browser test wallet exists only in builds made with ZKC_TEST_WALLET=1.

@@ -75,7 +75,7 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
   p.onStep('generate');
   const pairs = Array.from({ length: p.quantity }, generateSecrets);
   const hashed = await p.prover.commitments(pairs);
-  const fromBlock = await p.publicClient.getBlockNumber();
+  const fromBlock = await p.publicClient.getBlockNumber({ cacheTime: 0 });
   const batch = newId();
   const now = Date.now();
   const records: CreditRecord[] = pairs.map((pair, i) => ({

@@ -38,7 +38,7 @@ export async function reconcilePending(client: PublicClient, vault: Vault, pool:
     .list()
     .filter((r) => (r.status === 'pending' || r.status === 'abandoned') && r.chainId === chainId && r.contract.toLowerCase() === pool.toLowerCase());
   if (open.length === 0) return [];
-  const latest = await client.getBlockNumber();
+  const latest = await client.getBlockNumber({ cacheTime: 0 });
   let from = open.reduce((m, r) => (BigInt(r.fromBlock) < m ? BigInt(r.fromBlock) : m), latest);
   const changed: CreditRecord[] = [];
   for (; from <= latest; from += CHUNK) {

@@ -5,14 +5,12 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { ANVIL_KEYS, freePort, startAnvil, type Anvil } from '@zkcredits/core/node';
+import { ANVIL_KEYS, deployContracts, freePort, startAnvil, type Anvil } from '@zkcredits/core/node';
 import { createLogger, loadConfig, startServer, type RunningServer } from '@zkcredits/server';
 import { createVeniceSim, type VeniceSim } from '@zkcredits/venice-sim';
 import { createPublicClient, createWalletClient, http, parseAbi, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-// Not re-exported from @zkcredits/core's entry point (read-only use of core's deploy helper).
-import { deployContracts } from '../../../core/src/deploy.js';
 
 export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const REPO_ROOT = resolve(WEB_DIR, '../..');
@@ -40,14 +38,17 @@ export type Stack = {
   stop(): Promise<void>;
 };
 
-/** Fails unless `.next` holds a test build (made with ZKC_TEST_WALLET=1): tests never rebuild silently. */
+/** Test builds live in their own folder so they never replace the production build `npm start` serves. */
+export const TEST_DIST_DIR = '.next-test';
+
+/** Fails unless `.next-test` holds a test build (made with ZKC_TEST_WALLET=1): tests never rebuild silently. */
 export function assertTestBuild(): void {
-  const marker = join(WEB_DIR, '.next', 'BUILD_ID');
+  const marker = join(WEB_DIR, TEST_DIST_DIR, 'BUILD_ID');
   if (!existsSync(marker)) throw new Error('no build: run `npm run build:test -w @zkcredits/web` first');
-  const dir = join(WEB_DIR, '.next', 'static', 'chunks', 'app');
+  const dir = join(WEB_DIR, TEST_DIST_DIR, 'static', 'chunks', 'app');
   const layout = readdirSync(dir).find((f) => f.startsWith('layout-') && f.endsWith('.js'));
   if (!layout || !readFileSync(join(dir, layout), 'utf8').includes('__zkcTest')) {
-    throw new Error('.next is not a test build: run `npm run build:test -w @zkcredits/web`');
+    throw new Error(`${TEST_DIST_DIR} is not a test build: run "npm run build:test -w @zkcredits/web"`);
   }
 }
 
@@ -142,6 +143,7 @@ export async function startWeb(opts: { serverUrl: string; pool: Address; rpcUrl:
       ...process.env,
       NODE_ENV: 'production',
       NEXT_TELEMETRY_DISABLED: '1',
+      ZKC_NEXT_DIST_DIR: TEST_DIST_DIR,
       ZKC_SERVER_URL: opts.serverUrl,
       ZKC_CHAIN_ID: '31337',
       ZKC_POOL_ADDRESS: opts.pool,
