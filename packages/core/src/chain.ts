@@ -8,11 +8,11 @@ import {
   type WalletClient,
   BaseError,
   ContractFunctionRevertedError,
-  hexToSignature,
   maxUint256,
 } from 'viem';
 import { creditPoolAbi, testTokenAbi } from './generated/abis.js';
 import { TreeError, ZkCreditsError } from './errors.js';
+import { permitDomain, signPermit } from './permit.js';
 import type { MerkleTree } from './tree.js';
 
 /** One `CreditsPurchased` event (PROTOCOL.md). */
@@ -112,32 +112,19 @@ export async function buyCredits(params: BuyCreditsParameters): Promise<BuyCredi
   try {
     let hash: Hash;
     if (params.permit) {
+      const domain = await permitDomain(publicClient, token, walletClient.chain.id);
+      if (!domain) {
+        throw new ZkCreditsError('contract_error', 'the payment token does not support ERC-2612 permits', {
+          details: 'buy with approve + buy instead (permit: false)',
+        });
+      }
       const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
-      const [name, nonce] = await Promise.all([
-        publicClient.readContract({ address: token, abi: testTokenAbi, functionName: 'name' }),
-        publicClient.readContract({ address: token, abi: testTokenAbi, functionName: 'nonces', args: [account.address] }),
-      ]);
-      const signature = await walletClient.signTypedData({
-        account,
-        domain: { name, version: '1', chainId: walletClient.chain.id, verifyingContract: token },
-        types: {
-          Permit: [
-            { name: 'owner', type: 'address' },
-            { name: 'spender', type: 'address' },
-            { name: 'value', type: 'uint256' },
-            { name: 'nonce', type: 'uint256' },
-            { name: 'deadline', type: 'uint256' },
-          ],
-        },
-        primaryType: 'Permit',
-        message: { owner: account.address, spender: pool, value: total, nonce, deadline },
-      });
-      const { r, s, v } = hexToSignature(signature);
+      const { v, r, s } = await signPermit({ publicClient, walletClient, domain, token, spender: pool, value: total, deadline });
       hash = await walletClient.writeContract({
         address: pool,
         abi: creditPoolAbi,
         functionName: 'buyWithPermit',
-        args: [[...commitments], deadline, Number(v), r, s],
+        args: [[...commitments], deadline, v, r, s],
       });
     } else {
       const allowance = await publicClient.readContract({

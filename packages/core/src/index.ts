@@ -31,3 +31,4 @@ export {
   type BuyCreditsParameters,
   type BuyCreditsResult,
 } from './chain.js';
+export { permitDomain, signPermit, PERMIT_TYPES, type SignPermitParameters } from './permit.js';

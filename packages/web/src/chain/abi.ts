@@ -1,92 +1,13 @@
-/** The parts of the CreditPool and ERC-20 (+ ERC-2612) ABIs the app uses. */
-export const creditPoolAbi = [
-  { type: 'function', name: 'paymentToken', stateMutability: 'view', inputs: [], outputs: [{ type: 'address' }] },
-  { type: 'function', name: 'pricePerCredit', stateMutability: 'view', inputs: [], outputs: [{ type: 'uint256' }] },
-  { type: 'function', name: 'maxBatch', stateMutability: 'view', inputs: [], outputs: [{ type: 'uint256' }] },
-  { type: 'function', name: 'isKnownRoot', stateMutability: 'view', inputs: [{ name: 'root', type: 'uint256' }], outputs: [{ type: 'bool' }] },
-  { type: 'function', name: 'deploymentBlock', stateMutability: 'view', inputs: [], outputs: [{ type: 'uint256' }] },
-  {
-    type: 'function',
-    name: 'buy',
-    stateMutability: 'nonpayable',
-    inputs: [{ name: 'commitments', type: 'uint256[]' }],
-    outputs: [{ name: 'startIndex', type: 'uint256' }, { name: 'newRoot', type: 'uint256' }],
-  },
-  {
-    type: 'function',
-    name: 'buyWithPermit',
-    stateMutability: 'nonpayable',
-    inputs: [
-      { name: 'commitments', type: 'uint256[]' },
-      { name: 'deadline', type: 'uint256' },
-      { name: 'v', type: 'uint8' },
-      { name: 'r', type: 'bytes32' },
-      { name: 's', type: 'bytes32' },
-    ],
-    outputs: [{ name: 'startIndex', type: 'uint256' }, { name: 'newRoot', type: 'uint256' }],
-  },
-  {
-    type: 'event',
-    name: 'CreditsPurchased',
-    inputs: [
-      { name: 'buyer', type: 'address', indexed: true },
-      { name: 'startIndex', type: 'uint256', indexed: true },
-      { name: 'commitments', type: 'uint256[]', indexed: false },
-      { name: 'newRoot', type: 'uint256', indexed: false },
-      { name: 'amountPaid', type: 'uint256', indexed: false },
-    ],
-  },
-  { type: 'error', name: 'EmptyBatch', inputs: [] },
-  { type: 'error', name: 'BatchTooLarge', inputs: [{ name: 'n', type: 'uint256' }, { name: 'max', type: 'uint256' }] },
-  { type: 'error', name: 'InvalidCommitment', inputs: [{ name: 'index', type: 'uint256' }, { name: 'value', type: 'uint256' }] },
-  { type: 'error', name: 'PaymentShortfall', inputs: [{ name: 'expected', type: 'uint256' }, { name: 'received', type: 'uint256' }] },
-  { type: 'error', name: 'TreeFull', inputs: [{ name: 'nextIndex', type: 'uint256' }, { name: 'count', type: 'uint256' }] },
-  {
-    type: 'error',
-    name: 'ERC20InsufficientBalance',
-    inputs: [{ name: 'sender', type: 'address' }, { name: 'balance', type: 'uint256' }, { name: 'needed', type: 'uint256' }],
-  },
-  {
-    type: 'error',
-    name: 'ERC20InsufficientAllowance',
-    inputs: [{ name: 'spender', type: 'address' }, { name: 'allowance', type: 'uint256' }, { name: 'needed', type: 'uint256' }],
-  },
-  { type: 'error', name: 'SafeERC20FailedOperation', inputs: [{ name: 'token', type: 'address' }] },
-] as const;
+import { creditPoolAbi as poolAbi, testTokenAbi } from '@zkcredits/core';
 
-export const erc20Abi = [
-  { type: 'function', name: 'name', stateMutability: 'view', inputs: [], outputs: [{ type: 'string' }] },
-  { type: 'function', name: 'symbol', stateMutability: 'view', inputs: [], outputs: [{ type: 'string' }] },
-  { type: 'function', name: 'decimals', stateMutability: 'view', inputs: [], outputs: [{ type: 'uint8' }] },
-  { type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'a', type: 'address' }], outputs: [{ type: 'uint256' }] },
-  {
-    type: 'function',
-    name: 'allowance',
-    stateMutability: 'view',
-    inputs: [{ name: 'owner', type: 'address' }, { name: 'spender', type: 'address' }],
-    outputs: [{ type: 'uint256' }],
-  },
-  {
-    type: 'function',
-    name: 'approve',
-    stateMutability: 'nonpayable',
-    inputs: [{ name: 'spender', type: 'address' }, { name: 'value', type: 'uint256' }],
-    outputs: [{ type: 'bool' }],
-  },
-  { type: 'function', name: 'nonces', stateMutability: 'view', inputs: [{ name: 'owner', type: 'address' }], outputs: [{ type: 'uint256' }] },
-  {
-    type: 'function',
-    name: 'eip712Domain',
-    stateMutability: 'view',
-    inputs: [],
-    outputs: [
-      { name: 'fields', type: 'bytes1' },
-      { name: 'name', type: 'string' },
-      { name: 'version', type: 'string' },
-      { name: 'chainId', type: 'uint256' },
-      { name: 'verifyingContract', type: 'address' },
-      { name: 'salt', type: 'bytes32' },
-      { name: 'extensions', type: 'uint256[]' },
-    ],
-  },
-] as const;
+/**
+ * The CreditPool ABI (generated from the forge build) plus the ERC-20 errors a payment can
+ * revert with, so wallet and simulation errors decode into names the UI can explain.
+ */
+export const creditPoolAbi = [...poolAbi, ...testTokenAbi.filter((item) => item.type === 'error')] as const;
+
+/**
+ * ERC-20 + ERC-2612 permit + ERC-5267 `eip712Domain`: standard signatures, taken from the
+ * generated test-token ABI (OpenZeppelin ERC20Permit). Any payment token is read through it.
+ */
+export const erc20Abi = testTokenAbi;

@@ -1,10 +1,10 @@
-import { formatUnits, hexToSignature, type Address, type Hash, type PublicClient, type WalletClient } from 'viem';
+import { formatUnits, type Address, type Hash, type PublicClient, type WalletClient } from 'viem';
 import { AppError } from '../errors';
 import type { ProverApi } from '../prover/types';
 import { generateSecrets } from '../vault/generate';
 import { newId, type CreditRecord, type Vault } from '../vault';
 import { creditPoolAbi, erc20Abi } from './abi';
-import { permitDomain } from './permit';
+import { permitDomain, signPermit } from '@zkcredits/core';
 import { applyPurchaseLogs } from './reconcile';
 import { toWalletError, type MoneyContext } from './wallet-errors';
 
@@ -99,24 +99,17 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
     if (p.usePermit && quote.permit) {
       p.onStep('sign');
       const domain = (await permitDomain(p.publicClient, quote.token, p.chainId))!;
-      const nonce = await p.publicClient.readContract({ address: quote.token, abi: erc20Abi, functionName: 'nonces', args: [account.address] });
       const deadline = BigInt(Math.floor(Date.now() / 1000) + 30 * 60);
-      const signature = await p.walletClient.signTypedData({
+      const { v, r, s } = await signPermit({
+        publicClient: p.publicClient,
+        walletClient: p.walletClient,
         account,
         domain,
-        types: {
-          Permit: [
-            { name: 'owner', type: 'address' },
-            { name: 'spender', type: 'address' },
-            { name: 'value', type: 'uint256' },
-            { name: 'nonce', type: 'uint256' },
-            { name: 'deadline', type: 'uint256' },
-          ],
-        },
-        primaryType: 'Permit',
-        message: { owner: account.address, spender: p.pool, value: total, nonce, deadline },
+        token: quote.token,
+        spender: p.pool,
+        value: total,
+        deadline,
       });
-      const { r, s, v, yParity } = hexToSignature(signature);
       p.onStep('send');
       hash = await p.walletClient.writeContract({
         account,
@@ -124,7 +117,7 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
         address: p.pool,
         abi: creditPoolAbi,
         functionName: 'buyWithPermit',
-        args: [commitments, deadline, Number(v ?? BigInt(yParity + 27)), r, s],
+        args: [commitments, deadline, v, r, s],
       });
     } else {
       const allowance = await p.publicClient.readContract({
