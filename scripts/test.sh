@@ -10,11 +10,20 @@ bash scripts/services.sh
 echo "[test] forge (contracts, gas snapshot, ABI drift)"
 npx forge build
 node scripts/gen-abis.mjs --check --no-build
-npx forge test
+npx forge test | tee .forge-test.log
 npx forge snapshot --check
 
 echo "[test] web test build (adds the test wallet; kept apart from the production build)"
 bash scripts/web-build.sh test
 
 echo "[test] vitest: core, venice-sim, server, web (real browser), in that order"
-npx vitest run
+npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-results.json
+
+# One closing line for the whole run: forge + vitest.
+node -e '
+const fs = require("fs");
+const v = JSON.parse(fs.readFileSync(".vitest-results.json", "utf8"));
+const m = /(\d+) tests passed, (\d+) failed, (\d+) skipped/.exec(fs.readFileSync(".forge-test.log", "utf8"));
+const [fp, ff, fs_] = m ? m.slice(1).map(Number) : [0, 0, 0];
+console.log(`total: ${v.numPassedTests + fp} passed, ${v.numFailedTests + ff} failed, ${v.numPendingTests + v.numTodoTests + fs_} skipped`);
+'
