@@ -13,7 +13,8 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt
   touch "$stamp"
 fi
 
-if ! node -e "require('better-sqlite3')(':memory:').close()" >/dev/null 2>&1; then
+# better-sqlite3 lives in the server workspace; load it from there.
+if ! (cd packages/server && node -e "require('better-sqlite3')(':memory:').close()") >/dev/null 2>&1; then
   echo "[deps] building better-sqlite3"
   npm rebuild better-sqlite3 --loglevel=error
 fi
