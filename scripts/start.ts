@@ -87,8 +87,8 @@ async function main() {
     owner: owner.address,
     treasury: owner.address,
   });
-  const publicClient = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) });
-  const wallet = (i: number) => createWalletClient({ account: privateKeyToAccount(ANVIL_KEYS[i]!), chain: foundry, transport: http(anvil.rpcUrl) });
+  const publicClient = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 });
+  const wallet = (i: number) => createWalletClient({ account: privateKeyToAccount(ANVIL_KEYS[i]!), chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 });
   for (let i = 0; i < ANVIL_KEYS.length; i++) {
     const hash = await wallet(0).writeContract({
       address: deployment.token,

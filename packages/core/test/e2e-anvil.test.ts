@@ -27,9 +27,9 @@ describe('protocol end to end on Anvil', () => {
   let pool: Address;
   let token: Address;
   let deploymentBlock: bigint;
-  const publicClient = () => createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) });
+  const publicClient = () => createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 });
   const wallet = (i: number) =>
-    createWalletClient({ account: privateKeyToAccount(ANVIL_KEYS[i]!), chain: foundry, transport: http(anvil.rpcUrl) });
+    createWalletClient({ account: privateKeyToAccount(ANVIL_KEYS[i]!), chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 });
   const bought: { credential: Credential; buyer: number }[] = [];
 
   beforeAll(async () => {

@@ -30,8 +30,8 @@ export async function startTestChain(options: { gasLimit?: bigint } = {}): Promi
   try {
     const owner = privateKeyToAccount(ANVIL_KEYS[0]).address;
     const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: ANVIL_KEYS[0], pricePerCredit: PRICE_PER_CREDIT, owner, treasury: owner });
-    const client = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) }) as PublicClient;
-    const wallets = ANVIL_KEYS.map((k) => createWalletClient({ chain: foundry, account: privateKeyToAccount(k), transport: http(anvil.rpcUrl) }));
+    const client = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 }) as PublicClient;
+    const wallets = ANVIL_KEYS.map((k) => createWalletClient({ chain: foundry, account: privateKeyToAccount(k), transport: http(anvil.rpcUrl), pollingInterval: 50 }));
     const funded = new Set<number>();
     const rpc = (method: string, params: unknown[] = []) => client.request({ method: method as never, params: params as never });
     return {

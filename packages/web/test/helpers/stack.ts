@@ -75,8 +75,8 @@ export async function startStack(): Promise<Stack> {
     const owner = privateKeyToAccount(ANVIL_KEYS[0]).address;
     const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: ANVIL_KEYS[0], pricePerCredit: PRICE, owner, treasury: owner });
     // Fund the browser wallet with 20 tUSD.
-    const client = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl) });
-    const wallet = createWalletClient({ chain: foundry, account: privateKeyToAccount(ANVIL_KEYS[0]), transport: http(anvil.rpcUrl) });
+    const client = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 });
+    const wallet = createWalletClient({ chain: foundry, account: privateKeyToAccount(ANVIL_KEYS[0]), transport: http(anvil.rpcUrl), pollingInterval: 50 });
     await client.waitForTransactionReceipt({
       hash: await wallet.writeContract({ address: d.token, abi: tokenAbi, functionName: 'mint', args: [BUYER, 20_000_000n] }),
     });
