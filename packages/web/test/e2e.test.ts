@@ -157,10 +157,38 @@ describe('zkcredits web app (real stack, Chromium)', () => {
     await page.getByTestId('credit-pill').filter({ hasText: /^5 credits$/ }).waitFor({ timeout: 30_000 });
   });
 
+  it('renders markdown as the answer streams, and the stop button ends it', async () => {
+    stack.sim.faults.always('slow:150', { route: 'chat' });
+    try {
+      await page.getByRole('button', { name: 'Chat', exact: true }).click();
+      await page.getByRole('button', { name: /New chat/ }).click();
+      await page.getByLabel('Message').fill('Show **bold** words and `inline code` then keep talking for a while please');
+      await page.getByTestId('send').click();
+      const turn = page.getByTestId('assistant-turn').last();
+      await turn.locator('.prose strong').waitFor({ timeout: 120_000 });
+      expect(await turn.locator('.prose strong').first().textContent()).toBe('bold');
+      await page.getByTestId('stop').click();
+      await turn.getByText('Stopped').waitFor();
+      const shown = (await turn.locator('.prose').textContent()) ?? '';
+      expect(shown).not.toContain('talking for a while please');
+      // Part of an answer reached the user, so the credit was spent (as the server decided).
+      await page.getByTestId('credit-pill').filter({ hasText: /^4 credits$/ }).waitFor();
+    } finally {
+      stack.sim.faults.clear();
+    }
+  });
+
+  it('clears every conversation from this browser on request', async () => {
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Clear', exact: true }).click();
+    await page.getByRole('button', { name: /Explain zero-knowledge proofs/ }).waitFor({ state: 'detached' });
+    expect(await page.getByTestId('assistant-turn').count()).toBe(0);
+  });
+
   it('export → import into a fresh browser profile restores the credits', async () => {
     await page.getByRole('button', { name: 'Vault', exact: true }).click();
-    expect(await page.getByTestId('count-unspent').textContent()).toBe('5');
-    expect(await page.getByTestId('count-spent').textContent()).toBe('1');
+    expect(await page.getByTestId('count-unspent').textContent()).toBe('4');
+    expect(await page.getByTestId('count-spent').textContent()).toBe('2');
     await screenshot(page, '05-vault');
     const download = page.waitForEvent('download');
     await page.getByTestId('export').click();
@@ -180,7 +208,7 @@ describe('zkcredits web app (real stack, Chromium)', () => {
     expect(await refused.textContent()).toBe('That passphrase does not open this backup.');
     await p2.getByLabel('Passphrase', { exact: true }).fill(PASS);
     await p2.getByRole('button', { name: 'Restore credits' }).click();
-    await p2.getByTestId('credit-pill').filter({ hasText: /^5 credits$/ }).waitFor();
+    await p2.getByTestId('credit-pill').filter({ hasText: /^4 credits$/ }).waitFor();
     await p2.getByRole('button', { name: 'Chat', exact: true }).click();
     await screenshot(p2, '06-restored-dark');
   });
