@@ -2,7 +2,7 @@
 // Suites: core (circuit, prover, tree), gas (Anvil receipts), server, web. A suite whose
 // module is missing or fails is reported and the others still run; the exit code is 1
 // if any suite failed.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -16,6 +16,9 @@ const suites: Suite[] = [
 ];
 const only = process.argv.slice(2);
 
+// A run of some suites (`npm run bench -- core gas`) updates their keys and keeps the others.
+const resultsPath = join(root, 'bench/results.json');
+const previous: Record<string, number> = only.length && existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : {};
 const results: Record<string, number> = {};
 let failed = false;
 for (const suite of suites) {
@@ -40,6 +43,6 @@ const width = Math.max(...Object.keys(results).map((k) => k.length), 10);
 console.log(`\n${'metric'.padEnd(width)}  value`);
 console.log(`${'-'.repeat(width)}  ----------`);
 for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(width)}  ${v.toLocaleString('en-US')}`);
-writeFileSync(join(root, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
+writeFileSync(resultsPath, JSON.stringify({ ...previous, ...results }, null, 2) + '\n');
 console.log(`\nwrote bench/results.json`);
 process.exit(failed ? 1 : 0);
