@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ZkCreditsError } from './errors.js';
 import { parseField, toFieldHex, type FieldHex } from './field.js';
-import { MAX_PROOF_BYTES, type SpendProof } from './prover/settings.js';
+import { PROOF_BYTES, type SpendProof } from './prover/settings.js';
 
 /**
  * The proof as it travels in a request body (`zkcredits` member, see PROTOCOL.md).
@@ -11,7 +11,7 @@ export type ProofPayload = { proof: string; root: FieldHex; nullifier_hash: Fiel
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const payloadSchema = z.strictObject({
-  proof: z.string().max(Math.ceil(MAX_PROOF_BYTES / 3) * 4).regex(BASE64),
+  proof: z.string().max(Math.ceil(PROOF_BYTES / 3) * 4).regex(BASE64),
   root: z.string(),
   nullifier_hash: z.string(),
 });
@@ -35,9 +35,9 @@ export function decodeProofPayload(value: unknown): { proof: Uint8Array; root: b
   const bin = atob(parsed.data.proof);
   const proof = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) proof[i] = bin.charCodeAt(i);
-  if (proof.length === 0 || proof.length % 32 !== 0) {
+  if (proof.length !== PROOF_BYTES) {
     throw new ZkCreditsError('invalid_proof', 'proof has the wrong length', {
-      details: `expected a non-empty multiple of 32 bytes, got ${proof.length}`,
+      details: `expected ${PROOF_BYTES} bytes, got ${proof.length}`,
     });
   }
   return { proof, root, nullifierHash };

@@ -11,10 +11,26 @@ export const PROOF_BODY_FIELD = 'zkcredits';
 /** Where a proof may be spent: the chain and the credit contract. */
 export type Deployment = { chainId: number | bigint; contract: `0x${string}` };
 
+/**
+ * Request headers bound into the request hash when present: Venice's end-to-end encryption
+ * headers (the client's and the enclave's keys, the signing algorithm). Servers forward
+ * exactly these, so a captured proof cannot be replayed with another client key.
+ */
+export const BOUND_REQUEST_HEADERS = [
+  'x-venice-tee-client-pub-key',
+  'x-venice-tee-model-pub-key',
+  'x-venice-tee-signing-algo',
+] as const;
+
+/** Deepest JSON nesting a request body may have (deeper bodies are refused, not hashed). */
+export const MAX_BODY_DEPTH = 64;
+
 export type RequestHashParameters = Deployment & {
   method: string;
   /** Route without host or query, e.g. `/v1/chat/completions`. */
   path: string;
+  /** Request headers; only `BOUND_REQUEST_HEADERS` (case-insensitive) count, the rest are ignored. */
+  headers?: Record<string, string | undefined>;
   /** The parsed JSON body. A top-level `zkcredits` member is ignored. */
   body: unknown;
 };
@@ -25,8 +41,31 @@ const canonicalize = canonicalizeModule as unknown as (input: unknown) => string
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const encoder = new TextEncoder();
 
-/** SHA-256 over `METHOD SP PATH LF ‖ JCS(body without zkcredits)` (PROTOCOL.md). */
-export function requestDigest({ method, path, body }: Omit<RequestHashParameters, keyof Deployment>): Uint8Array {
+function depthExceeds(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit === 0) return true;
+  for (const child of Object.values(value)) if (depthExceeds(child, limit - 1)) return true;
+  return false;
+}
+
+/** The bound header lines, `name:value\n` in `BOUND_REQUEST_HEADERS` order, for those present. */
+function headerLines(headers: Record<string, string | undefined> = {}): string {
+  const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  let out = '';
+  for (const name of BOUND_REQUEST_HEADERS) {
+    const value = lower.get(name);
+    if (value === undefined) continue;
+    if (/[\r\n]/.test(value)) throw new ZkCreditsError('invalid_request', `header ${name} contains a line break`);
+    out += `${name}:${value}\n`;
+  }
+  return out;
+}
+
+/**
+ * SHA-256 over `METHOD SP PATH LF ‖ bound header lines ‖ JCS(body without zkcredits)`
+ * (PROTOCOL.md, "Request binding").
+ */
+export function requestDigest({ method, path, headers, body }: Omit<RequestHashParameters, keyof Deployment>): Uint8Array {
   if (!/^[A-Z]+$/.test(method) || !path.startsWith('/') || /[?#\s]/.test(path)) {
     throw new ZkCreditsError('invalid_request', 'method or path is not in canonical form', {
       details: `expected e.g. "POST" and "/v1/chat/completions", got ${JSON.stringify(method)} ${JSON.stringify(path)}`,
@@ -37,11 +76,16 @@ export function requestDigest({ method, path, body }: Omit<RequestHashParameters
     const { [PROOF_BODY_FIELD]: _proof, ...rest } = body as Record<string, unknown>;
     stripped = rest;
   }
+  if (depthExceeds(stripped, MAX_BODY_DEPTH)) {
+    throw new ZkCreditsError('invalid_request', 'request body is nested too deeply', {
+      details: `at most ${MAX_BODY_DEPTH} levels of arrays and objects`,
+    });
+  }
   const canonical = canonicalize(stripped);
   if (canonical === undefined) {
     throw new ZkCreditsError('invalid_request', 'request body is not JSON-serialisable');
   }
-  const head = encoder.encode(`${method} ${path}\n`);
+  const head = encoder.encode(`${method} ${path}\n${headerLines(headers)}`);
   const json = encoder.encode(canonical);
   const message = new Uint8Array(head.length + json.length);
   message.set(head);

@@ -18,7 +18,7 @@ import {
   zeroHashes,
   type Credential,
 } from '../src/index.js';
-import type { CreditProver, SpendProof, SpendWitness } from '../src/prover/index.js';
+import { PROOF_BYTES, type CreditProver, type SpendProof, type SpendWitness } from '../src/prover/index.js';
 import { createNodeProver } from '../src/node/index.js';
 
 const spongeCircuit = JSON.parse(
@@ -72,6 +72,7 @@ describe('credit circuit (real UltraHonk proofs)', () => {
   it('verifies a valid proof with the public inputs in order root, nullifier hash, request hash', async () => {
     expect(proof.publicInputs).toEqual({ root: tree.root, nullifierHash: hashNullifier(credentials[5]!.nullifier), requestHash: 0xabcdefn });
     expect(await prover.verify(proof)).toBe(true);
+    expect(proof.proof.length).toBe(PROOF_BYTES);
   });
 
   it('rejects the proof against another root', async () => {

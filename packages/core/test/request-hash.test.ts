@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ZkCreditsError, requestHash } from '../src/index.js';
+import { MAX_BODY_DEPTH, ZkCreditsError, requestHash } from '../src/index.js';
 
 const base = {
   chainId: 31337,
@@ -40,5 +40,32 @@ describe('requestHash', () => {
     expect(() => requestHash({ ...base, method: 'post' })).toThrow(ZkCreditsError);
     expect(() => requestHash({ ...base, path: '/v1/chat/completions?x=1' })).toThrow(ZkCreditsError);
     expect(() => requestHash({ ...base, contract: '0x1234' as `0x${string}` })).toThrow(ZkCreditsError);
+  });
+});
+
+describe('requestHash: bound headers and limits', () => {
+  const e2ee = {
+    'X-Venice-TEE-Client-Pub-Key': '04' + 'ab'.repeat(64),
+    'x-venice-tee-model-pub-key': '04' + 'cd'.repeat(64),
+    'x-venice-tee-signing-algo': 'ecdsa',
+  };
+
+  it('binds the E2EE headers (any letter case) and ignores every other header', () => {
+    const plain = requestHash(base);
+    const bound = requestHash({ ...base, headers: e2ee });
+    expect(bound).not.toBe(plain);
+    expect(requestHash({ ...base, headers: { authorization: 'Bearer x', 'user-agent': 'y' } })).toBe(plain);
+    const lower = Object.fromEntries(Object.entries(e2ee).map(([k, v]) => [k.toLowerCase(), v]));
+    expect(requestHash({ ...base, headers: { ...lower, accept: '*/*' } })).toBe(bound);
+    expect(requestHash({ ...base, headers: { ...e2ee, 'X-Venice-TEE-Client-Pub-Key': '04' + 'ef'.repeat(64) } })).not.toBe(bound);
+  });
+
+  it('refuses bodies nested deeper than MAX_BODY_DEPTH instead of overflowing', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i <= MAX_BODY_DEPTH; i++) deep = [deep];
+    expect(() => requestHash({ ...base, body: { deep } })).toThrow(/nested too deeply/);
+    let ok: unknown = 1;
+    for (let i = 0; i < MAX_BODY_DEPTH - 1; i++) ok = [ok];
+    expect(() => requestHash({ ...base, body: { ok } })).not.toThrow();
   });
 });

@@ -56,7 +56,7 @@ async function benchRequests(): Promise<Record<string, number>> {
     const creds = Array.from({ length: total }, () => generateCredential());
     await chain.buy(creds.map(credentialCommitment));
     const tree = MerkleTree.fromLeaves(creds.map(credentialCommitment));
-    while (server.indexer.tree.size < total) await new Promise((r) => setTimeout(r, 50));
+    while (server.indexer.status.leafCount < total) await new Promise((r) => setTimeout(r, 50));
 
     // Client side (not measured): one proof per request, each over its own body.
     const bodies = creds.map((_, i) => chatBody(`benchmark request ${i}`));

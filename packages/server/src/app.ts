@@ -82,7 +82,8 @@ export function createApp(deps: AppDeps): App {
     const started = performance.now();
     res.once('close', () => {
       inFlight--;
-      const route = req.route?.path ?? (res.statusCode === 404 ? 'unmatched' : req.path.startsWith('/v1/') ? req.path : 'other');
+      // Only declared routes become labels: a raw path would let clients grow /metrics without bound.
+      const route = typeof req.route?.path === 'string' ? req.route.path : 'unmatched';
       end({ route });
       metrics.httpRequests.inc({ route, status: String(res.statusCode) });
       // Never the body, the headers or the client address.

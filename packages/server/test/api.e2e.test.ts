@@ -148,8 +148,29 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
     expect(await errorOf(await s.post({ ...body, max_tokens: MAX_TOKENS + 1, zkcredits: zk }))).toMatchObject({ status: 400, code: 'max_tokens_exceeded', param: 'max_tokens' });
     expect(await errorOf(await s.post({ ...body, n: 3, zkcredits: zk }))).toMatchObject({ status: 400, code: 'invalid_request', param: 'n' });
     expect(await errorOf(await fetch(`${s.url}/v1/nope`))).toMatchObject({ status: 404, code: 'not_found' });
+    const deep = `${JSON.stringify({ ...body, zkcredits: zk }).slice(0, -1)},"extra":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    expect(await errorOf(await s.post(deep))).toMatchObject({ status: 400, code: 'invalid_request' });
     // after all that, the credit is still spendable
     expect((await s.post({ ...body, zkcredits: zk })).status).toBe(200);
+  });
+
+  it('spends the credit of a client that leaves after its request reached the provider', async () => {
+    // Otherwise one credit could buy unlimited provider work by disconnecting before the answer.
+    const body = chatBody('leaves early');
+    const zk = await s.prove(credit(), body);
+    s.sim.faults.once('delay:1500', { route: 'chat' });
+    const before = s.sim.state.chatRequestCount;
+    const gone = new AbortController();
+    const pending = s.post({ ...body, zkcredits: zk }, {}, gone.signal).catch(() => undefined);
+    while (s.sim.state.chatRequestCount === before) await new Promise((r) => setTimeout(r, 10));
+    gone.abort();
+    await pending;
+    let again = await errorOf(await s.post({ ...body, zkcredits: zk }));
+    for (let i = 0; i < 100 && again.code === 'credit_in_use'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      again = await errorOf(await s.post({ ...body, zkcredits: zk }));
+    }
+    expect(again).toMatchObject({ status: 402, code: 'credit_spent' });
   });
 
   it('keeps the credit when the upstream fails with 5xx or times out, streaming or not', async () => {
@@ -184,8 +205,21 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
     const messages = session.encryptMessages([{ role: 'user', content: 'secret prompt' }]);
     const headers = session.headers();
     const body = { model: E2EE_MODEL, messages, stream: true, max_tokens: 16 };
-    const res = await s.post({ ...body, zkcredits: await s.prove(credit(), body) }, headers);
+    const zk = await s.prove(credit(), body, headers);
+    // The E2EE headers are bound into the request hash: the same proof with another client key is refused.
+    const other = await createE2eeSession({
+      baseUrl: s.sim.apiBaseUrl,
+      apiKey: 'sim-upstream-key',
+      model: E2EE_MODEL,
+      trustedAuthorityKeys: [s.sim.authorityPublicKeyHex],
+    });
+    const hijack = await s.post({ ...body, zkcredits: zk }, other.headers());
+    expect(hijack.status).toBe(401);
+    expect((await hijack.json()).error.code).toBe('invalid_proof');
+    const res = await s.post({ ...body, zkcredits: zk }, headers);
     expect(res.status).toBe(200);
+    // Only the content type and the TEE signature come back: never the operator's account data.
+    expect(res.headers.get('x-venice-balance-usd')).toBeNull();
     let answer = '';
     for await (const chunk of session.decryptSseStream(res.body!)) answer += (chunk as { content?: string }).content ?? '';
     expect(answer).toContain('secret prompt');
@@ -219,7 +253,7 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
 
     const messages = session.encryptMessages([{ role: 'user', content: 'attested through zkcredits' }]);
     const body = { model: E2EE_MODEL, messages, stream: true, max_tokens: 16 };
-    const res = await s.post({ ...body, zkcredits: await s.prove(credit(), body) }, session.headers());
+    const res = await s.post({ ...body, zkcredits: await s.prove(credit(), body, session.headers()) }, session.headers());
     expect(res.status).toBe(200);
     let answer = '';
     for await (const chunk of session.decryptSseStream(res.body!)) answer += (chunk as { content?: string }).content ?? '';
@@ -305,7 +339,12 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
     expect((await fetch(`${s.url}/health`)).status).toBe(200);
     const ready = await fetch(`${s.url}/ready`);
     expect(ready.status).toBe(200);
+    // Unmatched requests (404s, CORS preflights, rate-limited calls) never become route labels.
+    const junk = `/v1/junk-${Date.now()}`;
+    await fetch(`${s.url}${junk}`);
+    await fetch(`${s.url}${junk}`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
     const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).not.toContain(junk);
     expect(metrics).toMatch(/zkc_credits_total\{outcome="spent",code=""\} \d+/);
     expect(metrics).toMatch(/zkc_credits_total\{outcome="released",code="upstream_error"\} [1-9]/);
     expect(metrics).toContain('zkc_proof_verify_seconds_bucket');

@@ -84,7 +84,9 @@ async function waitFor(cond: () => boolean, what: string): Promise<void> {
 describe('server process', () => {
   it('loses no credit and spends none twice when killed mid-request and restarted', async () => {
     const stores = await makeStoreFactory('sqlite');
-    const env = { ZKC_UPSTREAM_TIMEOUT_MS: '3000', ZKC_RESERVATION_TTL_MS: '4000', ZKC_UPSTREAM_HEADERS_TIMEOUT_MS: '3000' };
+    // The TTL leaves room for the restart below even on a loaded machine.
+    const TTL_MS = 9000;
+    const env = { ZKC_UPSTREAM_TIMEOUT_MS: '3000', ZKC_RESERVATION_TTL_MS: String(TTL_MS), ZKC_UPSTREAM_HEADERS_TIMEOUT_MS: '3000' };
     try {
       const a = await start(stores, env);
       const [c] = await buy(1);
@@ -99,6 +101,7 @@ describe('server process', () => {
         () => 'connection lost' as const,
       );
       await waitFor(() => sim.state.chatRequestCount > before, 'the request to reach the upstream');
+      const reservedBy = Date.now(); // the reservation was made before the upstream call
       a.kill('SIGKILL');
       expect(await inFlight).toBe('connection lost');
       await a.exited;
@@ -107,7 +110,7 @@ describe('server process', () => {
       // The dead process's reservation still holds the credit: nobody can spend it twice...
       expect(await errorOf(await post(b.url, { ...body, zkcredits: zk }))).toMatchObject({ status: 409, code: 'credit_in_use' });
       // ...until it expires; then the credit is spendable again, exactly once.
-      await new Promise((r) => setTimeout(r, 4200));
+      await new Promise((r) => setTimeout(r, Math.max(0, reservedBy + TTL_MS + 200 - Date.now())));
       const served = await post(b.url, { ...body, zkcredits: zk });
       expect(served.status).toBe(200);
       expect(await errorOf(await post(b.url, { ...body, zkcredits: zk }))).toMatchObject({ status: 402, code: 'credit_spent' });

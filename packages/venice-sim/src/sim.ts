@@ -234,6 +234,9 @@ export async function createVeniceSim(options: VeniceSimOptions): Promise<Venice
       'x-ratelimit-limit-tokens': String(opts.rateLimitTokens),
       'x-ratelimit-remaining-tokens': String(remaining === 0 ? 0 : opts.rateLimitTokens),
       'x-ratelimit-reset-tokens': String(60 - (now % 60)),
+      // Venice reports the account's balance on every answer (operator data, never for clients).
+      'x-venice-balance-usd': '1234.56',
+      'x-venice-balance-diem': '99.5',
     };
   }
 

@@ -1,3 +1,3 @@
-export { CreditProver, CREDIT_CRS_POINTS, MAX_PROOF_BYTES, type SpendWitness, type CreateProverParameters } from './prover.js';
+export { CreditProver, CREDIT_CRS_POINTS, PROOF_BYTES, type SpendWitness, type CreateProverParameters } from './prover.js';
 export { createBackend, type BackendKind, type CrsBytes } from './backend.js';
 export { PROOF_SETTINGS, type PublicInputs, type SpendProof } from './settings.js';

@@ -5,7 +5,7 @@ import { CREDIT_CIRCUIT_SIZE, CREDIT_VK_BASE64, CREDIT_VK_SHA256, creditCircuit 
 import { ProofError, ZkCreditsError } from '../errors.js';
 import { fieldToBytes, fieldFromBytes, toFieldHex } from '../field.js';
 import { createBackend, type BackendKind, type CrsBytes } from './backend.js';
-import { MAX_PROOF_BYTES, PROOF_SETTINGS, type PublicInputs, type SpendProof } from './settings.js';
+import { PROOF_BYTES, PROOF_SETTINGS, type PublicInputs, type SpendProof } from './settings.js';
 
 /** Private and public inputs of one spend. */
 export type SpendWitness = PublicInputs & {
@@ -17,7 +17,7 @@ export type SpendWitness = PublicInputs & {
 
 /** CRS points the credit circuit needs (padded size + 1). */
 export const CREDIT_CRS_POINTS = CREDIT_CIRCUIT_SIZE + 1;
-export { MAX_PROOF_BYTES };
+export { PROOF_BYTES };
 
 export type CreateProverParameters = {
   kind: BackendKind;
@@ -105,7 +105,7 @@ export class CreditProver {
 
   /** True iff `proof` is a valid proof for these public inputs under the pinned key. Never throws on bad bytes. */
   async verify({ proof, publicInputs }: SpendProof): Promise<boolean> {
-    if (!(proof instanceof Uint8Array) || proof.length === 0 || proof.length % 32 !== 0 || proof.length > MAX_PROOF_BYTES) {
+    if (!(proof instanceof Uint8Array) || proof.length !== PROOF_BYTES) {
       return false;
     }
     const fields: Uint8Array[] = [];

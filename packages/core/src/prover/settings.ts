@@ -12,5 +12,8 @@ export type PublicInputs = { root: bigint; nullifierHash: bigint; requestHash: b
 /** A proof as produced and verified: the raw UltraHonk proof bytes plus its public inputs. */
 export type SpendProof = { proof: Uint8Array; publicInputs: PublicInputs };
 
-/** Upper bound on a proof's size; anything longer is refused before reaching bb. */
-export const MAX_PROOF_BYTES = 16 * 1024;
+/**
+ * Size of every credit proof: 458 field elements (UltraHonk with ZK over the padded circuit).
+ * Anything else is refused before reaching bb; a test pins it to real proofs.
+ */
+export const PROOF_BYTES = 458 * 32;

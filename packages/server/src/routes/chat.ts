@@ -8,7 +8,7 @@ import { ApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/index.js';
-import { FORWARDED_REQUEST_HEADER, FORWARDED_RESPONSE_HEADER, UpstreamFailure, type Upstream, type UpstreamResponse } from '../upstream/venice.js';
+import { FORWARDED_REQUEST_HEADERS, FORWARDED_RESPONSE_HEADERS, UpstreamFailure, type Upstream, type UpstreamResponse } from '../upstream/venice.js';
 
 /** The route path every request hash is computed over (PROTOCOL.md, "Request binding"). */
 export const CHAT_PATH = '/v1/chat/completions';
@@ -92,15 +92,18 @@ async function upstreamStatusError(up: UpstreamResponse, retryAfterSeconds: numb
 }
 
 function copyResponseHeaders(from: Headers, res: Response): void {
-  from.forEach((value, name) => {
-    if (FORWARDED_RESPONSE_HEADER.test(name)) res.setHeader(name, value);
-  });
+  for (const name of FORWARDED_RESPONSE_HEADERS) {
+    const value = from.get(name);
+    if (value !== null) res.setHeader(name, value);
+  }
 }
 
-function forwardedRequestHeaders(req: Request): Record<string, string> {
+/** The bound (E2EE) request headers the client sent; they are hashed and forwarded as-is. */
+function boundRequestHeaders(req: Request): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (FORWARDED_REQUEST_HEADER.test(name) && typeof value === 'string') out[name] = value;
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = req.headers[name];
+    if (typeof value === 'string') out[name] = value;
   }
   return out;
 }
@@ -139,9 +142,10 @@ export function chatHandler(deps: ChatDeps) {
     }
     const { forward, stream, model } = prepare(deps.config, body as Record<string, unknown>);
 
+    const headers = boundRequestHeaders(req);
     let rh: bigint;
     try {
-      rh = requestHash({ chainId: deps.config.chain.chainId, contract: deps.config.chain.contract, method: 'POST', path: CHAT_PATH, body });
+      rh = requestHash({ chainId: deps.config.chain.chainId, contract: deps.config.chain.contract, method: 'POST', path: CHAT_PATH, headers, body });
     } catch (err) {
       if (err instanceof ZkCreditsError) throw new ApiError('invalid_request', { details: err.shortMessage });
       throw err;
@@ -182,15 +186,32 @@ export function chatHandler(deps: ChatDeps) {
       metrics.credits.inc({ outcome: 'spent', code: '' });
     };
 
+    // A client that leaves after its request went to the provider has had the provider work
+    // for it (and the operator billed): that credit is spent, not released. Otherwise one
+    // credit could buy unlimited provider work by disconnecting before the answer.
+    const abandon = async () => {
+      if (settled) return;
+      settled = true;
+      await store.markSpent(credit.nullifierHash, token, deps.now()).catch((err: unknown) => {
+        log.error({ err }, 'could not mark an abandoned request spent; the reservation will expire');
+      });
+      metrics.credits.inc({ outcome: 'spent', code: 'client_left' });
+    };
+    let forwarded = false;
+    let clientLeft = false;
     const abort = new AbortController();
     const onClose = () => {
-      if (!res.writableFinished) abort.abort();
+      if (!res.writableFinished) {
+        clientLeft = true;
+        abort.abort();
+      }
     };
     res.on('close', onClose);
     let up: UpstreamResponse | undefined;
     try {
       try {
-        up = await deps.upstream.chatCompletions({ body: forward, headers: forwardedRequestHeaders(req), signal: abort.signal });
+        forwarded = true;
+        up = await deps.upstream.chatCompletions({ body: forward, headers, signal: abort.signal });
       } catch (err) {
         throw mapUpstreamFailure(err);
       }
@@ -249,6 +270,10 @@ export function chatHandler(deps: ChatDeps) {
       const mapped = err instanceof UpstreamFailure ? mapUpstreamFailure(err) : err;
       if (!settled) {
         const code = mapped instanceof ApiError ? mapped.code : 'internal_error';
+        if (clientLeft && forwarded) {
+          await abandon();
+          return;
+        }
         if (mapped instanceof ApiError && mapped.type === 'upstream_error') metrics.upstreamErrors.inc({ kind: code });
         await release(code);
       }

@@ -1,9 +1,18 @@
 import type { Config } from '../config.js';
 
-/** Request headers forwarded to the provider untouched (Venice E2EE and friends). */
-export const FORWARDED_REQUEST_HEADER = /^x-venice-/i;
-/** Response headers passed back to the client (content type, Venice E2EE / TEE headers). */
-export const FORWARDED_RESPONSE_HEADER = /^(content-type|x-venice-.*)$/i;
+import { BOUND_REQUEST_HEADERS } from '@zkcredits/core';
+
+/**
+ * Request headers forwarded to the provider untouched: exactly Venice's E2EE headers, which
+ * the request hash binds (PROTOCOL.md), so a captured proof cannot be replayed with, say,
+ * another client key. Nothing else from the client reaches the provider.
+ */
+export const FORWARDED_REQUEST_HEADERS: readonly string[] = BOUND_REQUEST_HEADERS;
+/**
+ * Response headers passed back to the client: the content type and Venice's TEE response
+ * signature. Never the rest: Venice also sends account data (e.g. the operator's balance).
+ */
+export const FORWARDED_RESPONSE_HEADERS: readonly string[] = ['content-type', 'x-venice-tee-signature'];
 
 export type UpstreamFailureKind = 'timeout' | 'network';
 

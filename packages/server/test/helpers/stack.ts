@@ -52,8 +52,9 @@ export type Stack = {
   /** Buys credits in one transaction and waits until the server has indexed them. */
   buyCredits(n: number): Promise<Credential[]>;
   /** A client-side proof for `body`, as the `zkcredits` body member. */
-  prove(credential: Credential, body: object): Promise<{ proof: string; root: string; nullifier_hash: string }>;
-  post(body: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** A proof over `body` (and the bound E2EE `headers`, if any) for this deployment. */
+  prove(credential: Credential, body: object, headers?: Record<string, string>): Promise<{ proof: string; root: string; nullifier_hash: string }>;
+  post(body: unknown, headers?: Record<string, string>, signal?: AbortSignal): Promise<Response>;
   waitIndexed(leafCount: number): Promise<void>;
   stop(): Promise<void>;
 };
@@ -124,22 +125,25 @@ export async function startStack(
       await stack.waitIndexed(tree.size);
       return creds;
     },
-    async prove(credential, body) {
-      const rh = requestHash({ chainId: chain.chainId, contract: chain.pool, method: 'POST', path: CHAT_PATH, body });
+    async prove(credential, body, headers) {
+      const rh = requestHash({ chainId: chain.chainId, contract: chain.pool, method: 'POST', path: CHAT_PATH, headers, body });
       const p = await pools.prover!.prove(buildSpendWitness(credential, tree, rh));
       return encodeProofPayload(p);
     },
-    post(body, headers = {}) {
+    post(body, headers = {}, signal) {
       return fetch(`${server.url}${CHAT_PATH}`, {
         method: 'POST',
+        signal,
         headers: { 'content-type': 'application/json', ...headers },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
     },
     async waitIndexed(leafCount) {
       const deadline = Date.now() + 20_000;
-      while (server.indexer.tree.size < leafCount) {
-        if (Date.now() > deadline) throw new Error(`server did not index ${leafCount} leaves (has ${server.indexer.tree.size})`);
+      // status.leafCount moves only once the store has committed the leaves and their roots
+      // (the in-memory tree moves first).
+      while (server.indexer.status.leafCount < leafCount) {
+        if (Date.now() > deadline) throw new Error(`server did not index ${leafCount} leaves (has ${server.indexer.status.leafCount})`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
