@@ -21,6 +21,8 @@ export type AppErrorCode =
   | 'no_credits'
   | 'server_rejected'
   | 'server_unavailable'
+  | 'chain_unavailable'
+  | 'tree_mismatch'
   | 'upstream_failed'
   | 'aborted';
 

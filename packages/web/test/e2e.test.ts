@@ -2,6 +2,7 @@
 // Venice simulator and this app. A test wallet (EIP-1193 shim over an Anvil account, only in
 // test builds) pays; every chat message is paid by a proof made in the browser.
 import { readFileSync } from 'node:fs';
+import { MerkleTree, initPoseidon2, toFieldHex } from '@zkcredits/core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchProfile, recordRequests, removeProfile, screenshot, withTestWallet, type Profile } from './helpers/browser';
@@ -12,6 +13,8 @@ let stack: Stack;
 let profile: Profile;
 let page: Page;
 let requests: string[];
+/** A fresh browser profile holding the restored vault (set by the backup test). */
+let restored: Page;
 const profiles: Profile[] = [];
 
 async function openApp(context: BrowserContext): Promise<Page> {
@@ -211,5 +214,50 @@ describe('zkcredits web app (real stack, Chromium)', () => {
     await p2.getByTestId('credit-pill').filter({ hasText: /^4 credits$/ }).waitFor();
     await p2.getByRole('button', { name: 'Chat', exact: true }).click();
     await screenshot(p2, '06-restored-dark');
+    restored = p2;
+  });
+
+  it('a server that leaves a leaf out of the tree is caught against the chain: nothing is proven or spent', async () => {
+    const p = restored;
+    await initPoseidon2();
+    // The lying server: drop one leaf that is not the credit about to be used (the newest
+    // batch's first) and send the root of what is left, so the leaves match their root.
+    await p.route('**/api/zk/v1/zkcredits/leaves*', async (route) => {
+      const response = await route.fetch();
+      const honest = (await response.json()) as { from: number; count: number; leaves: string };
+      if (honest.from !== 0) return route.fulfill({ response }); // a fresh browser asks from 0
+      const bytes = Buffer.from(honest.leaves, 'base64');
+      const leaves = Array.from({ length: honest.count }, (_, i) => bytes.subarray(i * 32, i * 32 + 32)).filter((_, i) => i !== honest.count - 2);
+      const tree = new MerkleTree();
+      tree.insertMany(leaves.map((l) => BigInt(`0x${l.toString('hex')}`)));
+      const lie = { from: 0, count: leaves.length, total: leaves.length, root: toFieldHex(tree.root), leaves: Buffer.concat(leaves).toString('base64') };
+      await route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(lie) });
+    });
+    const chats: string[] = [];
+    p.on('request', (r) => void (r.url().includes('/chat/completions') && chats.push(r.url())));
+    try {
+      await p.getByLabel('Model').locator(`option[value="${MODEL}"]`).waitFor({ state: 'attached' });
+      await p.getByLabel('Message').fill('Who bought this credit?');
+      await p.getByTestId('send').click();
+      const alert = p.getByTestId('assistant-turn').last().getByRole('alert');
+      await alert.waitFor({ timeout: 60_000 });
+      expect(await alert.textContent()).toBe('The server’s view of the credit tree does not match the chain; nothing was spent.');
+      expect(chats).toEqual([]);
+      expect(await pill(p)).toMatch(/^4 credits$/);
+    } finally {
+      await p.unroute('**/api/zk/v1/zkcredits/leaves*');
+    }
+  });
+
+  it('an answer that breaks off after the server answered 200 uses the credit, as the server counts it', async () => {
+    // The provider sends its first (empty) chunk, then drops: the server has marked the credit spent.
+    stack.sim.faults.once('break-after:1', { route: 'chat' });
+    const p = restored;
+    await p.getByLabel('Message').fill('This answer breaks off.');
+    await p.getByTestId('send').click();
+    const alert = p.getByTestId('assistant-turn').last().getByRole('alert');
+    await alert.waitFor({ timeout: 120_000 });
+    expect(await alert.textContent()).toBe('The answer broke off after it had started; its credit was used. Send the message again to retry.');
+    expect(await pill(p)).toMatch(/^3 credits$/);
   });
 });

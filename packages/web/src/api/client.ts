@@ -106,12 +106,15 @@ export async function fetchLeaves(from: number, signal?: AbortSignal): Promise<L
 export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
 
 export type StreamHandlers = {
+  /** The server answered 200 and the stream began: it has marked the credit spent. */
+  onOpen?(): void;
   onDelta(text: string): void;
 };
 
 /**
  * POST /v1/chat/completions with the proof attached, streaming the answer (SSE) into
- * `onDelta`. Resolves when the stream ends; rejects with a ServerError on an error answer.
+ * `onDelta`. Resolves when the stream ends; rejects with a ServerError on an error answer
+ * (before `onOpen`) or on an error event in the stream (after it).
  */
 export async function streamChat(body: Record<string, unknown>, handlers: StreamHandlers, signal: AbortSignal): Promise<{ finishReason?: string }> {
   let res: Response;
@@ -126,7 +129,9 @@ export async function streamChat(body: Record<string, unknown>, handlers: Stream
     if (signal.aborted) throw new AppError('aborted', 'Stopped.');
     throw new AppError('server_unavailable', 'The zkcredits server is not reachable. Your credit was not spent.', { cause });
   }
-  if (!res.ok || !res.body) throw await toServerError(res);
+  if (!res.ok) throw await toServerError(res);
+  handlers.onOpen?.();
+  if (!res.body) return {};
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   let finishReason: string | undefined;

@@ -1,5 +1,6 @@
 import type { Address } from 'viem';
 import { fetchLeaves, ServerError, streamChat } from '../api/client';
+import { verifyTreeOnChain, type ChainTreeReader } from '../chain/tree-check';
 import { AppError } from '../errors';
 import type { ProgressEvent, ProverApi } from '../prover/types';
 import type { CreditRecord, Vault } from '../vault';
@@ -10,7 +11,9 @@ export type SpendStage = 'syncing' | ProgressEvent['stage'] | 'waiting' | 'strea
 
 export type PaidChatParameters = {
   vault: Vault;
-  prover: Pick<ProverApi, 'appendLeaves' | 'tree' | 'indexOf' | 'prove'>;
+  prover: Pick<ProverApi, 'appendLeaves' | 'tree' | 'resetTree' | 'indexOf' | 'prove'>;
+  /** Reads the chain through the app's own RPC (never the API server). */
+  publicClient: ChainTreeReader;
   chainId: number;
   pool: Address;
   /** The OpenAI-style request body (without `zkcredits`). */
@@ -25,9 +28,6 @@ export type PaidChatResult = { proofMs: number; loadMs: number; credit: string; 
 /** Credits picked by in-flight requests of this tab. */
 const inFlight = new Set<string>();
 
-/** Server codes after which the credit may be used again as is (nothing was spent). */
-const KEEP = new Set(['upstream_error', 'upstream_timeout', 'upstream_busy', 'upstream_rejected', 'verifier_busy', 'prover_busy', 'not_ready', 'shutting_down', 'rate_limited', 'internal_error']);
-
 function nextCredit(vault: Vault, chainId: number, pool: Address): CreditRecord | undefined {
   return vault
     .list()
@@ -35,7 +35,7 @@ function nextCredit(vault: Vault, chainId: number, pool: Address): CreditRecord 
 }
 
 /** Brings the worker's tree mirror up to date with the server's leaves (only new ones). */
-export async function syncTree(prover: PaidChatParameters['prover'], signal?: AbortSignal): Promise<number> {
+export async function syncTree(prover: Pick<ProverApi, 'appendLeaves' | 'tree'>, signal?: AbortSignal): Promise<number> {
   for (let guard = 0; guard < 1000; guard++) {
     const { size } = await prover.tree();
     const page = await fetchLeaves(size, signal);
@@ -53,9 +53,11 @@ export async function syncTree(prover: PaidChatParameters['prover'], signal?: Ab
 }
 
 /**
- * Sends one chat request paid by one credit, proven in this browser. The credit is marked
- * spent only when the server accepts the proof (or says it was already spent); on any other
- * failure it stays unspent and the error says why.
+ * Sends one chat request paid by one credit, proven in this browser. The server's tree is
+ * checked against the chain before proving (a tree with leaves left out would shrink the
+ * anonymity set). The credit is marked spent when the server says so, by the server's own
+ * rule: a 200 answer whose stream began (even if it breaks later), or `credit_spent`; on any
+ * other failure it stays unspent and the error says why.
  */
 export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResult> {
   for (let attempt = 0; attempt < 4; attempt++) {
@@ -65,6 +67,14 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
     try {
       p.onStage('syncing');
       await syncTree(p.prover, p.signal);
+      const tree = await p.prover.tree();
+      try {
+        await verifyTreeOnChain(p.publicClient, p.pool, p.chainId, tree);
+      } catch (error) {
+        // Do not keep leaves the chain does not vouch for: the next attempt syncs from scratch.
+        if (error instanceof AppError && error.code === 'tree_mismatch') await p.prover.resetTree();
+        throw error;
+      }
       if ((await p.prover.indexOf(credit.commitment)) < 0) {
         throw new AppError('server_unavailable', 'The server has not seen your latest purchase yet. Try again in a few seconds.');
       }
@@ -88,6 +98,7 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
             cause,
           });
         });
+      if (BigInt(proof.payload.root) !== BigInt(tree.root)) continue; // the mirror grew meanwhile: check and prove again
       if (p.signal.aborted) throw new AppError('aborted', 'Stopped before sending. Your credit was not used.');
       p.onStage('waiting', { elapsedMs: proof.proveMs });
       let accepted = false;
@@ -95,19 +106,26 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
         const result = await streamChat(
           { ...p.body, zkcredits: proof.payload },
           {
-            onDelta(text) {
-              if (!accepted) {
-                accepted = true;
-                p.onStage('streaming');
-              }
-              p.onDelta(text);
+            onOpen() {
+              // The server marks the credit spent just before it answers 200: so do we.
+              accepted = true;
+              p.onStage('streaming');
             },
+            onDelta: p.onDelta,
           },
           p.signal,
         );
         await p.vault.update(credit.id, { status: 'spent', spentAt: Date.now() });
         return { proofMs: proof.proveMs + proof.witnessMs, loadMs: proof.loadMs, credit: credit.id, finishReason: result.finishReason };
       } catch (error) {
+        if (accepted) {
+          await p.vault.update(credit.id, { status: 'spent', spentAt: Date.now() });
+          if (p.signal.aborted) throw new AppError('aborted', 'Stopped.');
+          throw new AppError('upstream_failed', 'The answer broke off after it had started; its credit was used. Send the message again to retry.', {
+            details: error instanceof Error ? error.message.split('\n')[0]!.slice(0, 200) : undefined,
+            cause: error,
+          });
+        }
         if (error instanceof ServerError) {
           if (error.serverCode === 'credit_spent') {
             await p.vault.update(credit.id, { status: 'spent', spentAt: Date.now() });
@@ -115,16 +133,8 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
           }
           if (error.serverCode === 'credit_in_use') continue;
           if (error.serverCode === 'unknown_root' || error.serverCode === 'expired_root') continue;
-          if (!KEEP.has(error.serverCode) && accepted) {
-            await p.vault.update(credit.id, { status: 'spent', spentAt: Date.now() });
-          }
-          throw error;
         }
-        if (accepted) {
-          // The server accepted the proof and started answering: the credit is spent.
-          await p.vault.update(credit.id, { status: 'spent', spentAt: Date.now() });
-          if (p.signal.aborted) throw new AppError('aborted', 'Stopped.');
-        }
+        // No 200 answer: the server released the reservation, the credit stays unspent.
         throw error;
       }
     } finally {

@@ -13,6 +13,7 @@ export function prover(): ProverApi {
       commitments: (pairs) => r.commitments(pairs),
       appendLeaves: (start, leaves) => r.appendLeaves(start, leaves),
       tree: () => r.tree(),
+      resetTree: () => r.resetTree(),
       indexOf: (c) => r.indexOf(c),
       warmup: (onProgress) => r.warmup(onProgress ? Comlink.proxy(onProgress) : undefined),
       prove: (req, onProgress) => r.prove(req, onProgress ? Comlink.proxy(onProgress) : undefined),

@@ -34,6 +34,8 @@ export interface ProverApi {
   commitments(pairs: SecretPair[]): Promise<{ commitment: Hex; nullifierHash: Hex }[]>;
   appendLeaves(startIndex: number, leaves: Hex[]): Promise<TreeState>;
   tree(): Promise<TreeState>;
+  /** Drops the tree mirror (after a tree that did not check out); the next sync starts from leaf 0. */
+  resetTree(): Promise<void>;
   indexOf(commitment: Hex): Promise<number>;
   warmup(onProgress?: (e: ProgressEvent) => void): Promise<{ loadMs: number; threads: number }>;
   prove(request: ProveRequest, onProgress?: (e: ProgressEvent) => void): Promise<ProveResult>;

@@ -70,6 +70,10 @@ const api: ProverApi = {
     return { size: t.size, root: toFieldHex(t.root) };
   },
 
+  async resetTree() {
+    tree = undefined;
+  },
+
   async indexOf(commitment) {
     const t = await ready();
     return t.indexOf(parseField(commitment, 'commitment'));

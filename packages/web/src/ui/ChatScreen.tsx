@@ -1,8 +1,9 @@
 'use client';
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { usePublicClient } from 'wagmi';
 import { sendPaidChat, type SpendStage } from '../chat/spend';
 import { chatStore, type ChatTurn, type Conversation } from '../chat/store';
-import { isAppError } from '../errors';
+import { AppError, isAppError } from '../errors';
 import { prover } from '../prover/client';
 import { newId } from '../vault';
 import { errorText } from './ErrorNotice';
@@ -28,6 +29,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   const vault = useUnlockedVault();
   const { counts, refresh } = useVault();
   const models = useModels();
+  const publicClient = usePublicClient({ chainId: config.chainId });
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const [current, setCurrent] = useState<Conversation | null>(null);
   const [model, setModel] = useState<string>('');
@@ -86,9 +88,11 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
       setCurrent(convo);
     };
     try {
+      if (!publicClient) throw new AppError('chain_unavailable', 'This app cannot reach the blockchain right now. Nothing was spent; try again.');
       const result = await sendPaidChat({
         vault,
         prover: prover(),
+        publicClient,
         chainId: config.chainId,
         pool: config.pool,
         body,
