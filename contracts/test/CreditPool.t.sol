@@ -23,14 +23,6 @@ contract CreditPoolTest is Test {
     /// @dev Storage slot of `_nextIndex` (uint64, offset 0) in CreditPool; checked by `forge inspect`.
     bytes32 internal constant NEXT_INDEX_SLOT = bytes32(uint256(2));
 
-    event CreditsPurchased(
-        address indexed buyer, uint256 indexed startIndex, uint256[] commitments, uint256 newRoot, uint256 amountPaid
-    );
-    event PriceUpdated(uint256 oldPrice, uint256 newPrice);
-    event TreasuryUpdated(address indexed oldTreasury, address indexed newTreasury);
-    event OperatorUpdated(address indexed oldOperator, address indexed newOperator);
-    event Withdrawn(address indexed treasury, uint256 amount);
-
     TestToken internal token;
     CreditPool internal pool;
     address internal owner = address(0xA11CE);
@@ -120,14 +112,14 @@ contract CreditPoolTest is Test {
 
         uint256 before = token.balanceOf(buyer);
         vm.expectEmit(true, true, true, true, address(pool));
-        emit CreditsPurchased(buyer, 0, first, roots[0], 2 * PRICE);
+        emit ICreditPool.CreditsPurchased(buyer, 0, first, roots[0], 2 * PRICE);
         vm.prank(buyer);
         (uint256 start, uint256 root) = pool.buy(first);
         assertEq(start, 0, "start 0");
         assertEq(root, roots[0], "root (bb.js)");
 
         vm.expectEmit(true, true, true, true, address(pool));
-        emit CreditsPurchased(buyer, 2, second, roots[1], 3 * PRICE);
+        emit ICreditPool.CreditsPurchased(buyer, 2, second, roots[1], 3 * PRICE);
         vm.prank(buyer);
         pool.buy(second);
 
@@ -291,7 +283,7 @@ contract CreditPoolTest is Test {
 
     function test_setPricePerCredit_emitsAndApplies() public {
         vm.expectEmit(true, true, true, true, address(pool));
-        emit PriceUpdated(PRICE, 2 * PRICE);
+        emit ICreditPool.PriceUpdated(PRICE, 2 * PRICE);
         vm.prank(owner);
         pool.setPricePerCredit(2 * PRICE);
         assertEq(pool.pricePerCredit(), 2 * PRICE, "price");
@@ -313,7 +305,7 @@ contract CreditPoolTest is Test {
     function test_setTreasury_emitsAndRedirectsWithdrawals() public {
         address newTreasury = address(0x7EA6);
         vm.expectEmit(true, true, true, true, address(pool));
-        emit TreasuryUpdated(treasury, newTreasury);
+        emit ICreditPool.TreasuryUpdated(treasury, newTreasury);
         vm.prank(owner);
         pool.setTreasury(newTreasury);
         vm.prank(buyer);
@@ -337,7 +329,7 @@ contract CreditPoolTest is Test {
         vm.prank(buyer);
         pool.buy(_commitments(17, 5));
         vm.expectEmit(true, true, true, true, address(pool));
-        emit Withdrawn(treasury, 5 * PRICE);
+        emit ICreditPool.Withdrawn(treasury, 5 * PRICE);
         vm.prank(owner);
         assertEq(pool.withdraw(), 5 * PRICE, "amount");
         assertEq(token.balanceOf(treasury), 5 * PRICE, "treasury");
@@ -345,7 +337,7 @@ contract CreditPoolTest is Test {
 
         address op = address(0x0FE2);
         vm.expectEmit(true, true, true, true, address(pool));
-        emit OperatorUpdated(address(0), op);
+        emit ICreditPool.OperatorUpdated(address(0), op);
         vm.prank(owner);
         pool.setOperator(op);
         vm.prank(buyer);

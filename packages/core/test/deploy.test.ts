@@ -1,10 +1,6 @@
 // deployContracts against a real Anvil: the real forge script deploys TestToken + CreditPool, then two
 // accounts buy credits (approve path and ERC-2612 permit path). Event contents and the on-chain root are
 // checked against a root computed in TypeScript with bb.js Poseidon2.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendType, BarretenbergSync } from '@aztec/bb.js';
 import {
@@ -14,34 +10,17 @@ import {
   parseEventLogs,
   parseSignature,
   type Address,
-  type Hex,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { DeployError, deployContracts } from '../src/deploy.js';
+import { ANVIL_KEYS, freePort, startAnvil, type Anvil } from '../src/node/anvil.js';
+import { PERMIT_TYPES } from '../src/permit.js';
 import { creditPoolAbi, testTokenAbi } from '../src/generated/abis.js';
 import { TAG_LEAF, TAG_NODE, TREE_DEPTH } from '../src/generated/constants.js';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');
-const anvilBinary = join(repoRoot, 'node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil');
-// Anvil's well-known development keys (accounts 0..2 of the default mnemonic).
-const KEYS = [
-  '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',
-  '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
-  '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
-] as const satisfies readonly Hex[];
+const KEYS = ANVIL_KEYS;
 const PRICE = 250_000n;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 let bb: BarretenbergSync;
 const toBytes = (x: bigint) => {
@@ -68,7 +47,7 @@ const randomField31 = () => BigInt('0x' + Buffer.from(crypto.getRandomValues(new
 const newCommitments = (n: number) => Array.from({ length: n }, () => H([TAG_LEAF, randomField31(), randomField31()]));
 
 describe('deployContracts on Anvil', () => {
-  let anvil: ChildProcess | undefined;
+  let anvil: Anvil | undefined;
   let rpcUrl: string;
   let pool: Address;
   let token: Address;
@@ -79,18 +58,8 @@ describe('deployContracts on Anvil', () => {
 
   beforeAll(async () => {
     bb = await BarretenbergSync.new({ backend: BackendType.Wasm });
-    const port = await freePort();
-    rpcUrl = `http://127.0.0.1:${port}`;
-    anvil = spawn(anvilBinary, ['--port', String(port), '--silent'], { stdio: 'ignore' });
-    for (let i = 0; ; i++) {
-      try {
-        await client().getChainId();
-        break;
-      } catch (error) {
-        if (i > 100) throw error;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    anvil = await startAnvil();
+    rpcUrl = anvil.rpcUrl;
     const owner = privateKeyToAccount(KEYS[0]).address;
     ({ creditPool: pool, token, deploymentBlock } = await deployContracts({
       rpcUrl,
@@ -101,8 +70,8 @@ describe('deployContracts on Anvil', () => {
     }));
   }, 300_000);
 
-  afterAll(() => {
-    if (anvil?.pid) process.kill(anvil.pid, 'SIGTERM');
+  afterAll(async () => {
+    await anvil?.stop();
   });
 
   it('deploys a configured CreditPool and reports its deployment block', async () => {
@@ -165,15 +134,7 @@ describe('deployContracts on Anvil', () => {
     const name = await c.readContract({ address: token, abi: testTokenAbi, functionName: 'name' });
     const signature = await buyerB.signTypedData({
       domain: { name, version: '1', chainId: foundry.id, verifyingContract: token },
-      types: {
-        Permit: [
-          { name: 'owner', type: 'address' },
-          { name: 'spender', type: 'address' },
-          { name: 'value', type: 'uint256' },
-          { name: 'nonce', type: 'uint256' },
-          { name: 'deadline', type: 'uint256' },
-        ],
-      },
+      types: PERMIT_TYPES,
       primaryType: 'Permit',
       message: { owner: buyerB.account.address, spender: pool, value: 2n * PRICE, nonce, deadline },
     });
