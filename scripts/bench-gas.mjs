@@ -19,6 +19,7 @@ import { createPublicClient, createWalletClient, http, maxUint256 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { deployContracts } from '../packages/core/src/deploy.ts';
+import { waitForReceipt } from '../packages/core/src/receipt.ts';
 import { creditPoolAbi, testTokenAbi } from '../packages/core/src/generated/abis.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,7 +70,7 @@ export async function benchGas() {
     const owner = createWalletClient({ account: privateKeyToAccount(OWNER_KEY), chain: foundry, transport: http(rpcUrl) });
     const payer = createWalletClient({ account: privateKeyToAccount(PAYER_KEY), chain: foundry, transport: http(rpcUrl) });
     const send = async (wallet, request) => {
-      const receipt = await client.waitForTransactionReceipt({ hash: await wallet.writeContract(request) });
+      const receipt = await waitForReceipt(client, { hash: await wallet.writeContract(request) });
       if (receipt.status !== 'success') throw new Error(`transaction ${request.functionName} reverted`);
       return receipt;
     };
@@ -87,7 +88,7 @@ export async function benchGas() {
       readFileSync(join(root, 'contracts/out/Poseidon2Harness.sol/Poseidon2Harness.json'), 'utf8'),
     );
     const deployTx = await owner.deployContract({ abi: harness.abi, bytecode: harness.bytecode.object });
-    const harnessAddress = (await client.waitForTransactionReceipt({ hash: deployTx })).contractAddress;
+    const harnessAddress = (await waitForReceipt(client, { hash: deployTx })).contractAddress;
     const [l, r] = randomCommitments(2);
     const hashed = await send(owner, { address: harnessAddress, abi: harness.abi, functionName: 'hashNode', args: [l, r] });
     const base = await send(owner, { address: harnessAddress, abi: harness.abi, functionName: 'baseline', args: [l, r] });

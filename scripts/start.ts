@@ -21,6 +21,7 @@ import {
   generateCredential,
   initPoseidon2,
   requestHash,
+  waitForReceipt,
 } from '../packages/core/src/index.js';
 import { applyPurchases, buyCredits, fetchPurchases } from '../packages/core/src/chain.js';
 import { testTokenAbi } from '../packages/core/src/generated/abis.js';
@@ -96,7 +97,7 @@ async function main() {
       functionName: 'mint',
       args: [wallet(i).account.address, 1_000_000_000n],
     });
-    await publicClient.waitForTransactionReceipt({ hash });
+    await waitForReceipt(publicClient, { hash });
   }
   console.log(`[start] contracts: CreditPool ${deployment.creditPool}, test token ${deployment.token} (1,000 test-USDC minted to the first Anvil accounts)`);
 

@@ -13,6 +13,7 @@ import {
 import { creditPoolAbi, testTokenAbi } from './generated/abis.js';
 import { TreeError, ZkCreditsError } from './errors.js';
 import { permitDomain, signPermit } from './permit.js';
+import { waitForReceipt } from './receipt.js';
 import type { MerkleTree } from './tree.js';
 
 /** One `CreditsPurchased` event (PROTOCOL.md). */
@@ -140,11 +141,11 @@ export async function buyCredits(params: BuyCreditsParameters): Promise<BuyCredi
           functionName: 'approve',
           args: [pool, params.approve === 'unlimited' ? maxUint256 : total],
         });
-        await publicClient.waitForTransactionReceipt({ hash: approveHash });
+        await waitForReceipt(publicClient, { hash: approveHash });
       }
       hash = await walletClient.writeContract({ address: pool, abi: creditPoolAbi, functionName: 'buy', args: [[...commitments]] });
     }
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    const receipt = await waitForReceipt(publicClient, { hash });
     if (receipt.status !== 'success') {
       throw new ZkCreditsError('contract_error', 'purchase transaction reverted', { details: hash });
     }

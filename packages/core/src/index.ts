@@ -31,4 +31,5 @@ export {
   type BuyCreditsParameters,
   type BuyCreditsResult,
 } from './chain.js';
+export { waitForReceipt, type WaitForReceiptParameters } from './receipt.js';
 export { permitDomain, signPermit, PERMIT_TYPES, type SignPermitParameters } from './permit.js';

@@ -16,6 +16,7 @@ import { foundry } from 'viem/chains';
 import { DeployError, deployContracts } from '../src/deploy.js';
 import { ANVIL_KEYS, freePort, startAnvil, type Anvil } from '../src/node/anvil.js';
 import { PERMIT_TYPES } from '../src/permit.js';
+import { waitForReceipt } from '../src/receipt.js';
 import { creditPoolAbi, testTokenAbi } from '../src/generated/abis.js';
 import { TAG_LEAF, TAG_NODE, TREE_DEPTH } from '../src/generated/constants.js';
 
@@ -102,7 +103,7 @@ describe('deployContracts on Anvil', () => {
         functionName: 'mint',
         args: [w.account.address, 100n * PRICE],
       });
-      await c.waitForTransactionReceipt({ hash });
+      await waitForReceipt(c, { hash });
     }
 
     // Account 1: approve, then buy 3.
@@ -113,8 +114,8 @@ describe('deployContracts on Anvil', () => {
       functionName: 'approve',
       args: [pool, 3n * PRICE],
     });
-    await c.waitForTransactionReceipt({ hash: approve });
-    const buyA = await c.waitForTransactionReceipt({
+    await waitForReceipt(c, { hash: approve });
+    const buyA = await waitForReceipt(c, {
       hash: await buyerA.writeContract({ address: pool, abi: creditPoolAbi, functionName: 'buy', args: [first] }),
     });
     expect(buyA.status).toBe('success');
@@ -139,7 +140,7 @@ describe('deployContracts on Anvil', () => {
       message: { owner: buyerB.account.address, spender: pool, value: 2n * PRICE, nonce, deadline },
     });
     const { r, s, yParity } = parseSignature(signature);
-    const buyB = await c.waitForTransactionReceipt({
+    const buyB = await waitForReceipt(c, {
       hash: await buyerB.writeContract({
         address: pool,
         abi: creditPoolAbi,

@@ -17,6 +17,7 @@ import {
 import { applyPurchases, buyCredits, fetchPurchases } from '../src/chain.js';
 import { creditPoolAbi, testTokenAbi } from '../src/generated/abis.js';
 import type { CreditProver } from '../src/prover/index.js';
+import { waitForReceipt } from '../src/receipt.js';
 import { ANVIL_KEYS, createNodeProver, deployContracts, startAnvil, type Anvil } from '../src/node/index.js';
 
 const PRICE = 250_000n; // 0.25 of a 6-decimals token per credit
@@ -49,7 +50,7 @@ describe('protocol end to end on Anvil', () => {
         functionName: 'mint',
         args: [wallet(i).account.address, 1_000_000_000n],
       });
-      await publicClient().waitForTransactionReceipt({ hash });
+      await waitForReceipt(publicClient(), { hash });
     }
   });
 

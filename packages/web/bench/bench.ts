@@ -4,7 +4,7 @@
 //   web_first_load_kb      gzip size of the JavaScript loaded before the app is usable
 import { gzipSync } from 'node:zlib';
 import { ANVIL_KEYS } from '@zkcredits/core/node';
-import { credentialCommitment, generateCredential, initPoseidon2, toFieldHex } from '@zkcredits/core';
+import { credentialCommitment, generateCredential, initPoseidon2, toFieldHex, waitForReceipt } from '@zkcredits/core';
 import { createPublicClient, createWalletClient, http, parseAbi } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
@@ -41,7 +41,7 @@ export async function benchWeb(): Promise<Record<string, number>> {
       ['buy', stack.pool, [creds.map(credentialCommitment)]],
     ] as const) {
       const hash = await wallet.writeContract({ address, abi, functionName, args: args as never });
-      await client.waitForTransactionReceipt({ hash });
+      await waitForReceipt(client, { hash });
     }
     for (let i = 0; i < 100; i++) {
       const r = await fetch(`${stack.server.url}/v1/zkcredits/leaves?from=0`).then((x) => x.json() as Promise<{ total: number }>);

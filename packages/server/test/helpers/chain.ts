@@ -4,7 +4,7 @@ import { ANVIL_KEYS, startAnvil, type Anvil } from '@zkcredits/core/node';
 import { createPublicClient, createWalletClient, http, type Address, type PublicClient } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { buyCredits, testTokenAbi } from '@zkcredits/core';
+import { buyCredits, testTokenAbi, waitForReceipt } from '@zkcredits/core';
 import { deployContracts } from '@zkcredits/core/node';
 
 export const PRICE_PER_CREDIT = 1_000_000n;
@@ -51,7 +51,7 @@ export async function startTestChain(options: { gasLimit?: bigint } = {}): Promi
             functionName: 'mint',
             args: [wallet.account.address, 10n ** 30n],
           });
-          await client.waitForTransactionReceipt({ hash });
+          await waitForReceipt(client, { hash });
           funded.add(account);
         }
         const r = await buyCredits({ publicClient: client, walletClient: wallet, pool: d.creditPool, commitments, approve: 'unlimited' });

@@ -4,7 +4,7 @@ import type { ProverApi } from '../prover/types';
 import { generateSecrets } from '../vault/generate';
 import { newId, type CreditRecord, type Vault } from '../vault';
 import { creditPoolAbi, erc20Abi } from './abi';
-import { permitDomain, signPermit } from '@zkcredits/core';
+import { permitDomain, signPermit, waitForReceipt } from '@zkcredits/core';
 import { applyPurchaseLogs } from './reconcile';
 import { toWalletError, type MoneyContext } from './wallet-errors';
 
@@ -136,7 +136,7 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
           functionName: 'approve',
           args: [p.pool, total],
         });
-        const approval = await p.publicClient.waitForTransactionReceipt({ hash: approveHash });
+        const approval = await waitForReceipt(p.publicClient, { hash: approveHash });
         if (approval.status !== 'success') throw new AppError('purchase_reverted', 'The token approval failed. Nothing was paid.');
       }
       p.onStep('send');
@@ -158,7 +158,7 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
 
   for (const r of records) await p.vault.update(r.id, { txHash: hash });
   p.onStep('confirm', { txHash: hash });
-  const receipt = await p.publicClient.waitForTransactionReceipt({ hash });
+  const receipt = await waitForReceipt(p.publicClient, { hash });
   if (receipt.status !== 'success') {
     await abandon(p.vault, records);
     throw new AppError('purchase_reverted', 'The purchase transaction failed on chain. No credits were bought.', { details: hash });

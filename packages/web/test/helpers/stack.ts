@@ -5,6 +5,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { waitForReceipt } from '@zkcredits/core';
 import { ANVIL_KEYS, deployContracts, freePort, startAnvil, type Anvil } from '@zkcredits/core/node';
 import { createLogger, loadConfig, startServer, type RunningServer } from '@zkcredits/server';
 import { createVeniceSim, type VeniceSim } from '@zkcredits/venice-sim';
@@ -77,7 +78,7 @@ export async function startStack(): Promise<Stack> {
     // Fund the browser wallet with 20 tUSD.
     const client = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 });
     const wallet = createWalletClient({ chain: foundry, account: privateKeyToAccount(ANVIL_KEYS[0]), transport: http(anvil.rpcUrl), pollingInterval: 50 });
-    await client.waitForTransactionReceipt({
+    await waitForReceipt(client, {
       hash: await wallet.writeContract({ address: d.token, abi: tokenAbi, functionName: 'mint', args: [BUYER, 20_000_000n] }),
     });
 
