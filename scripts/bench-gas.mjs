@@ -96,7 +96,7 @@ export async function benchGas() {
     // --- purchases from a payer that already holds tokens and an allowance
     await send(owner, { address: token, abi: testTokenAbi, functionName: 'mint', args: [payer.account.address, PRICE * 1_000_000n] });
     await send(payer, { address: token, abi: testTokenAbi, functionName: 'approve', args: [creditPool, maxUint256] });
-    const buy = (n) => send(payer, { address: creditPool, abi: creditPoolAbi, functionName: 'buy', args: [randomCommitments(n)] });
+    const buy = (n) => send(payer, { address: creditPool, abi: creditPoolAbi, functionName: 'buy', args: [randomCommitments(n), maxUint256] });
     await buy(1); // warm-up: nextIndex and the ring cursor slot become non-zero
     const buy1 = await buy(1);
     const buy32 = await buy(32);
@@ -107,7 +107,7 @@ export async function benchGas() {
         address: creditPool,
         abi: creditPoolAbi,
         functionName: 'buy',
-        args: [randomCommitments(n)],
+        args: [randomCommitments(n), maxUint256],
       });
     const maxBatch = Number(await client.readContract({ address: creditPool, abi: creditPoolAbi, functionName: 'maxBatch' }));
     let maxCredits;

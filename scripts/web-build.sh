@@ -10,4 +10,4 @@ if [ -f "$marker" ] && [ -z "$(find packages/web/app packages/web/src packages/w
   exit 0
 fi
 echo "[web] building ($script)"
-NEXT_TELEMETRY_DISABLED=1 npm run --silent "$script" -w @zkcredits/web
+NEXT_TELEMETRY_DISABLED=1 NEXT_IGNORE_INCORRECT_LOCKFILE=1 npm run --silent "$script" -w @zkcredits/web

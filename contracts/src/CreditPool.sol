@@ -56,34 +56,38 @@ contract CreditPool is ICreditPool, BatchIncrementalMerkleTree, Ownable2Step, Re
     // ------------------------------------------------------------------ purchase
 
     /// @inheritdoc ICreditPool
-    function buy(uint256[] calldata commitments)
+    function buy(uint256[] calldata commitments, uint256 maxTotal)
         external
         nonReentrant
         returns (uint256 startIndex, uint256 newRoot)
     {
-        return _buy(commitments);
+        return _buy(commitments, maxTotal);
     }
 
     /// @inheritdoc ICreditPool
-    function buyWithPermit(uint256[] calldata commitments, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
-        external
-        nonReentrant
-        returns (uint256 startIndex, uint256 newRoot)
-    {
-        // The cost is recomputed in _buy; a permit for a different value simply leaves the allowance short.
-        uint256 cost = pricePerCredit * commitments.length;
-        try IERC20Permit(address(paymentToken)).permit(msg.sender, address(this), cost, deadline, v, r, s) {}
+    function buyWithPermit(
+        uint256[] calldata commitments,
+        uint256 maxTotal,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant returns (uint256 startIndex, uint256 newRoot) {
+        // The permit is for the buyer's ceiling; _buy pulls the current cost, which is at most that.
+        try IERC20Permit(address(paymentToken)).permit(msg.sender, address(this), maxTotal, deadline, v, r, s) {}
         catch {
             // Ignored on purpose: someone may have submitted the same permit first (griefing). If the
             // allowance is insufficient, transferFrom below reverts with the token's error.
         }
-        return _buy(commitments);
+        return _buy(commitments, maxTotal);
     }
 
-    function _buy(uint256[] calldata commitments) private returns (uint256 startIndex, uint256 newRoot) {
+    function _buy(uint256[] calldata commitments, uint256 maxTotal) private returns (uint256 startIndex, uint256 newRoot) {
         uint256 n = commitments.length;
         if (n == 0) revert EmptyBatch();
         if (n > ProtocolConstants.MAX_BATCH) revert BatchTooLarge(n, ProtocolConstants.MAX_BATCH);
+        uint256 cost = pricePerCredit * n;
+        if (cost > maxTotal) revert PriceAboveMax(cost, maxTotal);
         for (uint256 i; i < n; ++i) {
             uint256 c = commitments[i];
             if (c == 0 || c >= ProtocolConstants.FIELD_MODULUS) revert InvalidCommitment(i, c);
@@ -91,7 +95,6 @@ contract CreditPool is ICreditPool, BatchIncrementalMerkleTree, Ownable2Step, Re
 
         (startIndex, newRoot) = _insertBatch(commitments);
 
-        uint256 cost = pricePerCredit * n;
         IERC20 token = paymentToken;
         uint256 balanceBefore = token.balanceOf(address(this));
         token.safeTransferFrom(msg.sender, address(this), cost);

@@ -35,6 +35,10 @@ interface ICreditPool {
     /// @notice There is no balance to withdraw.
     error NothingToWithdraw();
 
+    /// @notice The purchase would cost `total` (the current `pricePerCredit * n`), more than the buyer's
+    /// `maxTotal`: the price was raised after the buyer looked at it.
+    error PriceAboveMax(uint256 total, uint256 maxTotal);
+
     // ------------------------------------------------------------------ events
 
     /// @notice `buyer` paid `amountPaid` for `commitments`, now leaves `startIndex .. startIndex + n - 1`;
@@ -60,16 +64,27 @@ interface ICreditPool {
 
     /// @notice Buys `commitments.length` credits, pulling `pricePerCredit * n` tokens with `transferFrom`
     /// (approve first). Each commitment must be non-zero and `< FIELD_MODULUS`; `1 <= n <= MAX_BATCH`.
+    /// @param maxTotal The most the buyer pays for the whole batch; reverts with `PriceAboveMax` above it, so
+    /// a price raised between the buyer's look and the transaction cannot take more than agreed (even from
+    /// an unlimited allowance).
     /// @return startIndex Leaf index of `commitments[0]`.
     /// @return newRoot Tree root after the batch.
-    function buy(uint256[] calldata commitments) external returns (uint256 startIndex, uint256 newRoot);
-
-    /// @notice Like `buy`, but first applies an ERC-2612 permit of exactly `pricePerCredit * n` signed by the
-    /// caller, so no separate approve transaction is needed. A failing permit (e.g. already used by a
-    /// front-runner) is ignored; the purchase then succeeds iff the allowance suffices.
-    function buyWithPermit(uint256[] calldata commitments, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+    function buy(uint256[] calldata commitments, uint256 maxTotal)
         external
         returns (uint256 startIndex, uint256 newRoot);
+
+    /// @notice Like `buy`, but first applies an ERC-2612 permit of `maxTotal` signed by the caller, so no
+    /// separate approve transaction is needed. A failing permit (e.g. already used by a front-runner) is
+    /// ignored; the purchase then succeeds iff the allowance suffices. The buyer pays the current
+    /// `pricePerCredit * n` (at most `maxTotal`).
+    function buyWithPermit(
+        uint256[] calldata commitments,
+        uint256 maxTotal,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (uint256 startIndex, uint256 newRoot);
 
     // ------------------------------------------------------------------ administration
 

@@ -114,14 +114,14 @@ contract CreditPoolTest is Test {
         vm.expectEmit(true, true, true, true, address(pool));
         emit ICreditPool.CreditsPurchased(buyer, 0, first, roots[0], 2 * PRICE);
         vm.prank(buyer);
-        (uint256 start, uint256 root) = pool.buy(first);
+        (uint256 start, uint256 root) = pool.buy(first, type(uint256).max);
         assertEq(start, 0, "start 0");
         assertEq(root, roots[0], "root (bb.js)");
 
         vm.expectEmit(true, true, true, true, address(pool));
         emit ICreditPool.CreditsPurchased(buyer, 2, second, roots[1], 3 * PRICE);
         vm.prank(buyer);
-        pool.buy(second);
+        pool.buy(second, type(uint256).max);
 
         assertEq(pool.currentRoot(), roots[1], "current root (bb.js)");
         assertEq(pool.nextIndex(), 5, "next index");
@@ -132,7 +132,7 @@ contract CreditPoolTest is Test {
 
     function test_buy_maxBatch() public {
         vm.prank(buyer);
-        (uint256 start,) = pool.buy(_commitments(1, ProtocolConstants.MAX_BATCH));
+        (uint256 start,) = pool.buy(_commitments(1, ProtocolConstants.MAX_BATCH), type(uint256).max);
         assertEq(start, 0, "start");
         assertEq(pool.nextIndex(), ProtocolConstants.MAX_BATCH, "count");
     }
@@ -141,21 +141,21 @@ contract CreditPoolTest is Test {
         uint256[] memory c = new uint256[](1);
         c[0] = P - 1;
         vm.prank(buyer);
-        pool.buy(c);
+        pool.buy(c, type(uint256).max);
         assertEq(pool.nextIndex(), 1, "inserted");
     }
 
     function test_RevertWhen_batchEmpty() public {
         vm.expectRevert(ICreditPool.EmptyBatch.selector);
         vm.prank(buyer);
-        pool.buy(new uint256[](0));
+        pool.buy(new uint256[](0), type(uint256).max);
     }
 
     function test_RevertWhen_batchTooLarge() public {
         uint256[] memory c = _commitments(2, ProtocolConstants.MAX_BATCH + 1);
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.BatchTooLarge.selector, 1025, 1024));
         vm.prank(buyer);
-        pool.buy(c);
+        pool.buy(c, type(uint256).max);
     }
 
     function test_RevertWhen_commitmentZero() public {
@@ -163,7 +163,7 @@ contract CreditPoolTest is Test {
         c[2] = 0;
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidCommitment.selector, 2, 0));
         vm.prank(buyer);
-        pool.buy(c);
+        pool.buy(c, type(uint256).max);
     }
 
     function testFuzz_RevertWhen_commitmentNotCanonical(uint256 value, uint8 index) public {
@@ -173,7 +173,7 @@ contract CreditPoolTest is Test {
         c[i] = value;
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidCommitment.selector, i, value));
         vm.prank(buyer);
-        pool.buy(c);
+        pool.buy(c, type(uint256).max);
     }
 
     function test_RevertWhen_allowanceMissing() public {
@@ -183,7 +183,7 @@ contract CreditPoolTest is Test {
             abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(pool), 0, PRICE)
         );
         vm.prank(poor);
-        pool.buy(_commitments(5, 1));
+        pool.buy(_commitments(5, 1), type(uint256).max);
         assertEq(pool.nextIndex(), 0, "nothing inserted");
     }
 
@@ -194,7 +194,7 @@ contract CreditPoolTest is Test {
         vm.startPrank(buyer);
         fee.approve(address(feePool), type(uint256).max);
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.PaymentShortfall.selector, 3 * PRICE, 3 * PRICE * 99 / 100));
-        feePool.buy(_commitments(6, 3));
+        feePool.buy(_commitments(6, 3), type(uint256).max);
         vm.stopPrank();
     }
 
@@ -202,11 +202,11 @@ contract CreditPoolTest is Test {
         ReentrantToken evil = new ReentrantToken();
         CreditPool evilPool = new CreditPool(evil, PRICE, owner, treasury);
         evil.mint(buyer, 100 * PRICE);
-        evil.arm(address(evilPool), abi.encodeCall(ICreditPool.buy, (_commitments(7, 1))));
+        evil.arm(address(evilPool), abi.encodeCall(ICreditPool.buy, (_commitments(7, 1), type(uint256).max)));
         vm.startPrank(buyer);
         evil.approve(address(evilPool), type(uint256).max);
         vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
-        evilPool.buy(_commitments(8, 1));
+        evilPool.buy(_commitments(8, 1), type(uint256).max);
         vm.stopPrank();
     }
 
@@ -220,14 +220,14 @@ contract CreditPoolTest is Test {
         assertEq(pool.nextIndex(), capacity - 1, "storage trick applied");
         vm.expectRevert(abi.encodeWithSelector(BatchIncrementalMerkleTree.TreeFull.selector, capacity - 1, 2));
         vm.prank(buyer);
-        pool.buy(_commitments(9, 2));
+        pool.buy(_commitments(9, 2), type(uint256).max);
 
         vm.prank(buyer);
-        pool.buy(_commitments(10, 1)); // the last leaf still fits
+        pool.buy(_commitments(10, 1), type(uint256).max); // the last leaf still fits
         assertEq(pool.nextIndex(), capacity, "full");
         vm.expectRevert(abi.encodeWithSelector(BatchIncrementalMerkleTree.TreeFull.selector, capacity, 1));
         vm.prank(buyer);
-        pool.buy(_commitments(11, 1));
+        pool.buy(_commitments(11, 1), type(uint256).max);
     }
 
     // ------------------------------------------------------------------ permit
@@ -243,7 +243,7 @@ contract CreditPoolTest is Test {
 
         vm.recordLogs();
         vm.prank(holder);
-        (uint256 start, uint256 root) = pool.buyWithPermit(c, deadline, v, r, s);
+        (uint256 start, uint256 root) = pool.buyWithPermit(c, 4 * PRICE, deadline, v, r, s);
         assertEq(start, 0, "start");
         assertEq(root, pool.currentRoot(), "root");
         assertEq(token.balanceOf(holder), 6 * PRICE, "paid 4 credits");
@@ -260,7 +260,7 @@ contract CreditPoolTest is Test {
         // An observer submits the permit from the mempool first.
         token.permit(holder, address(pool), 2 * PRICE, deadline, v, r, s);
         vm.prank(holder);
-        pool.buyWithPermit(_commitments(13, 2), deadline, v, r, s);
+        pool.buyWithPermit(_commitments(13, 2), 2 * PRICE, deadline, v, r, s);
         assertEq(pool.nextIndex(), 2, "bought despite used permit");
         assertEq(token.balanceOf(holder), 8 * PRICE, "paid");
     }
@@ -276,7 +276,64 @@ contract CreditPoolTest is Test {
             abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(pool), 0, 2 * PRICE)
         );
         vm.prank(holder);
-        pool.buyWithPermit(_commitments(14, 2), deadline, v, r, s);
+        pool.buyWithPermit(_commitments(14, 2), 2 * PRICE, deadline, v, r, s);
+    }
+
+    // ------------------------------------------------------------------ buyer protection (maxTotal)
+
+    function test_RevertWhen_priceRaisedAboveBuyersMaxTotal() public {
+        // The buyer approved an unlimited allowance in setUp and looked at the price: 3 credits = 3 * PRICE.
+        vm.prank(owner);
+        pool.setPricePerCredit(5 * PRICE);
+        uint256 before = token.balanceOf(buyer);
+        vm.expectRevert(abi.encodeWithSelector(ICreditPool.PriceAboveMax.selector, 15 * PRICE, 3 * PRICE));
+        vm.prank(buyer);
+        pool.buy(_commitments(30, 3), 3 * PRICE);
+        assertEq(token.balanceOf(buyer), before, "nothing taken");
+        assertEq(pool.nextIndex(), 0, "nothing inserted");
+    }
+
+    function test_buy_chargesCurrentPriceNotMaxTotal() public {
+        uint256 before = token.balanceOf(buyer);
+        vm.prank(buyer);
+        pool.buy(_commitments(31, 2), 10 * PRICE);
+        assertEq(before - token.balanceOf(buyer), 2 * PRICE, "paid the price, not the ceiling");
+    }
+
+    function test_buy_acceptsExactMaxTotal() public {
+        vm.prank(buyer);
+        pool.buy(_commitments(32, 4), 4 * PRICE);
+        assertEq(pool.nextIndex(), 4, "bought");
+    }
+
+    function test_RevertWhen_permitBuyPriceRaisedAboveMaxTotal() public {
+        uint256 key_ = 0xC0FFEE;
+        address holder = vm.addr(key_);
+        token.mint(holder, 100 * PRICE);
+        uint256 deadline = block.timestamp + 1 hours;
+        (uint8 v, bytes32 r, bytes32 s) = _permit(key_, address(pool), 2 * PRICE, deadline);
+        vm.prank(owner);
+        pool.setPricePerCredit(2 * PRICE);
+        vm.expectRevert(abi.encodeWithSelector(ICreditPool.PriceAboveMax.selector, 4 * PRICE, 2 * PRICE));
+        vm.prank(holder);
+        pool.buyWithPermit(_commitments(33, 2), 2 * PRICE, deadline, v, r, s);
+        assertEq(token.balanceOf(holder), 100 * PRICE, "nothing taken");
+    }
+
+    function testFuzz_buy_neverTakesMoreThanMaxTotal(uint256 newPrice, uint256 n, uint256 maxTotal) public {
+        newPrice = bound(newPrice, 1, 1_000 * PRICE);
+        n = bound(n, 1, 8);
+        maxTotal = bound(maxTotal, 0, 10_000 * PRICE);
+        vm.prank(owner);
+        pool.setPricePerCredit(newPrice);
+        token.mint(buyer, newPrice * n);
+        uint256 before = token.balanceOf(buyer);
+        if (newPrice * n > maxTotal) {
+            vm.expectRevert(abi.encodeWithSelector(ICreditPool.PriceAboveMax.selector, newPrice * n, maxTotal));
+        }
+        vm.prank(buyer);
+        pool.buy(_commitments(34, n), maxTotal);
+        assertLe(before - token.balanceOf(buyer), maxTotal, "never above the ceiling");
     }
 
     // ------------------------------------------------------------------ administration
@@ -289,7 +346,7 @@ contract CreditPoolTest is Test {
         assertEq(pool.pricePerCredit(), 2 * PRICE, "price");
         uint256 before = token.balanceOf(buyer);
         vm.prank(buyer);
-        pool.buy(_commitments(15, 3));
+        pool.buy(_commitments(15, 3), type(uint256).max);
         assertEq(before - token.balanceOf(buyer), 6 * PRICE, "new price charged");
     }
 
@@ -309,7 +366,7 @@ contract CreditPoolTest is Test {
         vm.prank(owner);
         pool.setTreasury(newTreasury);
         vm.prank(buyer);
-        pool.buy(_commitments(16, 2));
+        pool.buy(_commitments(16, 2), type(uint256).max);
         vm.prank(owner);
         pool.withdraw();
         assertEq(token.balanceOf(newTreasury), 2 * PRICE, "new treasury paid");
@@ -327,7 +384,7 @@ contract CreditPoolTest is Test {
 
     function test_withdraw_byOwnerAndOperatorSendsBalanceToTreasury() public {
         vm.prank(buyer);
-        pool.buy(_commitments(17, 5));
+        pool.buy(_commitments(17, 5), type(uint256).max);
         vm.expectEmit(true, true, true, true, address(pool));
         emit ICreditPool.Withdrawn(treasury, 5 * PRICE);
         vm.prank(owner);
@@ -341,7 +398,7 @@ contract CreditPoolTest is Test {
         vm.prank(owner);
         pool.setOperator(op);
         vm.prank(buyer);
-        pool.buy(_commitments(18, 1));
+        pool.buy(_commitments(18, 1), type(uint256).max);
         vm.prank(op);
         pool.withdraw();
         assertEq(token.balanceOf(treasury), 6 * PRICE, "operator withdrew to treasury");
@@ -349,7 +406,7 @@ contract CreditPoolTest is Test {
 
     function test_RevertWhen_withdrawUnauthorizedOrEmpty() public {
         vm.prank(buyer);
-        pool.buy(_commitments(19, 1));
+        pool.buy(_commitments(19, 1), type(uint256).max);
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.UnauthorizedWithdrawer.selector, buyer));
         vm.prank(buyer);
         pool.withdraw();
@@ -383,7 +440,7 @@ contract CreditPoolTest is Test {
         uint256[] memory roots = new uint256[](65);
         for (uint256 i; i < 65; ++i) {
             vm.prank(buyer);
-            (, roots[i]) = pool.buy(_commitments(1000 + i, 1));
+            (, roots[i]) = pool.buy(_commitments(1000 + i, 1), type(uint256).max);
         }
         assertTrue(!pool.isKnownRoot(empty), "empty root evicted");
         assertTrue(!pool.isKnownRoot(roots[0]), "65th-newest root expired");

@@ -6,12 +6,10 @@ import {
   type PublicClient,
   type Transport,
   type WalletClient,
-  BaseError,
-  ContractFunctionRevertedError,
   maxUint256,
 } from 'viem';
 import { creditPoolAbi, testTokenAbi } from './generated/abis.js';
-import { TreeError, ZkCreditsError } from './errors.js';
+import { TreeError, ZkCreditsError, findErrorByName, isZkCreditsError } from './errors.js';
 import { permitDomain, signPermit } from './permit.js';
 import { waitForReceipt } from './receipt.js';
 import type { MerkleTree } from './tree.js';
@@ -97,6 +95,12 @@ export type BuyCreditsParameters = {
   permit?: boolean;
   /** Approve exactly the total (default) or unlimited. */
   approve?: 'exact' | 'unlimited';
+  /**
+   * The most the whole purchase may cost (token base units). Default: the current price times the
+   * number of commitments, read just before sending. The contract reverts with `PriceAboveMax` if the
+   * price is raised before the transaction lands, so no allowance can be charged more than this.
+   */
+  maxTotal?: bigint;
 };
 
 export type BuyCreditsResult = { transactionHash: Hash; startIndex: number; newRoot: bigint; amountPaid: bigint; gasUsed: bigint };
@@ -110,6 +114,12 @@ export async function buyCredits(params: BuyCreditsParameters): Promise<BuyCredi
     publicClient.readContract({ address: pool, abi: creditPoolAbi, functionName: 'pricePerCredit' }),
   ]);
   const total = price * BigInt(commitments.length);
+  const maxTotal = params.maxTotal ?? total;
+  if (total > maxTotal) {
+    throw new ZkCreditsError('contract_error', 'the price is above the buyer\'s maximum', {
+      details: `${commitments.length} credits cost ${total} base units now, maxTotal is ${maxTotal}`,
+    });
+  }
   try {
     let hash: Hash;
     if (params.permit) {
@@ -120,12 +130,12 @@ export async function buyCredits(params: BuyCreditsParameters): Promise<BuyCredi
         });
       }
       const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
-      const { v, r, s } = await signPermit({ publicClient, walletClient, domain, token, spender: pool, value: total, deadline });
+      const { v, r, s } = await signPermit({ publicClient, walletClient, domain, token, spender: pool, value: maxTotal, deadline });
       hash = await walletClient.writeContract({
         address: pool,
         abi: creditPoolAbi,
         functionName: 'buyWithPermit',
-        args: [[...commitments], deadline, v, r, s],
+        args: [[...commitments], maxTotal, deadline, v, r, s],
       });
     } else {
       const allowance = await publicClient.readContract({
@@ -143,7 +153,7 @@ export async function buyCredits(params: BuyCreditsParameters): Promise<BuyCredi
         });
         await waitForReceipt(publicClient, { hash: approveHash });
       }
-      hash = await walletClient.writeContract({ address: pool, abi: creditPoolAbi, functionName: 'buy', args: [[...commitments]] });
+      hash = await walletClient.writeContract({ address: pool, abi: creditPoolAbi, functionName: 'buy', args: [[...commitments], maxTotal] });
     }
     const receipt = await waitForReceipt(publicClient, { hash });
     if (receipt.status !== 'success') {
@@ -170,13 +180,18 @@ export async function buyCredits(params: BuyCreditsParameters): Promise<BuyCredi
   }
 }
 
-/** Maps a viem contract error to the core family, keeping the decoded custom error name and args. */
+/**
+ * Maps a viem contract error to the core family, keeping the decoded custom error name and args.
+ * Matches viem's errors by name and shape: the caller's viem may be another copy than ours.
+ */
 export function toContractError(error: unknown): unknown {
-  if (error instanceof ZkCreditsError || !(error instanceof BaseError)) return error;
-  const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (revert instanceof ContractFunctionRevertedError && revert.data) {
+  if (isZkCreditsError(error)) return error;
+  const shortMessage = (error as { shortMessage?: unknown } | null)?.shortMessage;
+  if (typeof shortMessage !== 'string') return error; // not a viem error
+  const revert = findErrorByName(error, 'ContractFunctionRevertedError') as { data?: { errorName: string; args?: readonly unknown[] } } | undefined;
+  if (revert?.data) {
     const args = (revert.data.args ?? []).map(String).join(', ');
     return new ZkCreditsError('contract_error', `contract reverted: ${revert.data.errorName}(${args})`, { cause: error });
   }
-  return new ZkCreditsError('contract_error', error.shortMessage, { cause: error });
+  return new ZkCreditsError('contract_error', shortMessage, { cause: error });
 }

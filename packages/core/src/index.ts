@@ -3,7 +3,16 @@
 // proving/verifying) and `@zkcredits/core/node` (CRS from disk, native bb, deploy).
 export * from './generated/constants.js';
 export { creditCircuit, CREDIT_CIRCUIT_GATES, CREDIT_CIRCUIT_SIZE, CREDIT_VK_SHA256 } from './generated/circuit.js';
-export { ZkCreditsError, FieldError, CredentialError, TreeError, ProofError, type ZkCreditsErrorCode } from './errors.js';
+export {
+  ZkCreditsError,
+  FieldError,
+  CredentialError,
+  TreeError,
+  ProofError,
+  isZkCreditsError,
+  findErrorByName,
+  type ZkCreditsErrorCode,
+} from './errors.js';
 export { parseField, assertField, toFieldHex, fieldToBytes, fieldFromBytes, bytesToBigInt, type FieldHex } from './field.js';
 export { initPoseidon2, poseidon2Hash, poseidon2Permutation } from './poseidon2.js';
 export { hashLeaf, hashNode, hashNullifier, zeroHashes } from './hashes.js';
@@ -33,3 +42,10 @@ export {
 } from './chain.js';
 export { waitForReceipt, type WaitForReceiptParameters } from './receipt.js';
 export { permitDomain, signPermit, PERMIT_TYPES, type SignPermitParameters } from './permit.js';
+export {
+  parseDeploymentManifest,
+  serializeDeploymentManifest,
+  manifestFileName,
+  ManifestError,
+  type DeploymentManifest,
+} from './manifest.js';

@@ -1,4 +1,5 @@
-import { type Hash, type PublicClient, type TransactionReceipt, TransactionReceiptNotFoundError } from 'viem';
+import type { Hash, PublicClient, TransactionReceipt } from 'viem';
+import { findErrorByName } from './errors.js';
 
 export type WaitForReceiptParameters = { hash: Hash; timeoutMs?: number };
 
@@ -16,7 +17,8 @@ export async function waitForReceipt(client: PublicClient, { hash, timeoutMs = 1
       try {
         return await client.getTransactionReceipt({ hash });
       } catch (error) {
-        if (!(error instanceof TransactionReceiptNotFoundError) || done) throw error;
+        // By name: the client may come from the caller's own copy of viem, whose classes are not ours.
+        if (!findErrorByName(error, 'TransactionReceiptNotFoundError') || done) throw error;
       }
       await new Promise((r) => setTimeout(r, delay));
       if (done) throw new Error('superseded');

@@ -116,7 +116,7 @@ describe('deployContracts on Anvil', () => {
     });
     await waitForReceipt(c, { hash: approve });
     const buyA = await waitForReceipt(c, {
-      hash: await buyerA.writeContract({ address: pool, abi: creditPoolAbi, functionName: 'buy', args: [first] }),
+      hash: await buyerA.writeContract({ address: pool, abi: creditPoolAbi, functionName: 'buy', args: [first, 3n * PRICE] }),
     });
     expect(buyA.status).toBe('success');
     const [eventA] = parseEventLogs({ abi: creditPoolAbi, logs: buyA.logs, eventName: 'CreditsPurchased' });
@@ -145,7 +145,7 @@ describe('deployContracts on Anvil', () => {
         address: pool,
         abi: creditPoolAbi,
         functionName: 'buyWithPermit',
-        args: [second, deadline, 27 + yParity, r, s],
+        args: [second, 2n * PRICE, deadline, 27 + yParity, r, s],
       }),
     });
     expect(buyB.status).toBe('success');

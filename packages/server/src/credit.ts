@@ -1,6 +1,6 @@
 import {
   ROOT_HISTORY_SIZE,
-  ZkCreditsError,
+  isZkCreditsError,
   buildSpendWitness,
   credentialCommitment,
   credentialNullifierHash,
@@ -51,13 +51,13 @@ export async function authorizeProof(deps: CreditDeps, payload: unknown, request
   try {
     decoded = decodeProofPayload(payload);
   } catch (err) {
-    if (err instanceof ZkCreditsError && err.code === 'invalid_field') {
+    if (isZkCreditsError(err, 'invalid_field')) {
       const param = err.shortMessage.startsWith('nullifier_hash') ? 'zkcredits.nullifier_hash' : 'zkcredits.root';
       throw new ApiError('invalid_field', { param, details: err.details });
     }
     throw new ApiError('invalid_proof_payload', {
       param: 'zkcredits',
-      details: err instanceof ZkCreditsError ? (err.details ?? err.shortMessage) : undefined,
+      details: isZkCreditsError(err) ? (err.details ?? err.shortMessage) : undefined,
     });
   }
   const { proof, root, nullifierHash } = decoded;

@@ -16,7 +16,7 @@ const WARM_RUNS = 4;
 const abi = parseAbi([
   'function mint(address to, uint256 amount)',
   'function approve(address spender, uint256 value) returns (bool)',
-  'function buy(uint256[] commitments) returns (uint256, uint256)',
+  'function buy(uint256[] commitments, uint256 maxTotal) returns (uint256, uint256)',
 ]);
 
 function median(xs: number[]): number {
@@ -38,7 +38,7 @@ export async function benchWeb(): Promise<Record<string, number>> {
     for (const [functionName, address, args] of [
       ['mint', stack.token, [account.address, 10n ** 12n]],
       ['approve', stack.token, [stack.pool, 10n ** 12n]],
-      ['buy', stack.pool, [creds.map(credentialCommitment)]],
+      ['buy', stack.pool, [creds.map(credentialCommitment), 10n ** 12n]],
     ] as const) {
       const hash = await wallet.writeContract({ address, abi, functionName, args: args as never });
       await waitForReceipt(client, { hash });

@@ -16,6 +16,8 @@ export type AppErrorCode =
   | 'wallet_not_connected'
   | 'wallet_failed'
   | 'purchase_reverted'
+  | 'price_changed'
+  | 'chain_reset'
   // prover / server
   | 'prover_failed'
   | 'no_credits'

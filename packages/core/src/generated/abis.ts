@@ -42,6 +42,11 @@ export const creditPoolAbi = [
         "name": "commitments",
         "type": "uint256[]",
         "internalType": "uint256[]"
+      },
+      {
+        "name": "maxTotal",
+        "type": "uint256",
+        "internalType": "uint256"
       }
     ],
     "outputs": [
@@ -66,6 +71,11 @@ export const creditPoolAbi = [
         "name": "commitments",
         "type": "uint256[]",
         "internalType": "uint256[]"
+      },
+      {
+        "name": "maxTotal",
+        "type": "uint256",
+        "internalType": "uint256"
       },
       {
         "name": "deadline",
@@ -643,6 +653,22 @@ export const creditPoolAbi = [
       },
       {
         "name": "received",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "PriceAboveMax",
+    "inputs": [
+      {
+        "name": "total",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "maxTotal",
         "type": "uint256",
         "internalType": "uint256"
       }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PROOF_BODY_FIELD, ZkCreditsError, requestHash } from '@zkcredits/core';
+import { PROOF_BODY_FIELD, isZkCreditsError, requestHash } from '@zkcredits/core';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { Config } from '../config.js';
@@ -147,7 +147,7 @@ export function chatHandler(deps: ChatDeps) {
     try {
       rh = requestHash({ chainId: deps.config.chain.chainId, contract: deps.config.chain.contract, method: 'POST', path: CHAT_PATH, headers, body });
     } catch (err) {
-      if (err instanceof ZkCreditsError) throw new ApiError('invalid_request', { details: err.shortMessage });
+      if (isZkCreditsError(err)) throw new ApiError('invalid_request', { details: err.shortMessage });
       throw err;
     }
 

@@ -1,10 +1,12 @@
 import { formatUnits, type Address, type Hash, type PublicClient, type WalletClient } from 'viem';
+import type { TokenInfo } from '../config';
 import { AppError } from '../errors';
 import type { ProverApi } from '../prover/types';
 import { generateSecrets } from '../vault/generate';
 import { newId, type CreditRecord, type Vault } from '../vault';
 import { creditPoolAbi, erc20Abi } from './abi';
 import { permitDomain, signPermit, waitForReceipt } from '@zkcredits/core';
+import { readDeploymentBlockHash } from './chain-reset';
 import { applyPurchaseLogs } from './reconcile';
 import { toWalletError, type MoneyContext } from './wallet-errors';
 
@@ -18,20 +20,25 @@ export type Quote = MoneyContext & {
   permit: boolean;
 };
 
-/** Price, token and the buyer's balance, for showing before paying. */
-export async function getQuote(client: PublicClient, pool: Address, buyer: Address | undefined): Promise<Quote> {
+/**
+ * Price, token and the buyer's balance, for showing before paying. The token's symbol,
+ * decimals and permit support come from the deployment manifest (`known`) when it describes
+ * the pool's payment token, else from the chain.
+ */
+export async function getQuote(client: PublicClient, pool: Address, buyer: Address | undefined, known?: TokenInfo): Promise<Quote> {
   const [token, price, maxBatch] = await Promise.all([
     client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'paymentToken' }),
     client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'pricePerCredit' }),
     client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'maxBatch' }).catch(() => 1024n),
   ]);
-  const [symbol, decimals, balance, domain] = await Promise.all([
-    client.readContract({ address: token, abi: erc20Abi, functionName: 'symbol' }),
-    client.readContract({ address: token, abi: erc20Abi, functionName: 'decimals' }),
+  const manifest = known && known.address.toLowerCase() === token.toLowerCase() ? known : undefined;
+  const [symbol, decimals, balance, permit] = await Promise.all([
+    manifest?.symbol ?? client.readContract({ address: token, abi: erc20Abi, functionName: 'symbol' }),
+    manifest?.decimals ?? client.readContract({ address: token, abi: erc20Abi, functionName: 'decimals' }),
     buyer ? client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [buyer] }) : 0n,
-    permitDomain(client, token, client.chain!.id),
+    manifest?.permit ?? permitDomain(client, token, client.chain!.id).then((domain) => domain !== undefined),
   ]);
-  return { token, price, symbol, decimals, balance, maxBatch: Number(maxBatch), permit: domain !== undefined };
+  return { token, price, symbol, decimals, balance, maxBatch: Number(maxBatch), permit };
 }
 
 export type PurchaseParameters = {
@@ -44,6 +51,13 @@ export type PurchaseParameters = {
   prover: Pick<ProverApi, 'commitments'>;
   /** Use an ERC-2612 permit (one transaction) when the token supports it. */
   usePermit: boolean;
+  /**
+   * The price per credit the buyer was shown. A higher price now is refused before anything is
+   * signed, and the contract refuses one raised later (`maxTotal`), even with an unlimited allowance.
+   */
+  expectedPrice?: bigint;
+  /** The payment token as the deployment manifest describes it (else read from the chain). */
+  token?: TokenInfo;
   onStep(step: PurchaseStep, info?: { txHash?: Hash }): void;
 };
 
@@ -62,9 +76,17 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
   if (!Number.isInteger(p.quantity) || p.quantity < 1) throw new AppError('wallet_failed', 'Choose at least one credit.');
 
   p.onStep('prepare');
-  const quote = await getQuote(p.publicClient, p.pool, account.address);
+  const quote = await getQuote(p.publicClient, p.pool, account.address, p.token);
   if (p.quantity > quote.maxBatch) throw new AppError('wallet_failed', `One purchase can hold at most ${quote.maxBatch} credits.`);
+  const agreed = p.expectedPrice ?? quote.price;
+  if (quote.price > agreed) {
+    throw new AppError(
+      'price_changed',
+      `The price went up from ${fmt(agreed, quote)} to ${fmt(quote.price, quote)} per credit. Nothing was paid: check the new total and buy again.`,
+    );
+  }
   const total = quote.price * BigInt(p.quantity);
+  const maxTotal = agreed * BigInt(p.quantity);
   if (quote.balance < total) {
     throw new AppError(
       'wallet_insufficient_funds',
@@ -75,7 +97,10 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
   p.onStep('generate');
   const pairs = Array.from({ length: p.quantity }, generateSecrets);
   const hashed = await p.prover.commitments(pairs);
-  const fromBlock = await p.publicClient.getBlockNumber({ cacheTime: 0 });
+  const [fromBlock, deploymentBlockHash] = await Promise.all([
+    p.publicClient.getBlockNumber({ cacheTime: 0 }),
+    readDeploymentBlockHash(p.publicClient, p.pool),
+  ]);
   const batch = newId();
   const now = Date.now();
   const records: CreditRecord[] = pairs.map((pair, i) => ({
@@ -87,6 +112,7 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
     contract: p.pool,
     batch,
     fromBlock: fromBlock.toString(),
+    deploymentBlockHash,
     createdAt: now,
   }));
 
@@ -107,7 +133,7 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
         domain,
         token: quote.token,
         spender: p.pool,
-        value: total,
+        value: maxTotal,
         deadline,
       });
       p.onStep('send');
@@ -117,7 +143,7 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
         address: p.pool,
         abi: creditPoolAbi,
         functionName: 'buyWithPermit',
-        args: [commitments, deadline, v, r, s],
+        args: [commitments, maxTotal, deadline, v, r, s],
       });
     } else {
       const allowance = await p.publicClient.readContract({
@@ -140,14 +166,14 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
         if (approval.status !== 'success') throw new AppError('purchase_reverted', 'The token approval failed. Nothing was paid.');
       }
       p.onStep('send');
-      await p.publicClient.simulateContract({ account, address: p.pool, abi: creditPoolAbi, functionName: 'buy', args: [commitments] });
+      await p.publicClient.simulateContract({ account, address: p.pool, abi: creditPoolAbi, functionName: 'buy', args: [commitments, maxTotal] });
       hash = await p.walletClient.writeContract({
         account,
         chain: p.walletClient.chain,
         address: p.pool,
         abi: creditPoolAbi,
         functionName: 'buy',
-        args: [commitments],
+        args: [commitments, maxTotal],
       });
     }
   } catch (error) {

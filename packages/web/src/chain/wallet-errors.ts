@@ -1,11 +1,5 @@
-import {
-  BaseError,
-  ChainMismatchError,
-  ContractFunctionRevertedError,
-  InsufficientFundsError,
-  UserRejectedRequestError,
-  formatUnits,
-} from 'viem';
+import { formatUnits } from 'viem';
+import { findErrorByName } from '@zkcredits/core';
 import { AppError, isAppError } from '../errors';
 
 export type MoneyContext = { symbol: string; decimals: number };
@@ -16,19 +10,19 @@ export type MoneyContext = { symbol: string; decimals: number };
  */
 export function toWalletError(error: unknown, money?: MoneyContext): AppError {
   if (isAppError(error)) return error;
-  const base = error instanceof BaseError ? error : undefined;
-  const code = (error as { code?: unknown })?.code ?? (base?.walk((e) => typeof (e as { code?: unknown }).code === 'number') as { code?: number } | null)?.code;
-  if (base?.walk((e) => e instanceof UserRejectedRequestError) || code === 4001) {
+  // Matched by name, never instanceof: wallets and connectors may throw from their own copy of viem.
+  const code = rpcErrorCode(error);
+  if (findErrorByName(error, 'UserRejectedRequestError') || code === 4001) {
     return new AppError('wallet_rejected', 'You declined the request in your wallet. Nothing was paid.');
   }
-  if (base?.walk((e) => e instanceof ChainMismatchError) || code === 4902) {
+  if (findErrorByName(error, 'ChainMismatchError') || code === 4902) {
     return new AppError('wallet_wrong_chain', 'Your wallet is on a different network. Switch it to the network shown at the top and try again.');
   }
-  if (base?.walk((e) => e instanceof InsufficientFundsError)) {
+  if (findErrorByName(error, 'InsufficientFundsError')) {
     return new AppError('wallet_insufficient_funds', 'Your wallet does not have enough ETH to pay the network fee.');
   }
-  const revert = base?.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (revert instanceof ContractFunctionRevertedError && revert.data) {
+  const revert = findErrorByName(error, 'ContractFunctionRevertedError') as { data?: { errorName: string; args?: readonly unknown[] } } | undefined;
+  if (revert?.data) {
     const { errorName, args = [] } = revert.data;
     const fmt = (v: unknown) => (money ? `${formatUnits(BigInt(v as bigint), money.decimals)} ${money.symbol}` : String(v));
     if (errorName === 'ERC20InsufficientBalance') {
@@ -40,12 +34,16 @@ export function toWalletError(error: unknown, money?: MoneyContext): AppError {
     if (errorName === 'BatchTooLarge') {
       return new AppError('wallet_failed', `That is more credits than one purchase allows (at most ${String(args[1])}).`);
     }
+    if (errorName === 'PriceAboveMax') {
+      return new AppError('price_changed', `The price went up: this purchase now costs ${fmt(args[0])}, more than the ${fmt(args[1])} you agreed to. Nothing was paid.`);
+    }
     if (errorName === 'TreeFull') {
       return new AppError('purchase_reverted', 'This deployment has sold all the credits it can hold.');
     }
     return new AppError('purchase_reverted', 'The contract refused the purchase. Nothing was paid.', { details: errorName });
   }
-  const message = base?.shortMessage ?? (error instanceof Error ? error.message : String(error));
+  const shortMessage = (error as { shortMessage?: unknown } | null)?.shortMessage;
+  const message = typeof shortMessage === 'string' ? shortMessage : error instanceof Error ? error.message : String(error);
   if (/insufficient funds/i.test(message)) {
     return new AppError('wallet_insufficient_funds', 'Your wallet does not have enough ETH to pay the network fee.');
   }
@@ -56,4 +54,15 @@ export function toWalletError(error: unknown, money?: MoneyContext): AppError {
     return new AppError('wallet_not_connected', 'Connect your wallet first.');
   }
   return new AppError('wallet_failed', 'The wallet could not complete the request.', { details: message.slice(0, 200) });
+}
+
+/** The first numeric EIP-1193 / JSON-RPC `code` in the error and its causes. */
+function rpcErrorCode(error: unknown): number | undefined {
+  const seen = new Set<unknown>();
+  for (let e: unknown = error; typeof e === 'object' && e !== null && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
 }

@@ -68,6 +68,7 @@ export function BuyScreen({ onDone }: { onDone(): void }) {
         vault,
         prover: prover(),
         usePermit,
+        expectedPrice: q?.price,
         onStep(s, info) {
           setStep(s);
           if (info?.txHash) setTxHash(info.txHash);
