@@ -1,5 +1,5 @@
 import { parseEventLogs, type Address, type Log, type PublicClient } from 'viem';
-import type { CreditRecord, Vault } from '../vault';
+import { isActive, type CreditRecord, type Vault } from '../vault';
 import { creditPoolAbi } from './abi';
 
 /** Blocks per eth_getLogs call (public RPCs cap the range). */
@@ -19,7 +19,7 @@ export async function applyPurchaseLogs(vault: Vault, logs: Log[], pool: Address
   }
   const changed: CreditRecord[] = [];
   for (const r of vault.list()) {
-    if (r.contract.toLowerCase() !== pool.toLowerCase()) continue;
+    if (!isActive(r) || r.contract.toLowerCase() !== pool.toLowerCase()) continue;
     const leafIndex = index.get(r.commitment);
     if (leafIndex === undefined) continue;
     if (r.status === 'pending' || r.status === 'abandoned' || r.leafIndex === undefined) {
@@ -30,13 +30,13 @@ export async function applyPurchaseLogs(vault: Vault, logs: Log[], pool: Address
 }
 
 /**
- * Looks for the commitments of pending (and abandoned) credits in chain events, e.g. after
+ * Looks for the commitments of pending (and abandoned, not archived) credits in chain events, e.g. after
  * a reload or a crash mid-purchase. Scans from the earliest block such a credit was created at.
  */
 export async function reconcilePending(client: PublicClient, vault: Vault, pool: Address, chainId: number): Promise<CreditRecord[]> {
   const open = vault
     .list()
-    .filter((r) => (r.status === 'pending' || r.status === 'abandoned') && r.chainId === chainId && r.contract.toLowerCase() === pool.toLowerCase());
+    .filter((r) => isActive(r) && (r.status === 'pending' || r.status === 'abandoned') && r.chainId === chainId && r.contract.toLowerCase() === pool.toLowerCase());
   if (open.length === 0) return [];
   const latest = await client.getBlockNumber({ cacheTime: 0 });
   let from = open.reduce((m, r) => (BigInt(r.fromBlock) < m ? BigInt(r.fromBlock) : m), latest);

@@ -1,9 +1,10 @@
-import type { Address } from 'viem';
+import type { Address, PublicClient } from 'viem';
 import { fetchLeaves, ServerError, streamChat } from '../api/client';
 import { verifyTreeOnChain, type ChainTreeReader } from '../chain/tree-check';
 import { AppError } from '../errors';
 import type { ProgressEvent, ProverApi } from '../prover/types';
-import type { CreditRecord, Vault } from '../vault';
+import { isActive, type CreditRecord, type Vault } from '../vault';
+import { isFromResetChain, readDeploymentBlockHash } from '../chain/chain-reset';
 
 export const CHAT_PATH = '/v1/chat/completions';
 
@@ -13,7 +14,7 @@ export type PaidChatParameters = {
   vault: Vault;
   prover: Pick<ProverApi, 'appendLeaves' | 'tree' | 'resetTree' | 'indexOf' | 'prove'>;
   /** Reads the chain through the app's own RPC (never the API server). */
-  publicClient: ChainTreeReader;
+  publicClient: ChainTreeReader & Pick<PublicClient, 'getBlock'>;
   chainId: number;
   pool: Address;
   /** The OpenAI-style request body (without `zkcredits`). */
@@ -31,7 +32,23 @@ const inFlight = new Set<string>();
 function nextCredit(vault: Vault, chainId: number, pool: Address): CreditRecord | undefined {
   return vault
     .list()
-    .find((r) => r.status === 'unspent' && r.chainId === chainId && r.contract.toLowerCase() === pool.toLowerCase() && !inFlight.has(r.id));
+    .find((r) => isActive(r) && r.status === 'unspent' && r.chainId === chainId && r.contract.toLowerCase() === pool.toLowerCase() && !inFlight.has(r.id));
+}
+
+export const CHAIN_RESET_MESSAGE =
+  'This credit was bought on an earlier run of this chain, which has been reset: it can never be used here. Archive such credits in the notice above.';
+
+/** Whether a credit missing from the tree comes from a chain that was reset (so waiting will not help). */
+async function fromResetChain(p: PaidChatParameters, credit: CreditRecord): Promise<boolean> {
+  try {
+    const [deploymentBlockHash, latestBlock] = await Promise.all([
+      readDeploymentBlockHash(p.publicClient, p.pool),
+      p.publicClient.getBlockNumber({ cacheTime: 0 }),
+    ]);
+    return isFromResetChain(credit, { chainId: p.chainId, pool: p.pool, deploymentBlockHash, latestBlock });
+  } catch {
+    return false;
+  }
 }
 
 /** Brings the worker's tree mirror up to date with the server's leaves (only new ones). */
@@ -76,6 +93,7 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
         throw error;
       }
       if ((await p.prover.indexOf(credit.commitment)) < 0) {
+        if (await fromResetChain(p, credit)) throw new AppError('chain_reset', CHAIN_RESET_MESSAGE);
         throw new AppError('server_unavailable', 'The server has not seen your latest purchase yet. Try again in a few seconds.');
       }
       const proof = await p.prover

@@ -10,6 +10,7 @@ import { ErrorNotice } from './ErrorNotice';
 import { useConfig } from './config-context';
 import { useQuote } from './hooks';
 import { useUnlockedVault, useVault } from './vault-context';
+import { FIND_WALLET_URL, useWalletPresence } from './wallet-presence';
 
 const PRESETS = [10, 25, 50, 100];
 
@@ -24,6 +25,7 @@ export function BuyScreen({ onDone }: { onDone(): void }) {
   const publicClient = usePublicClient({ chainId: config.chainId });
   const { data: walletClient } = useWalletClient({ chainId: config.chainId });
   const quote = useQuote();
+  const wallet = useWalletPresence();
   const [qty, setQtyRaw] = useState(10);
   const setQty = (next: number | ((n: number) => number)) => {
     setBought(null);
@@ -69,6 +71,7 @@ export function BuyScreen({ onDone }: { onDone(): void }) {
         prover: prover(),
         usePermit,
         expectedPrice: q?.price,
+        token: config.token,
         onStep(s, info) {
           setStep(s);
           if (info?.txHash) setTxHash(info.txHash);
@@ -126,7 +129,16 @@ export function BuyScreen({ onDone }: { onDone(): void }) {
           {short && <div className="notice warn">Not enough {q!.symbol}: you have {fmt(q!.balance, q!)}, this purchase costs {fmt(total, q!)}.</div>}
           <ErrorNotice error={error} />
           {bought !== null && <div className="notice ok" role="status">{bought} credits added to your vault. You can start chatting.</div>}
-          {!isConnected ? (
+          {!isConnected && wallet === 'absent' ? (
+            <div className="notice info stack-sm" data-testid="no-wallet">
+              <b>No wallet found in this browser.</b>
+              <span>
+                Paying for credits needs an Ethereum wallet, such as a browser extension (MetaMask, Rabby, Coinbase Wallet…).
+                Install one, then reload this page.
+              </span>
+              <a href={FIND_WALLET_URL} target="_blank" rel="noopener noreferrer">Find a wallet on ethereum.org ↗</a>
+            </div>
+          ) : !isConnected ? (
             <ConnectButton.Custom>
               {({ openConnectModal }) => <button className="btn primary block" type="button" onClick={openConnectModal}>Connect wallet</button>}
             </ConnectButton.Custom>

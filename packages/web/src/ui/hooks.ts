@@ -11,7 +11,7 @@ export function useQuote() {
   const { address } = useAccount();
   return useQuery({
     queryKey: ['quote', config.chainId, config.pool, address],
-    queryFn: () => getQuote(client!, config.pool, address),
+    queryFn: () => getQuote(client!, config.pool, address, config.token),
     enabled: !!client,
     refetchInterval: 15_000,
   });

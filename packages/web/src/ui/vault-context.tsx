@@ -47,7 +47,7 @@ export function VaultProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const counts = useMemo<CreditCounts>(
-    () => (state.status === 'unlocked' ? state.vault.counts() : { unspent: 0, spent: 0, pending: 0 }),
+    () => (state.status === 'unlocked' ? state.vault.counts() : { unspent: 0, spent: 0, pending: 0, archived: 0 }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [state, version],
   );

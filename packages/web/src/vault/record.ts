@@ -5,6 +5,7 @@ const hex = (re: RegExp, message: string) => z.string().regex(re, message).pipe(
 const fieldHex = hex(/^0x[0-9a-f]{64}$/, 'expected 0x + 64 lower-case hex digits');
 const address = hex(/^0x[0-9a-fA-F]{40}$/, 'expected an address');
 const txHash = hex(/^0x[0-9a-fA-F]{64}$/, 'expected a transaction hash');
+const blockHash = hex(/^0x[0-9a-f]{64}$/, 'expected a lower-case block hash');
 
 /**
  * One credit as kept in the vault (encrypted at rest).
@@ -12,6 +13,7 @@ const txHash = hex(/^0x[0-9a-fA-F]{64}$/, 'expected a transaction hash');
  * - `unspent`: its commitment is in the tree at `leafIndex`.
  * - `spent`: the server accepted its nullifier (or told us it was already used).
  * - `abandoned`: the purchase was rejected in the wallet or reverted; nothing was paid.
+ * Any of them can also be archived (`archivedAt`): kept, but no longer counted or used.
  */
 export const creditStatus = z.enum(['pending', 'unspent', 'spent', 'abandoned']);
 export type CreditStatus = z.infer<typeof creditStatus>;
@@ -32,10 +34,24 @@ export const creditRecord = z.object({
   leafIndex: z.number().int().nonnegative().optional(),
   createdAt: z.number().int(),
   spentAt: z.number().int().optional(),
+  /**
+   * Hash of the block the CreditPool was deployed in, read from the chain when the credit was
+   * made. A chain that was reset (e.g. a restarted Anvil) can have a CreditPool at the same
+   * address, but not this block: credits from before the reset can never be found there.
+   * Absent in credits made by older versions of the app.
+   */
+  deploymentBlockHash: blockHash.optional(),
+  /** When the user archived it (e.g. it belongs to a chain that was reset): kept, never counted or used. */
+  archivedAt: z.number().int().optional(),
 });
 export type CreditRecord = z.infer<typeof creditRecord>;
 
-export type CreditCounts = { unspent: number; spent: number; pending: number };
+export type CreditCounts = { unspent: number; spent: number; pending: number; archived: number };
+
+/** Whether a credit still counts: not archived. */
+export function isActive(r: CreditRecord): boolean {
+  return r.archivedAt === undefined;
+}
 
 const rank: Record<CreditStatus, number> = { abandoned: 0, pending: 1, unspent: 2, spent: 3 };
 
@@ -52,13 +68,16 @@ export function mergeRecords(a: CreditRecord, b: CreditRecord): CreditRecord {
     txHash: hi.txHash ?? lo.txHash,
     leafIndex: hi.leafIndex ?? lo.leafIndex,
     spentAt: hi.spentAt ?? lo.spentAt,
+    deploymentBlockHash: hi.deploymentBlockHash ?? lo.deploymentBlockHash,
+    archivedAt: hi.archivedAt ?? lo.archivedAt,
   };
 }
 
 export function countCredits(records: Iterable<CreditRecord>): CreditCounts {
-  const counts: CreditCounts = { unspent: 0, spent: 0, pending: 0 };
+  const counts: CreditCounts = { unspent: 0, spent: 0, pending: 0, archived: 0 };
   for (const r of records) {
-    if (r.status === 'unspent') counts.unspent++;
+    if (!isActive(r)) counts.archived++;
+    else if (r.status === 'unspent') counts.unspent++;
     else if (r.status === 'spent') counts.spent++;
     else if (r.status === 'pending') counts.pending++;
   }

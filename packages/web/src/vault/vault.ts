@@ -149,6 +149,17 @@ export class Vault {
     return next;
   }
 
+  /**
+   * Archives credits (e.g. from a chain that was reset): they stay in the vault and its
+   * backups, but are no longer counted or used. All or none are saved. Returns how many.
+   */
+  async archive(ids: string[]): Promise<number> {
+    const now = Date.now();
+    const records = ids.map((id) => this.credits.get(id)).filter((r): r is CreditRecord => r !== undefined && r.archivedAt === undefined);
+    await this.putAll(records.map((r) => ({ ...r, archivedAt: now })));
+    return records.length;
+  }
+
   /** The vault as a file: the same ciphertexts, readable only with the passphrase. */
   async exportBackup(): Promise<string> {
     const stored = await this.database.getAll('credits');
