@@ -1,4 +1,5 @@
 // Entry point: `npx tsx packages/server/src/main.ts` with ZKC_* environment variables.
+import { isZkCreditsError } from '@zkcredits/core';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -17,7 +18,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   const server = await startServer(config, logger).catch((err: unknown) => {
-    if (err instanceof ConfigError) {
+    // A bad configuration or a missing/wrong CRS volume: say what to fix, plainly.
+    if (err instanceof ConfigError || isZkCreditsError(err, 'crs_unavailable')) {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);
     }

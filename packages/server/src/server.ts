@@ -1,4 +1,5 @@
 import { initPoseidon2 } from '@zkcredits/core';
+import { requireCrs } from '@zkcredits/core/node';
 import { createPublicClient, http, type PublicClient } from 'viem';
 import { createApp, type App } from './app.js';
 import { ChainIndexer, emptyRoot, readDeploymentBlock } from './chain/indexer.js';
@@ -21,6 +22,8 @@ export async function startServer(
   logger: Logger,
   overrides: { store?: Store; upstream?: Upstream; pools?: ProofPools; client?: PublicClient } = {},
 ): Promise<RunningServer> {
+  // The CRS (a read-only volume in images) must be the pinned one before anything else starts.
+  const crsPath = requireCrs(config.proofs.crsPath, 'ZKC_CRS_PATH');
   await initPoseidon2();
   const client = overrides.client ?? (createPublicClient({ transport: http(config.chain.rpcUrl, { batch: true, retryCount: 2 }) }) as PublicClient);
   const nodeChainId = await client.getChainId();
@@ -28,7 +31,7 @@ export async function startServer(
     throw new ConfigError([`ZKC_CHAIN_ID is ${config.chain.chainId} but the node at ZKC_RPC_URL serves chain ${nodeChainId}; fix one of them`]);
   }
   const deploymentBlock = config.chain.deploymentBlock ?? (await readDeploymentBlock(client, config.chain.contract));
-  const cfg: Config = { ...config, chain: { ...config.chain, deploymentBlock } };
+  const cfg: Config = { ...config, chain: { ...config.chain, deploymentBlock }, proofs: { ...config.proofs, crsPath } };
 
   const store = overrides.store ?? createStore(cfg.store);
   await store.init({ chainId: cfg.chain.chainId, contract: cfg.chain.contract, deploymentBlock, emptyRoot: emptyRoot() });

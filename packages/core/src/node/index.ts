@@ -1,4 +1,15 @@
-export { resolveCrsPath, loadCrs } from './crs.js';
+export {
+  resolveCrsPath,
+  loadCrs,
+  verifyCrs,
+  requireCrs,
+  crsHelp,
+  CRS_G1_POINTS,
+  CRS_G1_BYTES,
+  CRS_G2_BYTES,
+  CRS_G1_SHA256,
+  CRS_G2_SHA256,
+} from './crs.js';
 export { createNodeProver, type CreateNodeProverParameters } from './prover.js';
 export { startAnvil, freePort, anvilBinary, ANVIL_KEYS, type Anvil } from './anvil.js';
 export { deployContracts, DeployError, type Deployment as ContractDeployment } from '../deploy.js';
