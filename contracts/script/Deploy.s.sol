@@ -9,28 +9,34 @@ import {vm} from "../test/utils/Vm.sol";
 /// @title Deploy
 /// @notice Deploys CreditPool (and a TestToken when no TOKEN is given) and writes the addresses as JSON.
 /// @dev Environment:
-///   TOKEN             payment ERC-20; unset or zero: deploy a TestToken (local chains only)
-///   PRICE_PER_CREDIT  price of one credit in token base units (default 10000 = 0.01 of a 6-decimal token)
-///   OWNER             CreditPool owner (default: the broadcasting account)
-///   TREASURY          receiver of withdrawals (default: OWNER)
-///   DEPLOY_OUT        JSON output path (default: contracts/deployments/latest.json)
+///   TOKEN             payment ERC-20; unset or zero: deploy a TestToken (chain 31337 only: it has an open mint)
+///   PRICE_PER_CREDIT  price of one credit in token base units (required)
+///   OWNER             CreditPool owner (required)
+///   TREASURY          receiver of withdrawals (required)
+///   DEPLOY_OUT        JSON output path (default: deployments/forge-output.json)
 ///   DEPLOYER_PRIVATE_KEY  broadcasting key; unset: the CLI wallet (--private-key, --account, ...).
 ///                     Passing it in the environment keeps it out of the process list.
-/// Usage: forge script contracts/script/Deploy.s.sol:Deploy --rpc-url http://127.0.0.1:8545 --broadcast \
-///          --private-key $KEY
+/// Prefer `npm run deploy`: it takes the price in token units, checks the token and the deployed bytecode,
+/// and writes the deployment manifest every component reads (docs/DEPLOY.md). Direct use:
+///   DEPLOYER_PRIVATE_KEY=... TOKEN=0x... PRICE_PER_CREDIT=50000 OWNER=0x... TREASURY=0x... \
+///   forge script contracts/script/Deploy.s.sol:Deploy --rpc-url $RPC_URL --broadcast
 /// The JSON holds {chainId, deployer, creditPool, token, tokenDeployed}. The deployment block is read from
 /// the chain (`CreditPool.deploymentBlock()`): a script's simulated block number is not the mined one.
 contract Deploy {
+    /// @notice The open-mint TestToken may only be deployed on the local chain id 31337.
+    error TestTokenOnlyOnLocalChain(uint256 chainId);
+
     function run() external returns (CreditPool pool, address token) {
         uint256 deployerKey = vm.envOr("DEPLOYER_PRIVATE_KEY", uint256(0));
         address deployer = deployerKey == 0 ? msg.sender : vm.addr(deployerKey);
         token = vm.envOr("TOKEN", address(0));
-        uint256 price = vm.envOr("PRICE_PER_CREDIT", uint256(10_000));
-        address owner = vm.envOr("OWNER", deployer);
-        address treasury = vm.envOr("TREASURY", owner);
-        string memory out = vm.envOr("DEPLOY_OUT", string.concat(vm.projectRoot(), "/contracts/deployments/latest.json"));
+        uint256 price = vm.envUint("PRICE_PER_CREDIT");
+        address owner = vm.envAddress("OWNER");
+        address treasury = vm.envAddress("TREASURY");
+        string memory out = vm.envOr("DEPLOY_OUT", string.concat(vm.projectRoot(), "/deployments/forge-output.json"));
 
         bool deployToken = token == address(0);
+        if (deployToken && block.chainid != 31337) revert TestTokenOnlyOnLocalChain(block.chainid);
         if (deployerKey == 0) vm.startBroadcast();
         else vm.startBroadcast(deployerKey);
         if (deployToken) token = address(new TestToken());

@@ -19,7 +19,10 @@ export class DeployError extends ZkCreditsError {
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed 20-byte address');
 const parametersSchema = z.object({
   rpcUrl: z.url({ protocol: /^https?$/ }),
-  privateKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex private key'),
+  /** The deploy key, handed to forge in its environment (never argv). Or use `keystore`. */
+  privateKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex private key').optional(),
+  /** A Foundry (Web3 Secret Storage) keystore and the file holding its password. */
+  keystore: z.object({ path: z.string().min(1), passwordFile: z.string().min(1), address }).optional(),
   token: address.optional(),
   pricePerCredit: z.bigint().positive(),
   owner: address,
@@ -35,7 +38,9 @@ const parametersSchema = z.object({
 export type DeployContractsParameters = z.input<typeof parametersSchema>;
 
 export type Deployment = {
+  chainId: number;
   creditPool: Address;
+  deployer: Address;
   /** Payment token: the given `token`, or a freshly deployed TestToken (open mint, 6 decimals). */
   token: Address;
   /** Block of the CreditPool deployment (from the contract itself), where indexers start. */
@@ -64,26 +69,34 @@ export async function deployContracts(parameters: DeployContractsParameters): Pr
     throw new DeployError('Invalid deployment parameters', { details: fields });
   }
   const p = parsed.data;
+  if ((p.privateKey === undefined) === (p.keystore === undefined)) {
+    throw new DeployError('Invalid deployment parameters', { details: 'give exactly one of privateKey and keystore' });
+  }
+  const signer = p.keystore
+    ? ['--keystore', p.keystore.path, '--password-file', p.keystore.passwordFile, '--sender', p.keystore.address]
+    : [];
   const repoRoot = p.repoRoot ?? defaultRepoRoot;
   const forge = p.forgeBinary ?? join(repoRoot, 'node_modules/@foundry-rs/forge-linux-amd64/bin/forge');
   const dir = await mkdtemp(join(tmpdir(), 'zkcredits-deploy-'));
   const out = join(dir, 'deployment.json');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TOKEN: p.token ?? '',
+    PRICE_PER_CREDIT: p.pricePerCredit.toString(),
+    OWNER: p.owner,
+    TREASURY: p.treasury,
+    DEPLOY_OUT: out,
+  };
+  if (p.privateKey) env.DEPLOYER_PRIVATE_KEY = p.privateKey;
+  else delete env.DEPLOYER_PRIVATE_KEY;
   try {
     await new Promise<void>((resolve, reject) => {
       execFile(
         forge,
-        ['script', 'contracts/script/Deploy.s.sol:Deploy', '--rpc-url', p.rpcUrl, '--broadcast'],
+        ['script', 'contracts/script/Deploy.s.sol:Deploy', '--rpc-url', p.rpcUrl, '--broadcast', ...signer],
         {
           cwd: repoRoot,
-          env: {
-            ...process.env,
-            DEPLOYER_PRIVATE_KEY: p.privateKey,
-            TOKEN: p.token ?? '',
-            PRICE_PER_CREDIT: p.pricePerCredit.toString(),
-            OWNER: p.owner,
-            TREASURY: p.treasury,
-            DEPLOY_OUT: out,
-          },
+          env,
           timeout: p.timeoutMs ?? 300_000,
           maxBuffer: 64 * 1024 * 1024,
         },
@@ -119,7 +132,7 @@ export async function deployContracts(parameters: DeployContractsParameters): Pr
       abi: creditPoolAbi,
       functionName: 'deploymentBlock',
     });
-    return { creditPool, token: getAddress(json.token), deploymentBlock };
+    return { chainId, creditPool, deployer: getAddress(json.deployer), token: getAddress(json.token), deploymentBlock };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -49,3 +49,4 @@ export {
   ManifestError,
   type DeploymentManifest,
 } from './manifest.js';
+export { CHAIN_PRESETS, LOCAL_CHAIN_ID, defaultConfirmations, type ChainPresetName } from './chains.js';

@@ -1,3 +1,5 @@
+import { defaultConfirmations, type DeploymentManifest } from '@zkcredits/core';
+import { readDeploymentManifest } from '@zkcredits/core/node';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
@@ -12,6 +14,8 @@ export type Config = {
   port: number;
   chain: {
     rpcUrl: string;
+    /** The manifest the deployment was read from (ZKC_DEPLOYMENT), if any. */
+    manifest: DeploymentManifest | undefined;
     chainId: number;
     contract: `0x${string}`;
     /** First block to scan; read from the contract when not configured. */
@@ -123,17 +127,19 @@ const envSchema = z.object({
   ZKC_HOST: z.string().default('127.0.0.1'),
   ZKC_PORT: int('ZKC_PORT', 0, 65535, 8787).default(8787),
   ZKC_RPC_URL: url('ZKC_RPC_URL', 'http://127.0.0.1:8545'),
-  ZKC_CHAIN_ID: int('ZKC_CHAIN_ID', 1, Number.MAX_SAFE_INTEGER, 8453),
+  ZKC_DEPLOYMENT: z.string().min(1).optional(),
+  ZKC_CHAIN_ID: int('ZKC_CHAIN_ID', 1, Number.MAX_SAFE_INTEGER, 8453).optional(),
   ZKC_CONTRACT: z
-    .string({ error: 'ZKC_CONTRACT is required: the CreditPool address, e.g. ZKC_CONTRACT=0x…(40 hex digits)' })
+    .string()
     .regex(/^0x[0-9a-fA-F]{40}$/, { error: 'ZKC_CONTRACT must be 0x followed by 40 hex digits (the CreditPool address)' })
-    .transform((v) => v.toLowerCase() as `0x${string}`),
+    .transform((v) => v.toLowerCase() as `0x${string}`)
+    .optional(),
   ZKC_DEPLOYMENT_BLOCK: z
     .string()
     .regex(/^\d+$/, { error: 'ZKC_DEPLOYMENT_BLOCK must be a block number, e.g. ZKC_DEPLOYMENT_BLOCK=12345678 (or leave it unset to read it from the contract)' })
     .transform((v) => BigInt(v))
     .optional(),
-  ZKC_CONFIRMATIONS: int('ZKC_CONFIRMATIONS', 0, 1000, 2).default(2),
+  ZKC_CONFIRMATIONS: int('ZKC_CONFIRMATIONS', 0, 1000, 2).optional(),
   ZKC_POLL_INTERVAL_MS: int('ZKC_POLL_INTERVAL_MS', 10, 600_000, 2000).default(2000),
   ZKC_LOG_BLOCK_RANGE: int('ZKC_LOG_BLOCK_RANGE', 1, 1_000_000, 5000).default(5000),
   ZKC_STORE: z.enum(['sqlite', 'postgres'], { error: 'ZKC_STORE must be sqlite (single server) or postgres (several replicas)' }).default('sqlite'),
@@ -199,15 +205,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const [k, v] of Object.entries(env)) if (k.startsWith('ZKC_') && v !== undefined && v !== '') relevant[k] = v;
   const parsed = envSchema.safeParse(relevant);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const key = String(issue.path[0] ?? '');
-        return issue.message.includes(key) || !key ? issue.message : `${key}: ${issue.message}`;
-      }),
-    );
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      return issue.message.includes(key) || !key ? issue.message : `${key}: ${issue.message}`;
+    });
+    if (!relevant.ZKC_DEPLOYMENT && !(relevant.ZKC_CHAIN_ID && relevant.ZKC_CONTRACT)) problems.push(MISSING_DEPLOYMENT);
+    throw new ConfigError(problems);
   }
   const e = parsed.data;
   const problems: string[] = [];
+  const deployment = resolveDeployment(e, problems);
   if (e.ZKC_STORE === 'postgres' && !e.ZKC_DATABASE_URL) {
     problems.push('ZKC_STORE=postgres needs ZKC_DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/zkcredits');
   }
@@ -223,17 +230,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.ZKC_REDIS_PREFIX && !e.ZKC_REDIS_URL) {
     problems.push('ZKC_REDIS_PREFIX is set but ZKC_REDIS_URL is not: set ZKC_REDIS_URL=redis://… to share rate limits, or remove ZKC_REDIS_PREFIX');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0 || !deployment) throw new ConfigError(problems);
+  const { chainId, contract, manifest } = deployment;
 
   return {
     host: e.ZKC_HOST,
     port: e.ZKC_PORT,
     chain: {
       rpcUrl: e.ZKC_RPC_URL,
-      chainId: e.ZKC_CHAIN_ID,
-      contract: e.ZKC_CONTRACT,
-      deploymentBlock: e.ZKC_DEPLOYMENT_BLOCK,
-      confirmations: e.ZKC_CONFIRMATIONS,
+      manifest,
+      chainId,
+      contract,
+      deploymentBlock: e.ZKC_DEPLOYMENT_BLOCK ?? manifest?.deploymentBlock,
+      confirmations: e.ZKC_CONFIRMATIONS ?? defaultConfirmations(chainId),
       pollIntervalMs: e.ZKC_POLL_INTERVAL_MS,
       logBlockRange: e.ZKC_LOG_BLOCK_RANGE,
     },
@@ -265,11 +274,52 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryAfterSeconds: e.ZKC_RETRY_AFTER_SECONDS,
     },
     rateLimitRedis: e.ZKC_REDIS_URL
-      ? { url: e.ZKC_REDIS_URL, prefix: e.ZKC_REDIS_PREFIX ?? `zkc:rl:${e.ZKC_CHAIN_ID}:${e.ZKC_CONTRACT}:` }
+      ? { url: e.ZKC_REDIS_URL, prefix: e.ZKC_REDIS_PREFIX ?? `zkc:rl:${chainId}:${contract}:` }
       : undefined,
     trustProxy: e.ZKC_TRUST_PROXY,
     corsOrigins: e.ZKC_CORS_ORIGINS,
     logLevel: e.ZKC_LOG_LEVEL,
     shutdownGraceMs: e.ZKC_SHUTDOWN_GRACE_MS,
   };
+}
+
+type Env = z.infer<typeof envSchema>;
+
+const MISSING_DEPLOYMENT =
+  'ZKC_DEPLOYMENT is required: the deployment manifest written by `npm run deploy`, e.g. ZKC_DEPLOYMENT=deployments/8453-0x….json (or set both ZKC_CHAIN_ID and ZKC_CONTRACT)';
+
+/**
+ * The deployment: from the manifest (ZKC_DEPLOYMENT, the one file every component reads), or from
+ * ZKC_CHAIN_ID + ZKC_CONTRACT. Variables set beside a manifest must agree with it.
+ */
+function resolveDeployment(
+  e: Env,
+  problems: string[],
+): { chainId: number; contract: `0x${string}`; manifest: DeploymentManifest | undefined } | undefined {
+  if (!e.ZKC_DEPLOYMENT) {
+    if (e.ZKC_CHAIN_ID === undefined || e.ZKC_CONTRACT === undefined) {
+      problems.push(MISSING_DEPLOYMENT);
+      return undefined;
+    }
+    return { chainId: e.ZKC_CHAIN_ID, contract: e.ZKC_CONTRACT, manifest: undefined };
+  }
+  let manifest: DeploymentManifest;
+  try {
+    manifest = readDeploymentManifest(e.ZKC_DEPLOYMENT);
+  } catch (err) {
+    const m = err as { shortMessage?: string; details?: string; message?: string };
+    problems.push(`ZKC_DEPLOYMENT: ${m.shortMessage ?? m.message}${m.details ? ` (${m.details})` : ''}`);
+    return undefined;
+  }
+  const contract = manifest.creditPool.toLowerCase() as `0x${string}`;
+  if (e.ZKC_CHAIN_ID !== undefined && e.ZKC_CHAIN_ID !== manifest.chainId) {
+    problems.push(`ZKC_CHAIN_ID=${e.ZKC_CHAIN_ID} disagrees with the manifest's chain ${manifest.chainId}: remove ZKC_CHAIN_ID`);
+  }
+  if (e.ZKC_CONTRACT !== undefined && e.ZKC_CONTRACT !== contract) {
+    problems.push(`ZKC_CONTRACT=${e.ZKC_CONTRACT} disagrees with the manifest's CreditPool ${manifest.creditPool}: remove ZKC_CONTRACT`);
+  }
+  if (e.ZKC_DEPLOYMENT_BLOCK !== undefined && e.ZKC_DEPLOYMENT_BLOCK !== manifest.deploymentBlock) {
+    problems.push(`ZKC_DEPLOYMENT_BLOCK=${e.ZKC_DEPLOYMENT_BLOCK} disagrees with the manifest's block ${manifest.deploymentBlock}: remove ZKC_DEPLOYMENT_BLOCK`);
+  }
+  return { chainId: manifest.chainId, contract, manifest };
 }

@@ -1,4 +1,8 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CREDIT_VK_SHA256, TREE_DEPTH, serializeDeploymentManifest, type DeploymentManifest } from '@zkcredits/core';
 import { loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
@@ -36,7 +40,7 @@ describe('loadConfig', () => {
 
   it('lists every missing variable with how to set it', () => {
     const p = problems({});
-    for (const name of ['ZKC_RPC_URL', 'ZKC_CHAIN_ID', 'ZKC_CONTRACT', 'ZKC_UPSTREAM_API_KEY', 'ZKC_MODELS']) {
+    for (const name of ['ZKC_RPC_URL', 'ZKC_DEPLOYMENT', 'ZKC_CHAIN_ID', 'ZKC_CONTRACT', 'ZKC_UPSTREAM_API_KEY', 'ZKC_MODELS']) {
       expect(p.some((m) => m.includes(name))).toBe(true);
     }
   });
@@ -66,5 +70,60 @@ describe('loadConfig', () => {
     expect(problems({ ...valid, ZKC_REDIS_URL: 'http://127.0.0.1:6379' })[0]).toMatch(/ZKC_REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
     expect(problems({ ...valid, ZKC_REDIS_URL: 'redis://a', ZKC_REDIS_PREFIX: 'has space' })[0]).toMatch(/ZKC_REDIS_PREFIX must be/);
     expect(problems({ ...valid, ZKC_REDIS_PREFIX: 'zkc:' })[0]).toMatch(/set ZKC_REDIS_URL/);
+  });
+});
+
+const manifest = (over: Partial<DeploymentManifest> = {}): DeploymentManifest => ({
+  version: 1,
+  chainId: 8453,
+  creditPool: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+  deploymentBlock: 123n,
+  deploymentBlockHash: `0x${'ab'.repeat(32)}`,
+  token: { address: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913', symbol: 'USDC', decimals: 6, permit: true },
+  pricePerCredit: 50_000n,
+  owner: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+  treasury: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+  deployer: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+  vkSha256: CREDIT_VK_SHA256,
+  treeDepth: TREE_DEPTH,
+  ...over,
+});
+
+function manifestFile(m: DeploymentManifest | string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'zkc-manifest-')), 'deployment.json');
+  writeFileSync(file, typeof m === 'string' ? m : serializeDeploymentManifest(m));
+  return file;
+}
+
+describe('loadConfig with a deployment manifest (ZKC_DEPLOYMENT)', () => {
+  const { ZKC_CHAIN_ID: _c, ZKC_CONTRACT: _a, ...rest } = valid;
+
+  it('takes chain, contract and deployment block from the manifest', () => {
+    const c = loadConfig({ ...rest, ZKC_DEPLOYMENT: manifestFile(manifest()) });
+    expect(c.chain.chainId).toBe(8453);
+    expect(c.chain.contract).toBe('0x5fbdb2315678afecb367f032d93f642f64180aa3');
+    expect(c.chain.deploymentBlock).toBe(123n);
+    expect(c.chain.manifest?.token.symbol).toBe('USDC');
+  });
+
+  it('refuses variables that disagree with the manifest', () => {
+    const file = manifestFile(manifest());
+    expect(problems({ ...rest, ZKC_DEPLOYMENT: file, ZKC_CHAIN_ID: '84532' })[0]).toMatch(/ZKC_CHAIN_ID=84532 disagrees with the manifest's chain 8453/);
+    expect(problems({ ...rest, ZKC_DEPLOYMENT: file, ZKC_CONTRACT: `0x${'12'.repeat(20)}` })[0]).toMatch(/ZKC_CONTRACT=.* disagrees/);
+    expect(problems({ ...rest, ZKC_DEPLOYMENT: file, ZKC_DEPLOYMENT_BLOCK: '7' })[0]).toMatch(/ZKC_DEPLOYMENT_BLOCK=7 disagrees/);
+    expect(loadConfig({ ...rest, ZKC_DEPLOYMENT: file, ZKC_CHAIN_ID: '8453' }).chain.chainId).toBe(8453);
+  });
+
+  it('refuses a missing file, a non-manifest and a manifest for another circuit, saying what to do', () => {
+    expect(problems({ ...rest, ZKC_DEPLOYMENT: '/nonexistent/x.json' })[0]).toMatch(/ZKC_DEPLOYMENT: deployment manifest not found.*npm run deploy/);
+    expect(problems({ ...rest, ZKC_DEPLOYMENT: manifestFile('{"version":1}') })[0]).toMatch(/not a valid zkcredits deployment manifest.*chainId/);
+    expect(problems({ ...rest, ZKC_DEPLOYMENT: manifestFile(manifest({ vkSha256: '0'.repeat(64) })) })[0]).toMatch(/another credit circuit/);
+  });
+
+  it('waits for no confirmations on the local chain 31337 and for 2 elsewhere, unless told', () => {
+    expect(loadConfig({ ...rest, ZKC_DEPLOYMENT: manifestFile(manifest({ chainId: 31337 })) }).chain.confirmations).toBe(0);
+    expect(loadConfig({ ...rest, ZKC_DEPLOYMENT: manifestFile(manifest()) }).chain.confirmations).toBe(2);
+    expect(loadConfig({ ...valid, ZKC_CHAIN_ID: '31337' }).chain.confirmations).toBe(0);
+    expect(loadConfig({ ...valid, ZKC_CHAIN_ID: '31337', ZKC_CONFIRMATIONS: '3' }).chain.confirmations).toBe(3);
   });
 });

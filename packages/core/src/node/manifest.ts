@@ -1,16 +1,18 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ManifestError, manifestFileName, parseDeploymentManifest, serializeDeploymentManifest, type DeploymentManifest } from '../manifest.js';
 
 /**
- * Reads and checks a deployment manifest file (`ZKC_DEPLOYMENT=`).
+ * Reads and checks a deployment manifest file (`ZKC_DEPLOYMENT=`), synchronously: it is read once,
+ * at start-up, while configuration is parsed.
  * @throws {ManifestError} when the file is missing, not JSON, or not a manifest for this build.
  */
-export async function readDeploymentManifest(path: string): Promise<DeploymentManifest> {
+export function readDeploymentManifest(path: string): DeploymentManifest {
   const file = resolve(path);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (cause) {
     throw new ManifestError('deployment manifest not found', {
       details: `${file}: write one with \`npm run deploy\`, or point ZKC_DEPLOYMENT at deployments/<chainId>-<address>.json`,

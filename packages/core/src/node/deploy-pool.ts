@@ -1,0 +1,208 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPublicClient, erc20Abi, getAddress, http, parseUnits, type Address, type Hex, type PublicClient } from 'viem';
+import { CHAIN_PRESETS, LOCAL_CHAIN_ID, type ChainPresetName } from '../chains.js';
+import { DeployError, deployContracts } from '../deploy.js';
+import { CREDIT_VK_SHA256 } from '../generated/circuit.js';
+import { TREE_DEPTH } from '../generated/constants.js';
+import { creditPoolAbi } from '../generated/abis.js';
+import type { DeploymentManifest } from '../manifest.js';
+import { permitDomain } from '../permit.js';
+import { writeDeploymentManifest } from './manifest.js';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+/** Decimals of contracts/src/TestToken.sol (checked on chain after deploying it). */
+const TEST_TOKEN_DECIMALS = 6;
+
+export type DeploySigner =
+  | { privateKey: Hex }
+  | { keystore: { path: string; passwordFile: string } };
+
+export type DeployCreditPoolParameters = {
+  chain: ChainPresetName;
+  /** Default: the preset's public RPC. */
+  rpcUrl?: string;
+  /** The payment ERC-20, or `test` for a fresh open-mint TestToken (chain 31337 only). */
+  token: Address | 'test';
+  /** Price of one credit in token units, as a person writes it: `0.05`. */
+  price: string;
+  owner: Address;
+  treasury: Address;
+  signer: DeploySigner;
+  /** Folder of deployment manifests (default: `deployments/` of this checkout). */
+  outDir?: string;
+  repoRoot?: string;
+  /** Progress lines for people; never given secrets. */
+  log?: (line: string) => void;
+};
+
+export type DeployCreditPoolResult = { manifest: DeploymentManifest; manifestPath: string };
+
+/**
+ * The deploy command: checks the chain and the token, converts the price from token units, deploys
+ * CreditPool with the forge script, checks the deployed bytecode and state against what was asked,
+ * and writes the deployment manifest (`<outDir>/<chainId>-<address>.json`).
+ * @throws {DeployError} with what to fix, before anything is sent whenever the problem is knowable.
+ */
+export async function deployCreditPool(p: DeployCreditPoolParameters): Promise<DeployCreditPoolResult> {
+  const log = p.log ?? (() => {});
+  const preset = CHAIN_PRESETS[p.chain];
+  if (!preset) throw new DeployError(`unknown chain "${String(p.chain)}"`, { details: `use one of ${Object.keys(CHAIN_PRESETS).join(', ')}` });
+  const rpcUrl = p.rpcUrl ?? preset.rpcUrl;
+  const client = createPublicClient({ transport: http(rpcUrl), pollingInterval: 100 }) as PublicClient;
+
+  const chainId = await client.getChainId().catch((cause: unknown) => {
+    throw new DeployError(`the RPC at ${rpcUrl} does not answer`, { details: 'check --rpc-url', cause });
+  });
+  if (chainId !== preset.id) {
+    throw new DeployError(`the RPC is on chain ${chainId}, not ${preset.name} (${preset.id})`, { details: `--chain ${p.chain} with --rpc-url ${rpcUrl}` });
+  }
+  const owner = address(p.owner, 'owner');
+  const treasury = address(p.treasury, 'treasury');
+
+  let token: Address | undefined;
+  let decimals: number;
+  if (p.token === 'test') {
+    if (chainId !== LOCAL_CHAIN_ID) {
+      throw new DeployError(`the test token has an open mint and is refused on chain ${chainId}`, {
+        details: `it is only for the local chain ${LOCAL_CHAIN_ID}; give --token <your ERC-20 address>`,
+      });
+    }
+    decimals = TEST_TOKEN_DECIMALS;
+  } else {
+    token = address(p.token, 'token');
+    ({ decimals } = await readToken(client, token));
+  }
+  const pricePerCredit = parsePrice(p.price, decimals);
+  const keystore = 'keystore' in p.signer ? { ...p.signer.keystore, address: keystoreAddress(p.signer.keystore.path) } : undefined;
+  log(`deploying CreditPool on ${preset.name} (chain ${chainId}): price ${p.price} per credit = ${pricePerCredit} base units`);
+
+  const deployed = await deployContracts({
+    rpcUrl,
+    ...('privateKey' in p.signer ? { privateKey: p.signer.privateKey } : { keystore }),
+    token,
+    pricePerCredit,
+    owner,
+    treasury,
+    repoRoot: p.repoRoot,
+  });
+  log(`CreditPool at ${deployed.creditPool}, deployment block ${deployed.deploymentBlock}`);
+
+  const info = await readToken(client, deployed.token);
+  if (info.decimals !== decimals) {
+    throw new DeployError('the token changed its decimals during the deployment', { details: `${decimals} before, ${info.decimals} after` });
+  }
+  await verifyDeployment(client, deployed.creditPool, { token: deployed.token, pricePerCredit, owner, treasury, deploymentBlock: deployed.deploymentBlock }, p.repoRoot ?? REPO_ROOT);
+  log('deployed bytecode and state match the build');
+
+  const block = await client.getBlock({ blockNumber: deployed.deploymentBlock });
+  const manifest: DeploymentManifest = {
+    version: 1,
+    chainId,
+    creditPool: deployed.creditPool,
+    deploymentBlock: deployed.deploymentBlock,
+    deploymentBlockHash: block.hash.toLowerCase() as Hex,
+    token: { address: deployed.token, symbol: info.symbol, decimals: info.decimals, permit: (await permitDomain(client, deployed.token, chainId)) !== undefined },
+    pricePerCredit,
+    owner,
+    treasury,
+    deployer: deployed.deployer,
+    vkSha256: CREDIT_VK_SHA256,
+    treeDepth: TREE_DEPTH,
+  };
+  const manifestPath = await writeDeploymentManifest(p.outDir ?? join(p.repoRoot ?? REPO_ROOT, 'deployments'), manifest);
+  log(`manifest: ${manifestPath}`);
+  return { manifest, manifestPath };
+}
+
+/** Price in token units → base units; refuses zero, negatives and more fraction digits than the token has. */
+export function parsePrice(price: string, decimals: number): bigint {
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(price.trim());
+  if (!m) throw new DeployError(`price "${price}" is not a number`, { details: 'write it in token units, e.g. --price 0.05' });
+  if ((m[2]?.length ?? 0) > decimals) {
+    throw new DeployError(`price "${price}" has more decimals than the token (${decimals})`, { details: 'round it to what the token can represent' });
+  }
+  const units = parseUnits(price.trim(), decimals);
+  if (units <= 0n) throw new DeployError('the price must be above zero', { details: `got ${price}` });
+  return units;
+}
+
+function address(value: string, name: string): Address {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(value)) throw new DeployError(`${name} must be a 0x-prefixed 20-byte address`, { details: `got "${value}"` });
+  const a = getAddress(value);
+  if (a === '0x0000000000000000000000000000000000000000') throw new DeployError(`${name} must not be the zero address`);
+  return a;
+}
+
+async function readToken(client: PublicClient, token: Address): Promise<{ symbol: string; decimals: number }> {
+  const code = await client.getCode({ address: token });
+  if (!code || code === '0x') throw new DeployError(`no contract at token address ${token} on this chain`, { details: 'check --token and --chain' });
+  try {
+    const [decimals, symbol] = await Promise.all([
+      client.readContract({ address: token, abi: erc20Abi, functionName: 'decimals' }),
+      client.readContract({ address: token, abi: erc20Abi, functionName: 'symbol' }),
+    ]);
+    return { decimals, symbol: symbol.slice(0, 32) || '?' };
+  } catch (cause) {
+    throw new DeployError(`${token} does not look like an ERC-20 with decimals() and symbol()`, { cause });
+  }
+}
+
+function keystoreAddress(path: string): Address {
+  let json: { address?: unknown };
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8')) as { address?: unknown };
+  } catch (cause) {
+    throw new DeployError(`cannot read the keystore ${path}`, { details: 'a Foundry keystore: `cast wallet import NAME --interactive` writes one to ~/.foundry/keystores', cause });
+  }
+  if (typeof json.address !== 'string' || !/^(0x)?[0-9a-fA-F]{40}$/.test(json.address)) {
+    throw new DeployError(`keystore ${path} has no address`, { details: 'expected a Web3 Secret Storage JSON file' });
+  }
+  return getAddress(json.address.startsWith('0x') ? json.address : `0x${json.address}`);
+}
+
+type Expected = { token: Address; pricePerCredit: bigint; owner: Address; treasury: Address; deploymentBlock: bigint };
+
+/**
+ * Compares the code at `pool` with the forge build's runtime bytecode (immutables masked, then read
+ * through their getters) and the initial state with what was asked for.
+ */
+export async function verifyDeployment(client: PublicClient, pool: Address, expected: Expected, repoRoot = REPO_ROOT): Promise<void> {
+  const artifact = JSON.parse(readFileSync(join(repoRoot, 'contracts/out/CreditPool.sol/CreditPool.json'), 'utf8')) as {
+    deployedBytecode: { object: Hex; immutableReferences: Record<string, { start: number; length: number }[]> };
+  };
+  const onChain = await client.getCode({ address: pool });
+  const built = artifact.deployedBytecode.object.toLowerCase();
+  if (!onChain || onChain.length !== built.length) {
+    throw new DeployError('the code at the CreditPool address is not this build', { details: `${(onChain?.length ?? 2) / 2 - 1} bytes on chain, ${built.length / 2 - 1} built` });
+  }
+  const mask = (hex: string) => {
+    const chars = hex.toLowerCase().split('');
+    for (const refs of Object.values(artifact.deployedBytecode.immutableReferences)) {
+      for (const { start, length } of refs) chars.fill('0', 2 + start * 2, 2 + (start + length) * 2);
+    }
+    return chars.join('');
+  };
+  if (mask(onChain) !== mask(built)) throw new DeployError('the code at the CreditPool address differs from this build', { details: pool });
+
+  const read = <T>(functionName: 'paymentToken' | 'pricePerCredit' | 'owner' | 'treasury' | 'deploymentBlock' | 'treeDepth') =>
+    client.readContract({ address: pool, abi: creditPoolAbi, functionName }) as Promise<T>;
+  const [token, price, owner, treasury, block, depth] = await Promise.all([
+    read<Address>('paymentToken'),
+    read<bigint>('pricePerCredit'),
+    read<Address>('owner'),
+    read<Address>('treasury'),
+    read<bigint>('deploymentBlock'),
+    read<bigint>('treeDepth'),
+  ]);
+  const mismatches = [
+    getAddress(token) !== expected.token && `paymentToken ${token}, expected ${expected.token}`,
+    price !== expected.pricePerCredit && `pricePerCredit ${price}, expected ${expected.pricePerCredit}`,
+    getAddress(owner) !== expected.owner && `owner ${owner}, expected ${expected.owner}`,
+    getAddress(treasury) !== expected.treasury && `treasury ${treasury}, expected ${expected.treasury}`,
+    block !== expected.deploymentBlock && `deploymentBlock ${block}, expected ${expected.deploymentBlock}`,
+    depth !== BigInt(TREE_DEPTH) && `treeDepth ${depth}, expected ${TREE_DEPTH}`,
+  ].filter(Boolean);
+  if (mismatches.length > 0) throw new DeployError('the deployed CreditPool is not configured as asked', { details: mismatches.join('; ') });
+}
