@@ -105,7 +105,7 @@ export async function deployContracts(parameters: DeployContractsParameters): Pr
           const tail = `${stderr}`.trim().split('\n').slice(-15).join('\n');
           reject(
             new DeployError('forge script Deploy.s.sol failed', {
-              details: `${tail || error.message} (is the RPC at ${p.rpcUrl} reachable and the deployer funded?)`,
+              details: /script failed:/.test(tail) ? tail : `${tail || error.message} (is the RPC at ${p.rpcUrl} reachable and the deployer funded?)`,
               cause: error,
             }),
           );

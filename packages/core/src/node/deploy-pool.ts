@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +76,7 @@ export async function deployCreditPool(p: DeployCreditPoolParameters): Promise<D
     ({ decimals } = await readToken(client, token));
   }
   const pricePerCredit = parsePrice(p.price, decimals);
-  const keystore = 'keystore' in p.signer ? { ...p.signer.keystore, address: keystoreAddress(p.signer.keystore.path) } : undefined;
+  const keystore = 'keystore' in p.signer ? { ...p.signer.keystore, address: await keystoreAddress(p.signer.keystore, p.repoRoot ?? REPO_ROOT) } : undefined;
   log(`deploying CreditPool on ${preset.name} (chain ${chainId}): price ${p.price} per credit = ${pricePerCredit} base units`);
 
   const deployed = await deployContracts({
@@ -149,17 +150,23 @@ async function readToken(client: PublicClient, token: Address): Promise<{ symbol
   }
 }
 
-function keystoreAddress(path: string): Address {
-  let json: { address?: unknown };
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8')) as { address?: unknown };
-  } catch (cause) {
-    throw new DeployError(`cannot read the keystore ${path}`, { details: 'a Foundry keystore: `cast wallet import NAME --interactive` writes one to ~/.foundry/keystores', cause });
-  }
-  if (typeof json.address !== 'string' || !/^(0x)?[0-9a-fA-F]{40}$/.test(json.address)) {
-    throw new DeployError(`keystore ${path} has no address`, { details: 'expected a Web3 Secret Storage JSON file' });
-  }
-  return getAddress(json.address.startsWith('0x') ? json.address : `0x${json.address}`);
+/** The keystore's address, from `cast wallet address` (Foundry keystores do not store it in clear). */
+async function keystoreAddress(keystore: { path: string; passwordFile: string }, repoRoot: string): Promise<Address> {
+  const cast = join(repoRoot, 'node_modules/@foundry-rs', `cast-${process.platform}-${process.arch === 'x64' ? 'amd64' : process.arch}`, 'bin/cast');
+  const out = await new Promise<string>((resolvePromise, reject) => {
+    execFile(cast, ['wallet', 'address', '--keystore', keystore.path, '--password-file', keystore.passwordFile], { timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) {
+        reject(
+          new DeployError(`cannot open the keystore ${keystore.path}`, {
+            details: `${`${stderr}`.trim().split('\n').pop() ?? ''} (a Foundry keystore, e.g. from \`cast wallet import NAME --interactive\`, and the file holding its password)`,
+            cause: error,
+          }),
+        );
+      } else resolvePromise(`${stdout}`.trim());
+    });
+  });
+  if (!/^0x[0-9a-fA-F]{40}$/.test(out)) throw new DeployError(`cannot read the keystore ${keystore.path}`, { details: out.slice(0, 100) });
+  return getAddress(out);
 }
 
 type Expected = { token: Address; pricePerCredit: bigint; owner: Address; treasury: Address; deploymentBlock: bigint };
