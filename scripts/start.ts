@@ -25,7 +25,7 @@ import {
 } from '../packages/core/src/index.js';
 import { applyPurchases, buyCredits, fetchPurchases } from '../packages/core/src/chain.js';
 import { testTokenAbi } from '../packages/core/src/generated/abis.js';
-import { ANVIL_KEYS, createNodeProver, deployContracts, startAnvil } from '../packages/core/src/node/index.js';
+import { ANVIL_KEYS, createNodeProver, deployCreditPool, startAnvil } from '../packages/core/src/node/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -81,13 +81,17 @@ async function main() {
   await initPoseidon2();
 
   const owner = privateKeyToAccount(ANVIL_KEYS[0]);
-  const deployment = await deployContracts({
+  // The same deploy command operators run (npm run deploy): it writes the manifest every component reads.
+  const { manifest, manifestPath } = await deployCreditPool({
+    chain: 'anvil',
     rpcUrl: anvil.rpcUrl,
-    privateKey: ANVIL_KEYS[0],
-    pricePerCredit: 100_000n, // 0.10 test-USDC per credit
+    token: 'test',
+    price: '0.10',
     owner: owner.address,
     treasury: owner.address,
+    signer: { privateKey: ANVIL_KEYS[0] },
   });
+  const deployment = { creditPool: manifest.creditPool, token: manifest.token.address, deploymentBlock: manifest.deploymentBlock };
   const publicClient = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 });
   const wallet = (i: number) => createWalletClient({ account: privateKeyToAccount(ANVIL_KEYS[i]!), chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 });
   for (let i = 0; i < ANVIL_KEYS.length; i++) {
@@ -114,10 +118,7 @@ async function main() {
     {
       ZKC_PORT: String(SERVER_PORT),
       ZKC_RPC_URL: anvil.rpcUrl,
-      ZKC_CHAIN_ID: String(foundry.id),
-      ZKC_CONTRACT: deployment.creditPool,
-      ZKC_DEPLOYMENT_BLOCK: String(deployment.deploymentBlock),
-      ZKC_CONFIRMATIONS: '0',
+      ZKC_DEPLOYMENT: manifestPath,
       ZKC_POLL_INTERVAL_MS: '500',
       ZKC_SQLITE_PATH: join(dataDir, 'zkcredits.sqlite'),
       ZKC_UPSTREAM_URL: `${simUrl}/api/v1`,
@@ -178,8 +179,7 @@ async function main() {
         NODE_ENV: 'production',
         NEXT_TELEMETRY_DISABLED: '1',
         ZKC_SERVER_URL: serverUrl,
-        ZKC_CHAIN_ID: String(foundry.id),
-        ZKC_POOL_ADDRESS: deployment.creditPool,
+        ZKC_DEPLOYMENT: manifestPath,
         ZKC_RPC_URL: anvil.rpcUrl,
         CRS_PATH: join(root, '../shared/crs'),
       },

@@ -19,6 +19,13 @@ bash scripts/web-build.sh test
 echo "[test] vitest: core, venice-sim, server, web (real browser), in that order"
 npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-results.json
 
+# Installing and building must not rewrite the committed lockfile (npm, or Next patching it for SWC).
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git diff --quiet -- package-lock.json; then
+  echo "[test] package-lock.json changed during the run: install and build steps must leave it as committed" >&2
+  git --no-pager diff --stat -- package-lock.json >&2
+  lock_changed=1
+fi
+
 # One closing line for the whole run: forge + vitest.
 node -e '
 const fs = require("fs");
@@ -27,3 +34,4 @@ const m = /(\d+) tests passed, (\d+) failed, (\d+) skipped/.exec(fs.readFileSync
 const [fp, ff, fs_] = m ? m.slice(1).map(Number) : [0, 0, 0];
 console.log(`total: ${v.numPassedTests + fp} passed, ${v.numFailedTests + ff} failed, ${v.numPendingTests + v.numTodoTests + fs_} skipped`);
 '
+exit "${lock_changed:-0}"

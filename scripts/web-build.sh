@@ -9,5 +9,5 @@ marker="packages/web/$dir/BUILD_ID"
 if [ -f "$marker" ] && [ -z "$(find packages/web/app packages/web/src packages/web/next.config.mjs packages/core/src -newer "$marker" -type f -print -quit)" ]; then
   exit 0
 fi
-echo "[web] building ($script)"
+echo "[web] building the web app ($script; about a minute on 2 cores)"
 NEXT_TELEMETRY_DISABLED=1 NEXT_IGNORE_INCORRECT_LOCKFILE=1 npm run --silent "$script" -w @zkcredits/web
