@@ -27,3 +27,11 @@ if [ "${ZKC_NEED_BROWSER:-0}" = "1" ] && [ ! -x /usr/bin/chromium ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
+
+# docker/ checks (packages/server/test/docker.e2e.test.ts): Debian's docker-compose renders and
+# validates docker/compose.yml (no Docker daemon needed); nginx checks and runs the proxy config.
+if [ "${ZKC_NEED_DOCKER_TOOLS:-0}" = "1" ] && { ! command -v docker-compose >/dev/null 2>&1 || [ ! -x /usr/sbin/nginx ]; }; then
+  echo "[deps] installing Debian docker-compose and nginx-light"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq docker-compose nginx-light openssl >/dev/null
+fi

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ZKC_NEED_BROWSER=1
+export ZKC_NEED_DOCKER_TOOLS=1
 bash scripts/ensure-deps.sh
 bash scripts/services.sh
 

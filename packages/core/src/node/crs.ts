@@ -32,6 +32,7 @@ export function crsHelp(setting = 'ZKCREDITS_CRS_PATH'): string {
     `curl -fL -r 0-${CRS_G1_BYTES - 1} -o ${G1_FILE} 'https://aztec-ignition.s3.amazonaws.com/MAIN%20IGNITION/flat/g1.dat' && ` +
     `curl -fL -o ${G2_FILE} 'https://aztec-ignition.s3.amazonaws.com/MAIN%20IGNITION/flat/g2.dat', ` +
     `or copy them from a machine that has them (e.g. ~/.bb-crs). ` +
+    `With the zkcredits Docker images, mount that folder read-only at /crs (docker/compose.yml: ZKC_CRS_DIR in docker/.env). ` +
     `Expected SHA-256: first ${CRS_G1_BYTES} bytes of ${G1_FILE} ${CRS_G1_SHA256}, ${G2_FILE} ${CRS_G2_SHA256}. See docs/DEPLOY.md, "The CRS".`
   );
 }
