@@ -67,7 +67,7 @@ describe('CRS check', () => {
   it('refuses a G1 file with one changed byte inside the pinned range', () => {
     const dir = crsFolder({
       g1: (b) => {
-        b[CRS_G1_BYTES - 1] ^= 1;
+        b[CRS_G1_BYTES - 1]! ^= 1;
         return b;
       },
     });
@@ -82,7 +82,7 @@ describe('CRS check', () => {
     expect(refusal(() => verifyCrs(longer)).message).toContain('is not the Ignition G2 point');
     const changed = crsFolder({
       g2: (b) => {
-        b[0] ^= 0xff;
+        b[0]! ^= 0xff;
         return b;
       },
     });
