@@ -23,6 +23,12 @@ export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
       <body>
+        <noscript>
+          <div className="noscript" role="alert">
+            zkcredits needs JavaScript: your credits are created, encrypted and proven inside this browser, so nothing works without it.
+            Turn JavaScript on for this site and reload the page.
+          </div>
+        </noscript>
         <Providers config={config}>{children}</Providers>
       </body>
     </html>

@@ -170,6 +170,11 @@ describe('zkcredits web app (real stack, Chromium)', () => {
       const turn = page.getByTestId('assistant-turn').last();
       await turn.locator('.prose strong').waitFor({ timeout: 120_000 });
       expect(await turn.locator('.prose strong').first().textContent()).toBe('bold');
+      // The user's own message is markdown too: bold and inline code, no literal asterisks.
+      const mine = page.getByTestId('user-turn').last();
+      expect(await mine.locator('strong').textContent()).toBe('bold');
+      expect(await mine.locator('code').textContent()).toBe('inline code');
+      expect(await mine.textContent()).not.toContain('**');
       await page.getByTestId('stop').click();
       await turn.getByText('Stopped').waitFor();
       const shown = (await turn.locator('.prose').textContent()) ?? '';

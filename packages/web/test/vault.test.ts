@@ -88,7 +88,7 @@ describe('vault (IndexedDB + Web Crypto, in Chromium)', () => {
   it('a wrong passphrase fails with wrong_passphrase; the right one opens the same counts', async () => {
     expect(await run('await t.Vault.unlock("not the passphrase")')).toMatchObject({ ok: false, code: 'wrong_passphrase' });
     const r = await run('const v = await t.Vault.unlock(arg); const c = v.counts(); v.lock(); return c;', PASS);
-    expect(r).toEqual({ ok: true, value: { unspent: 2, spent: 0, pending: 1 } });
+    expect(r).toEqual({ ok: true, value: { unspent: 2, spent: 0, pending: 1, archived: 0 } });
   });
 
   it('survives a reload (data is in IndexedDB, the key is not)', async () => {
@@ -108,7 +108,7 @@ describe('vault (IndexedDB + Web Crypto, in Chromium)', () => {
     await run('await new Promise((res) => { const q = indexedDB.deleteDatabase("zkcredits-vault"); q.onsuccess = res; q.onblocked = res; });');
     expect(await run('return await t.Vault.exists()')).toEqual({ ok: true, value: false });
     const restored = await run('const v = await t.Vault.restore(arg.file, arg.pass); const c = v.counts(); v.lock(); return c;', { file, pass: PASS });
-    expect(restored).toEqual({ ok: true, value: { unspent: 1, spent: 1, pending: 1 } });
+    expect(restored).toEqual({ ok: true, value: { unspent: 1, spent: 1, pending: 1, archived: 0 } });
   });
 
   it('importing the same backup twice adds nothing', async () => {
@@ -116,7 +116,7 @@ describe('vault (IndexedDB + Web Crypto, in Chromium)', () => {
       'const v = await t.Vault.unlock(arg.pass); const f = await v.exportBackup(); const res = await v.importBackup(f, arg.pass); const c = v.counts(); v.lock(); return { res, c };',
       { pass: PASS },
     );
-    expect(r).toEqual({ ok: true, value: { res: { added: 0, updated: 0 }, c: { unspent: 1, spent: 1, pending: 1 } } });
+    expect(r).toEqual({ ok: true, value: { res: { added: 0, updated: 0 }, c: { unspent: 1, spent: 1, pending: 1, archived: 0 } } });
   });
 
   it('a damaged backup or a wrong backup passphrase is refused and changes nothing', async () => {
@@ -149,10 +149,49 @@ describe('vault (IndexedDB + Web Crypto, in Chromium)', () => {
         tampered: 'backup_invalid',
         swapped: 'backup_invalid',
         weakKdf: 'backup_invalid',
-        counts: { unspent: 1, spent: 1, pending: 1 },
+        counts: { unspent: 1, spent: 1, pending: 1, archived: 0 },
         n: 3,
       },
     });
+  });
+
+  it('reads credits saved without a deployment block hash; the hash and the archive mark survive export → import', async () => {
+    const hash = `0x${'cd'.repeat(32)}`;
+    const r = await run(
+      `await new Promise((res) => { const q = indexedDB.deleteDatabase("zkcredits-vault"); q.onsuccess = res; q.onblocked = res; });
+       const v = await t.Vault.create(arg.pass);
+       await v.add([arg.legacy, arg.stamped, arg.other]);
+       const archived = await v.archive([arg.stamped.id, arg.other.id, arg.other.id]);
+       v.lock();
+       const again = await t.Vault.unlock(arg.pass);
+       const file = await again.exportBackup();
+       const afterUnlock = { counts: again.counts(), legacyHash: again.get(arg.legacy.id).deploymentBlockHash ?? null };
+       again.lock();
+       await new Promise((res) => { const q = indexedDB.deleteDatabase("zkcredits-vault"); q.onsuccess = res; q.onblocked = res; });
+       const restored = await t.Vault.restore(file, arg.pass);
+       const s = restored.get(arg.stamped.id);
+       const out = { archived, afterUnlock, restored: restored.counts(), stamped: { hash: s.deploymentBlockHash, archived: typeof s.archivedAt } };
+       restored.lock();
+       return out;`,
+      { pass: PASS, legacy: record(11), stamped: { ...record(12), deploymentBlockHash: hash }, other: record(13, 'pending') },
+    );
+    expect(r).toEqual({
+      ok: true,
+      value: {
+        archived: 2,
+        afterUnlock: { counts: { unspent: 1, spent: 0, pending: 0, archived: 2 }, legacyHash: null },
+        restored: { unspent: 1, spent: 0, pending: 0, archived: 2 },
+        stamped: { hash, archived: 'number' },
+      },
+    });
+  });
+
+  it('refuses a credit whose deployment block hash is malformed', async () => {
+    const r = await run('const v = await t.Vault.unlock(arg.pass); try { await v.add([arg.bad]); } finally { v.lock(); }', {
+      pass: PASS,
+      bad: { ...record(20), deploymentBlockHash: '0x1234' },
+    });
+    expect(r).toMatchObject({ ok: false });
   });
 
   it('generates credentials of 31 random bytes each (top byte zero), non-zero and distinct', async () => {

@@ -4,13 +4,45 @@ import { useEffect, useState } from 'react';
 import { usePublicClient } from 'wagmi';
 import { reconcilePending } from '../chain/reconcile';
 import { BuyScreen } from './BuyScreen';
+import { ChainResetNotice } from './ChainResetNotice';
 import { ChatScreen } from './ChatScreen';
 import { VaultGate } from './VaultGate';
 import { VaultScreen } from './VaultScreen';
 import { useConfig } from './config-context';
 import { useVault } from './vault-context';
+import { useWalletPresence } from './wallet-presence';
 
 type Screen = 'chat' | 'buy' | 'vault';
+
+const SCREENS: { id: Screen; label: string }[] = [
+  { id: 'chat', label: 'Chat' },
+  { id: 'buy', label: 'Buy credits' },
+  { id: 'vault', label: 'Vault' },
+];
+
+function Tabs({ screen, go, label }: { screen: Screen; go(s: Screen): void; label: string }) {
+  return (
+    <nav className="tabs" aria-label={label}>
+      {SCREENS.map((s) => (
+        <button key={s.id} className="tab" type="button" aria-current={screen === s.id ? 'page' : undefined} onClick={() => go(s.id)}>
+          {s.label}
+        </button>
+      ))}
+    </nav>
+  );
+}
+
+/** Phones: the header's navigation and wallet button live in a menu the menu button opens. */
+function useMenu() {
+  const [open, setOpen] = useState(false);
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(false);
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [open]);
+  return [open, setOpen] as const;
+}
 
 /** Finds pending purchases on chain after unlock (reload, crash) and while any are pending. */
 function useReconcile() {
@@ -37,8 +69,16 @@ function useReconcile() {
 export function App() {
   const { state, counts } = useVault();
   const [screen, setScreen] = useState<Screen>('chat');
+  const [menuOpen, setMenuOpen] = useMenu();
+  const wallet = useWalletPresence();
   useReconcile();
   const unlocked = state.status === 'unlocked';
+  const canConnect = wallet !== 'absent';
+  const go = (s: Screen) => {
+    setScreen(s);
+    setMenuOpen(false);
+  };
+  const connect = <ConnectButton showBalance={false} chainStatus="icon" accountStatus="address" />;
 
   useEffect(() => {
     if (unlocked && counts.unspent === 0 && counts.pending === 0 && counts.spent === 0) setScreen('buy');
@@ -48,25 +88,40 @@ export function App() {
     <div className="shell">
       <header className="topbar">
         <div className="brand"><span className="brand-mark">zk</span>zkcredits</div>
-        {unlocked && (
-          <nav className="tabs" aria-label="Main">
-            <button className="tab" type="button" aria-current={screen === 'chat' ? 'page' : undefined} onClick={() => setScreen('chat')}>Chat</button>
-            <button className="tab" type="button" aria-current={screen === 'buy' ? 'page' : undefined} onClick={() => setScreen('buy')}>Buy credits</button>
-            <button className="tab" type="button" aria-current={screen === 'vault' ? 'page' : undefined} onClick={() => setScreen('vault')}>Vault</button>
-          </nav>
-        )}
+        {unlocked && <Tabs screen={screen} go={go} label="Main" />}
         <div className="topbar-right">
           {unlocked && (
             <span className={`pill num${counts.pending ? ' warn' : ''}`} data-testid="credit-pill" title="Credits in your vault">
               <span className="dot" />
-              {counts.unspent} credit{counts.unspent === 1 ? '' : 's'}
-              {counts.pending ? ` · ${counts.pending} pending` : ''}
+              <span className="pill-text">
+                {counts.unspent} credit{counts.unspent === 1 ? '' : 's'}
+                {counts.pending ? ` · ${counts.pending} pending` : ''}
+              </span>
             </span>
           )}
-          <ConnectButton showBalance={false} chainStatus="icon" accountStatus="address" />
+          {canConnect && <div className="wide-only">{connect}</div>}
+          {(unlocked || canConnect) && (
+            <button
+              className="btn ghost menu-button"
+              type="button"
+              aria-label="Menu"
+              aria-expanded={menuOpen}
+              aria-controls="menu"
+              onClick={() => setMenuOpen((o) => !o)}
+            >
+              <span aria-hidden="true">{menuOpen ? '✕' : '☰'}</span>
+            </button>
+          )}
         </div>
+        {menuOpen && (
+          <div id="menu" className="menu-panel">
+            {unlocked && <Tabs screen={screen} go={go} label="Menu" />}
+            {canConnect && <div className="menu-connect">{connect}</div>}
+          </div>
+        )}
       </header>
-      <main>
+      {unlocked && <ChainResetNotice />}
+      <main onClick={() => menuOpen && setMenuOpen(false)}>
         {state.status === 'loading' ? null : !unlocked ? (
           <VaultGate />
         ) : screen === 'chat' ? (

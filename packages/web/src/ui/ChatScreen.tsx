@@ -36,6 +36,8 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   const [input, setInput] = useState('');
   const [live, setLive] = useState<Live | null>(null);
   const [now, setNow] = useState(Date.now());
+  /** Phones: the conversation list is a drawer. */
+  const [drawer, setDrawer] = useState(false);
   const abort = useRef<AbortController | null>(null);
   const bottom = useRef<HTMLDivElement>(null);
 
@@ -136,14 +138,14 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   const noCredits = counts.unspent === 0;
 
   return (
-    <div className="chat">
-      <aside className="sidebar">
+    <div className={`chat${drawer ? ' drawer-open' : ''}`}>
+      <aside className="sidebar" id="conversations">
         <div className="sidebar-head">
-          <button className="btn block" type="button" onClick={() => setCurrent(null)} disabled={!!live}>+ New chat</button>
+          <button className="btn block" type="button" onClick={() => { setCurrent(null); setDrawer(false); }} disabled={!!live}>+ New chat</button>
         </div>
         <nav className="convs" aria-label="Conversations">
           {conversations.map((c) => (
-            <button key={c.id} type="button" className="conv" aria-current={current?.id === c.id} onClick={() => !live && setCurrent(c)}>
+            <button key={c.id} type="button" className="conv" aria-current={current?.id === c.id} onClick={() => { if (!live) { setCurrent(c); setDrawer(false); } }}>
               <span>{c.title || 'Untitled'}</span>
             </button>
           ))}
@@ -153,7 +155,14 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
           {conversations.length > 0 && <button className="btn ghost small danger" type="button" onClick={clearAll}>Clear</button>}
         </div>
       </aside>
+      {drawer && <div className="drawer-backdrop" onClick={() => setDrawer(false)} />}
       <section className="conversation">
+        <div className="chat-phonebar">
+          <button className="btn small" type="button" aria-expanded={drawer} aria-controls="conversations" onClick={() => setDrawer((d) => !d)}>
+            ☰ Conversations
+          </button>
+          <button className="btn small" type="button" onClick={() => setCurrent(null)} disabled={!!live}>+ New chat</button>
+        </div>
         <div className="messages">
           <div className="messages-inner" data-testid="messages">
             {!current || current.turns.length === 0 ? (
@@ -169,7 +178,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
             ) : (
               current.turns.map((t, i) =>
                 t.role === 'user' ? (
-                  <div key={i} className="turn-user">{t.content}</div>
+                  <div key={i} className="turn-user prose" data-testid="user-turn"><Markdown text={t.content} /></div>
                 ) : (
                   <div key={i} className="turn-assistant" data-testid="assistant-turn">
                     <div className={`prose${live && i === current.turns.length - 1 && t.content ? ' caret' : ''}`}>

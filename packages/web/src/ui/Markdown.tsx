@@ -19,7 +19,7 @@ function CodeBlock({ children, lang }: { children: ReactNode; lang: string }) {
   );
 }
 
-/** Renders model output as markdown. Raw HTML is never rendered; links open safely. */
+/** Renders chat text (the model's answers and the user's own messages) as markdown. Raw HTML is never rendered; links open safely. */
 export const Markdown = memo(function Markdown({ text }: { text: string }) {
   return (
     <ReactMarkdown

@@ -1,5 +1,6 @@
 'use client';
 import { useMemo, useRef, useState } from 'react';
+import { isActive } from '../vault';
 import { ErrorNotice } from './ErrorNotice';
 import { useUnlockedVault, useVault } from './vault-context';
 
@@ -18,7 +19,8 @@ export function VaultScreen() {
     for (const r of vault.list()) {
       const b = map.get(r.batch) ?? { createdAt: r.createdAt, n: 0, statuses: {}, txHash: r.txHash };
       b.n++;
-      b.statuses[r.status] = (b.statuses[r.status] ?? 0) + 1;
+      const status = isActive(r) ? r.status : 'archived';
+      b.statuses[status] = (b.statuses[status] ?? 0) + 1;
       b.txHash ??= r.txHash;
       map.set(r.batch, b);
     }
@@ -70,6 +72,11 @@ export function VaultScreen() {
         <div className="stat"><div className="v num" data-testid="count-unspent">{counts.unspent}</div><div className="l">Available</div></div>
         <div className="stat"><div className="v num" data-testid="count-pending">{counts.pending}</div><div className="l">Waiting for confirmation</div></div>
         <div className="stat"><div className="v num" data-testid="count-spent">{counts.spent}</div><div className="l">Used</div></div>
+        {counts.archived > 0 && (
+          <div className="stat" title="Credits from a chain that was reset: kept, never counted or used">
+            <div className="v num" data-testid="count-archived">{counts.archived}</div><div className="l">Archived</div>
+          </div>
+        )}
       </div>
       <div className="grid-2">
         <div className="card stack">
@@ -88,7 +95,8 @@ export function VaultScreen() {
                       {b.statuses.pending ? <span className="badge warn">{b.statuses.pending} pending</span> : null}{' '}
                       {b.statuses.unspent ? <span className="badge ok">{b.statuses.unspent} available</span> : null}{' '}
                       {b.statuses.spent ? <span className="badge muted">{b.statuses.spent} used</span> : null}{' '}
-                      {b.statuses.abandoned ? <span className="badge muted">not paid</span> : null}
+                      {b.statuses.abandoned ? <span className="badge muted">not paid</span> : null}{' '}
+                      {b.statuses.archived ? <span className="badge muted">{b.statuses.archived} archived</span> : null}
                     </td>
                   </tr>
                 ))}

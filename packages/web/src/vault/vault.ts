@@ -155,7 +155,7 @@ export class Vault {
    */
   async archive(ids: string[]): Promise<number> {
     const now = Date.now();
-    const records = ids.map((id) => this.credits.get(id)).filter((r): r is CreditRecord => r !== undefined && r.archivedAt === undefined);
+    const records = [...new Set(ids)].map((id) => this.credits.get(id)).filter((r): r is CreditRecord => r !== undefined && r.archivedAt === undefined);
     await this.putAll(records.map((r) => ({ ...r, archivedAt: now })));
     return records.length;
   }

@@ -9,8 +9,20 @@ export const ARTIFACTS = join(WEB_DIR, 'test-artifacts');
 
 export type Profile = { context: BrowserContext; dir: string; close(): Promise<void> };
 
+/** A phone-sized screen (an iPhone 12–15 class viewport), touch, mobile layout viewport. */
+export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } as const;
+
+export type ProfileOptions = {
+  /** Reopen this user-data-dir instead of a fresh one. */
+  dir?: string;
+  colorScheme?: 'light' | 'dark';
+  /** Screen emulation, e.g. PHONE (default: a 1280×800 desktop window). */
+  device?: { viewport: { width: number; height: number }; isMobile?: boolean; hasTouch?: boolean; deviceScaleFactor?: number };
+  javaScriptEnabled?: boolean;
+};
+
 /** Launches Chromium with a fresh user-data-dir (or `dir` to reopen a profile). */
-export async function launchProfile(options: { dir?: string; colorScheme?: 'light' | 'dark' } = {}): Promise<Profile> {
+export async function launchProfile(options: ProfileOptions = {}): Promise<Profile> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'zkc-chromium-'));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -25,8 +37,9 @@ export async function launchProfile(options: { dir?: string; colorScheme?: 'ligh
       '--disable-component-update',
       '--disable-sync',
     ],
-    viewport: { width: 1280, height: 800 },
+    ...(options.device ?? { viewport: { width: 1280, height: 800 } }),
     colorScheme: options.colorScheme ?? 'light',
+    javaScriptEnabled: options.javaScriptEnabled ?? true,
     acceptDownloads: true,
   });
   return {

@@ -1,15 +1,16 @@
 // The real stack for browser tests: Anvil + CreditPool/TestToken (real forge deploy), the
 // Venice simulator, the real API server, and this app (`next start` of a test build).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { waitForReceipt } from '@zkcredits/core';
-import { ANVIL_KEYS, deployContracts, freePort, startAnvil, type Anvil } from '@zkcredits/core/node';
+import { CREDIT_VK_SHA256, TREE_DEPTH, waitForReceipt, type DeploymentManifest } from '@zkcredits/core';
+import { ANVIL_KEYS, deployContracts, freePort, startAnvil, writeDeploymentManifest, type Anvil } from '@zkcredits/core/node';
 import { createLogger, loadConfig, startServer, type RunningServer } from '@zkcredits/server';
 import { createVeniceSim, type VeniceSim } from '@zkcredits/venice-sim';
-import { createPublicClient, createWalletClient, http, parseAbi, type Address } from 'viem';
+import { createPublicClient, createWalletClient, http, parseAbi, type Address, type Hash } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 
@@ -36,6 +37,17 @@ export type Stack = {
   webUrl: string;
   pool: Address;
   token: Address;
+  /** Hash of the CreditPool's deployment block (changes when the chain is reset). */
+  deploymentBlockHash: Hash;
+  /** The deployment manifest the app was started with (ZKC_DEPLOYMENT). */
+  manifestPath: string;
+  /**
+   * Resets the chain as a developer restarting Anvil would: a new Anvil on the same port,
+   * the contracts deployed again (same addresses, another history), a new manifest, the API
+   * server restarted on its port. The app keeps running (and its origin, so the browser's
+   * vault): it reads the manifest at every page load.
+   */
+  resetChain(): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -68,60 +80,105 @@ async function waitFor(url: string, timeoutMs: number, child: ChildProcess): Pro
   }
 }
 
+const OWNER = privateKeyToAccount(ANVIL_KEYS[0]).address;
+
+type Deployed = { pool: Address; token: Address; deploymentBlock: bigint; deploymentBlockHash: Hash; manifestPath: string };
+
+/** Deploys CreditPool + TestToken (real forge script), funds the browser wallet with 20 tUSD, writes the manifest into `dir`. */
+async function deploy(rpcUrl: string, dir: string): Promise<Deployed> {
+  const d = await deployContracts({ rpcUrl, privateKey: ANVIL_KEYS[0], pricePerCredit: PRICE, owner: OWNER, treasury: OWNER });
+  const client = createPublicClient({ chain: foundry, transport: http(rpcUrl), pollingInterval: 50 });
+  const wallet = createWalletClient({ chain: foundry, account: privateKeyToAccount(ANVIL_KEYS[0]), transport: http(rpcUrl), pollingInterval: 50 });
+  await waitForReceipt(client, {
+    hash: await wallet.writeContract({ address: d.token, abi: tokenAbi, functionName: 'mint', args: [BUYER, 20_000_000n] }),
+  });
+  const { hash } = await client.getBlock({ blockNumber: d.deploymentBlock });
+  const manifest: DeploymentManifest = {
+    version: 1,
+    chainId: foundry.id,
+    creditPool: d.creditPool,
+    deploymentBlock: d.deploymentBlock,
+    deploymentBlockHash: hash,
+    token: { address: d.token, symbol: 'tUSD', decimals: 6, permit: true },
+    pricePerCredit: PRICE,
+    owner: OWNER,
+    treasury: OWNER,
+    deployer: OWNER,
+    vkSha256: CREDIT_VK_SHA256,
+    treeDepth: TREE_DEPTH,
+  };
+  const manifestPath = await writeDeploymentManifest(dir, manifest);
+  return { pool: d.creditPool, token: d.token, deploymentBlock: d.deploymentBlock, deploymentBlockHash: hash, manifestPath };
+}
+
+/** The real API server for one deployment, on `port` (0: any free port). */
+async function startApi(rpcUrl: string, d: Deployed, sim: VeniceSim, port = 0): Promise<RunningServer> {
+  const config = loadConfig({
+    ZKC_HOST: '127.0.0.1',
+    ZKC_PORT: String(port),
+    ZKC_RPC_URL: rpcUrl,
+    ZKC_CHAIN_ID: '31337',
+    ZKC_CONTRACT: d.pool,
+    ZKC_DEPLOYMENT_BLOCK: d.deploymentBlock.toString(),
+    ZKC_CONFIRMATIONS: '0',
+    ZKC_POLL_INTERVAL_MS: '200',
+    ZKC_UPSTREAM_URL: sim.apiBaseUrl,
+    ZKC_UPSTREAM_API_KEY: 'sim-key',
+    ZKC_MODELS: `${MODEL}:256`,
+    ZKC_STORE: 'sqlite',
+    ZKC_SQLITE_PATH: ':memory:',
+    ZKC_VERIFIERS: '1',
+    ZKC_CRS_PATH: resolve(REPO_ROOT, '../shared/crs'),
+    ZKC_LOG_LEVEL: 'silent',
+  });
+  return startServer(config, createLogger({ level: 'silent', destination: new Sink() }));
+}
+
 export async function startStack(): Promise<Stack> {
   assertTestBuild();
-  const anvil = await startAnvil();
-  const stops: (() => Promise<unknown>)[] = [() => anvil.stop()];
+  const manifests = mkdtempSync(join(tmpdir(), 'zkc-deployments-'));
+  let anvil = await startAnvil();
+  let server: RunningServer | undefined;
+  let sim: VeniceSim | undefined;
+  let web: Web | undefined;
+  const stopAll = async () => {
+    for (const stop of [() => web?.stop(), () => server?.stop(), () => sim?.close(), () => anvil.stop()]) await Promise.resolve(stop()).catch(() => undefined);
+    rmSync(manifests, { recursive: true, force: true });
+  };
   try {
-    const owner = privateKeyToAccount(ANVIL_KEYS[0]).address;
-    const d = await deployContracts({ rpcUrl: anvil.rpcUrl, privateKey: ANVIL_KEYS[0], pricePerCredit: PRICE, owner, treasury: owner });
-    // Fund the browser wallet with 20 tUSD.
-    const client = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 });
-    const wallet = createWalletClient({ chain: foundry, account: privateKeyToAccount(ANVIL_KEYS[0]), transport: http(anvil.rpcUrl), pollingInterval: 50 });
-    await waitForReceipt(client, {
-      hash: await wallet.writeContract({ address: d.token, abi: tokenAbi, functionName: 'mint', args: [BUYER, 20_000_000n] }),
-    });
-
-    const sim = await createVeniceSim({ apiKey: 'sim-key' });
-    stops.unshift(() => sim.close());
-    const config = loadConfig({
-      ZKC_HOST: '127.0.0.1',
-      ZKC_PORT: '0',
-      ZKC_RPC_URL: anvil.rpcUrl,
-      ZKC_CHAIN_ID: '31337',
-      ZKC_CONTRACT: d.creditPool,
-      ZKC_DEPLOYMENT_BLOCK: d.deploymentBlock.toString(),
-      ZKC_CONFIRMATIONS: '0',
-      ZKC_POLL_INTERVAL_MS: '200',
-      ZKC_UPSTREAM_URL: sim.apiBaseUrl,
-      ZKC_UPSTREAM_API_KEY: 'sim-key',
-      ZKC_MODELS: `${MODEL}:256`,
-      ZKC_STORE: 'sqlite',
-      ZKC_SQLITE_PATH: ':memory:',
-      ZKC_VERIFIERS: '1',
-      ZKC_CRS_PATH: resolve(REPO_ROOT, '../shared/crs'),
-      ZKC_LOG_LEVEL: 'silent',
-    });
-    const server = await startServer(config, createLogger({ level: 'silent', destination: new Sink() }));
-    stops.unshift(() => server.stop());
-
-    const web = await startWeb({ serverUrl: server.url, pool: d.creditPool, rpcUrl: anvil.rpcUrl });
-    stops.unshift(() => web.stop());
-    const webUrl = web.url;
-    return {
+    let d = await deploy(anvil.rpcUrl, manifests);
+    sim = await createVeniceSim({ apiKey: 'sim-key' });
+    server = await startApi(anvil.rpcUrl, d, sim);
+    web = await startWeb({ serverUrl: server.url, deployment: d.manifestPath, rpcUrl: anvil.rpcUrl });
+    const stack: Stack = {
       anvil,
       sim,
       server,
       web: web.process,
-      webUrl,
-      pool: d.creditPool,
+      webUrl: web.url,
+      pool: d.pool,
       token: d.token,
-      async stop() {
-        for (const stop of stops) await stop().catch(() => undefined);
+      deploymentBlockHash: d.deploymentBlockHash,
+      manifestPath: d.manifestPath,
+      async resetChain() {
+        await server!.stop();
+        await anvil.stop();
+        anvil = await startAnvil({ port: anvil.port });
+        d = await deploy(anvil.rpcUrl, manifests);
+        server = await startApi(anvil.rpcUrl, d, sim!, stack.server.port);
+        if (d.manifestPath !== stack.manifestPath) {
+          // Another CreditPool address: the app must be pointed at the new manifest (same port, same origin).
+          const port = Number(new URL(stack.webUrl).port);
+          await web!.stop();
+          web = await startWeb({ serverUrl: server.url, deployment: d.manifestPath, rpcUrl: anvil.rpcUrl, port });
+        }
+        Object.assign(stack, { anvil, server, web: web!.process, pool: d.pool, token: d.token, deploymentBlockHash: d.deploymentBlockHash, manifestPath: d.manifestPath });
       },
+      stop: stopAll,
     };
+    return stack;
   } catch (error) {
-    for (const stop of stops) await stop().catch(() => undefined);
+    await stopAll();
     throw error;
   }
 }
@@ -133,10 +190,14 @@ export async function tokenBalance(stack: Stack, who: Address): Promise<bigint> 
 
 export type Web = { url: string; process: ChildProcess; stop(): Promise<void> };
 
-/** `next start` of the test build on a free port, configured for one deployment. */
-export async function startWeb(opts: { serverUrl: string; pool: Address; rpcUrl: string }): Promise<Web> {
+/**
+ * `next start` of the test build on a free port (or `port`), configured for one deployment:
+ * its manifest (`deployment`, as ZKC_DEPLOYMENT), or only a CreditPool address (`pool`, the
+ * ZKC_CHAIN_ID/ZKC_POOL_ADDRESS fallback).
+ */
+export async function startWeb(opts: { serverUrl: string; rpcUrl: string; deployment?: string; pool?: Address; port?: number }): Promise<Web> {
   assertTestBuild();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const nextBin = join(REPO_ROOT, 'node_modules/next/dist/bin/next');
   const child = spawn(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], {
     cwd: WEB_DIR,
@@ -146,8 +207,7 @@ export async function startWeb(opts: { serverUrl: string; pool: Address; rpcUrl:
       NEXT_TELEMETRY_DISABLED: '1',
       ZKC_NEXT_DIST_DIR: TEST_DIST_DIR,
       ZKC_SERVER_URL: opts.serverUrl,
-      ZKC_CHAIN_ID: '31337',
-      ZKC_POOL_ADDRESS: opts.pool,
+      ...(opts.deployment ? { ZKC_DEPLOYMENT: opts.deployment } : { ZKC_CHAIN_ID: '31337', ZKC_POOL_ADDRESS: opts.pool }),
       ZKC_RPC_URL: opts.rpcUrl,
       CRS_PATH: resolve(REPO_ROOT, '../shared/crs'),
     },
