@@ -81,7 +81,16 @@ export function requestDigest({ method, path, headers, body }: Omit<RequestHashP
       details: `at most ${MAX_BODY_DEPTH} levels of arrays and objects`,
     });
   }
-  const canonical = canonicalize(stripped);
+  let canonical: string | undefined;
+  try {
+    canonical = canonicalize(stripped);
+  } catch (cause) {
+    // JCS has no form for NaN or ±Infinity (e.g. a body number like 1e400 parses to Infinity).
+    throw new ZkCreditsError('invalid_request', 'request body holds a value JSON cannot represent', {
+      details: 'numbers must be finite (1e400 overflows to Infinity)',
+      cause,
+    });
+  }
   if (canonical === undefined) {
     throw new ZkCreditsError('invalid_request', 'request body is not JSON-serialisable');
   }

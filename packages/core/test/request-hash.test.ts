@@ -68,4 +68,18 @@ describe('requestHash: bound headers and limits', () => {
     for (let i = 0; i < MAX_BODY_DEPTH - 1; i++) ok = [ok];
     expect(() => requestHash({ ...base, body: { ok } })).not.toThrow();
   });
+
+  it('refuses numbers JSON cannot represent (1e400 parses to Infinity) with a typed invalid_request', () => {
+    const body = JSON.parse('{"model":"m","messages":[],"temperature":1e400}') as unknown;
+    for (const bad of [body, { ...base.body, temperature: Number.NaN }, { ...base.body, top_p: -Infinity }]) {
+      let error: unknown;
+      try {
+        requestHash({ ...base, body: bad });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ZkCreditsError);
+      expect((error as ZkCreditsError).code).toBe('invalid_request');
+    }
+  });
 });

@@ -3,8 +3,21 @@ import { readDeploymentManifest } from '@zkcredits/core/node';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
-/** One model the server sells, with the most output tokens one credit buys. */
-export type ModelConfig = { id: string; maxTokensPerCredit: number };
+/** One model the server sells, with the most output and input tokens one credit buys. */
+export type ModelConfig = { id: string; maxTokensPerCredit: number; maxInputTokensPerCredit: number };
+
+/** Venice's `venice_parameters` keys an operator may enable (each can change what Venice bills). */
+export const VENICE_PARAMETER_KEYS = [
+  'character_slug',
+  'strip_thinking_response',
+  'disable_thinking',
+  'enable_web_search',
+  'enable_web_scraping',
+  'enable_web_citations',
+  'include_search_results_in_stream',
+  'return_search_results_as_documents',
+  'include_venice_system_prompt',
+] as const;
 
 export type TrustProxy = boolean | number | string[];
 
@@ -37,6 +50,10 @@ export type Config = {
     totalTimeoutMs: number;
   };
   models: ModelConfig[];
+  /** `venice_parameters` keys clients may send besides `enable_e2ee` (always allowed). */
+  veniceParameters: string[];
+  /** Releases of one credit (failed provider calls) before it cools down (PROTOCOL.md, "Release cooldown"). */
+  releasesBeforeCooldown: number;
   apiKeyMode: boolean;
   proofs: {
     backend: 'auto' | 'native' | 'wasm';
@@ -55,6 +72,15 @@ export type Config = {
   corsOrigins: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   shutdownGraceMs: number;
+  /** The Prometheus listener (ZKC_METRICS_ADDR); undefined: off. */
+  metrics: { host: string; port: number } | undefined;
+  /** Client connections to the API listener. */
+  connections: {
+    /** A request's headers must arrive within this (ZKC_HEADERS_TIMEOUT_MS). */
+    headersTimeoutMs: number;
+    /** Open connections per client address, IPv6 per /64 (ZKC_MAX_CONNECTIONS_PER_IP); not applied behind ZKC_TRUST_PROXY. */
+    maxPerIp: number;
+  };
 };
 
 const int = (name: string, min: number, max: number, example: number) =>
@@ -79,17 +105,24 @@ const list = (v: string) =>
     .filter(Boolean);
 
 const modelsSchema = z
-  .string({ error: 'ZKC_MODELS is required: the models you sell and their output-token cap per credit, e.g. ZKC_MODELS=llama-3.3-70b:1024,qwen3-4b:2048' })
+  .string({
+    error:
+      'ZKC_MODELS is required: the models you sell with their output-token cap per credit (and optionally the input cap), e.g. ZKC_MODELS=llama-3.3-70b:1024,qwen3-4b:2048/16384',
+  })
   .transform((value, ctx) => {
-    const out: ModelConfig[] = [];
+    const out: { id: string; maxTokensPerCredit: number; maxInputTokensPerCredit: number | undefined }[] = [];
+    const tokens = (v: string | undefined) => (v !== undefined && /^\d{1,7}$/.test(v) ? Number(v) : NaN);
     for (const item of list(value)) {
       const i = item.lastIndexOf(':');
       const id = i > 0 ? item.slice(0, i) : '';
-      const cap = Number(i > 0 ? item.slice(i + 1) : NaN);
-      if (!id || !/^[A-Za-z0-9._:/-]{1,128}$/.test(id) || !Number.isInteger(cap) || cap < 1 || cap > 1_000_000) {
+      const [outCap, inCap, ...extra] = (i > 0 ? item.slice(i + 1) : '').split('/');
+      const cap = tokens(outCap);
+      const inputCap = inCap === undefined ? undefined : tokens(inCap);
+      const bad = (n: number | undefined) => n !== undefined && (!Number.isInteger(n) || n < 1 || n > 1_000_000);
+      if (!id || !/^[A-Za-z0-9._:/-]{1,128}$/.test(id) || bad(cap) || bad(inputCap) || extra.length > 0) {
         ctx.addIssue({
           code: 'custom',
-          message: `ZKC_MODELS entry "${item}" must be <model id>:<max tokens per credit>, e.g. llama-3.3-70b:1024`,
+          message: `ZKC_MODELS entry "${item}" must be <model id>:<max output tokens per credit>[/<max input tokens per credit>], e.g. llama-3.3-70b:1024 or llama-3.3-70b:1024/8192`,
         });
         return z.NEVER;
       }
@@ -97,7 +130,7 @@ const modelsSchema = z
         ctx.addIssue({ code: 'custom', message: `ZKC_MODELS lists "${id}" twice` });
         return z.NEVER;
       }
-      out.push({ id, maxTokensPerCredit: cap });
+      out.push({ id, maxTokensPerCredit: cap, maxInputTokensPerCredit: inputCap });
     }
     if (out.length === 0) {
       ctx.addIssue({ code: 'custom', message: 'ZKC_MODELS must name at least one model, e.g. ZKC_MODELS=llama-3.3-70b:1024' });
@@ -122,6 +155,23 @@ const trustProxySchema = z
     if (/^\d+$/.test(v)) return Number(v);
     return list(v);
   });
+
+/** Default metrics listener: loopback only (an ephemeral port when ZKC_PORT=0). */
+export const DEFAULT_METRICS_PORT = 9464;
+
+const metricsAddrSchema = z.string().transform((value, ctx): { host: string; port: number } | 'off' => {
+  const v = value.trim();
+  if (v === 'off') return 'off';
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[3]) > 65535) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `ZKC_METRICS_ADDR must be host:port or off, e.g. ZKC_METRICS_ADDR=127.0.0.1:${DEFAULT_METRICS_PORT} (or [::1]:${DEFAULT_METRICS_PORT}; 0.0.0.0:${DEFAULT_METRICS_PORT} only on a private network)`,
+    });
+    return z.NEVER;
+  }
+  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
+});
 
 const envSchema = z.object({
   ZKC_HOST: z.string().default('127.0.0.1'),
@@ -154,6 +204,24 @@ const envSchema = z.object({
   ZKC_UPSTREAM_IDLE_TIMEOUT_MS: int('ZKC_UPSTREAM_IDLE_TIMEOUT_MS', 100, 600_000, 30000).default(30_000),
   ZKC_UPSTREAM_TIMEOUT_MS: int('ZKC_UPSTREAM_TIMEOUT_MS', 100, 3_600_000, 300000).default(300_000),
   ZKC_MODELS: modelsSchema,
+  ZKC_MAX_INPUT_TOKENS_PER_CREDIT: int('ZKC_MAX_INPUT_TOKENS_PER_CREDIT', 1, 1_000_000, 8192).default(8192),
+  ZKC_VENICE_PARAMETERS: z
+    .string()
+    .transform((v, ctx) => {
+      const keys = list(v);
+      for (const k of keys) {
+        if (!(VENICE_PARAMETER_KEYS as readonly string[]).includes(k)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `ZKC_VENICE_PARAMETERS entry "${k}" is not a Venice parameter this server knows; choose from ${VENICE_PARAMETER_KEYS.join(', ')} (enable_e2ee is always allowed)`,
+          });
+          return z.NEVER;
+        }
+      }
+      return keys;
+    })
+    .default([]),
+  ZKC_RELEASES_BEFORE_COOLDOWN: int('ZKC_RELEASES_BEFORE_COOLDOWN', 1, 1000, 3).default(3),
   ZKC_API_KEY_MODE: bool('ZKC_API_KEY_MODE').default(false),
   ZKC_BB_BACKEND: z.enum(['auto', 'native', 'wasm'], { error: 'ZKC_BB_BACKEND must be auto, native or wasm' }).default('auto'),
   ZKC_CRS_PATH: z.string().min(1).optional(),
@@ -194,6 +262,9 @@ const envSchema = z.object({
     .default([]),
   ZKC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'ZKC_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
   ZKC_SHUTDOWN_GRACE_MS: int('ZKC_SHUTDOWN_GRACE_MS', 0, 600_000, 10000).default(10_000),
+  ZKC_METRICS_ADDR: metricsAddrSchema.optional(),
+  ZKC_HEADERS_TIMEOUT_MS: int('ZKC_HEADERS_TIMEOUT_MS', 100, 600_000, 10000).default(10_000),
+  ZKC_MAX_CONNECTIONS_PER_IP: int('ZKC_MAX_CONNECTIONS_PER_IP', 1, 100_000, 64).default(64),
 });
 
 /**
@@ -230,6 +301,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.ZKC_REDIS_PREFIX && !e.ZKC_REDIS_URL) {
     problems.push('ZKC_REDIS_PREFIX is set but ZKC_REDIS_URL is not: set ZKC_REDIS_URL=redis://… to share rate limits, or remove ZKC_REDIS_PREFIX');
   }
+  const metrics =
+    e.ZKC_METRICS_ADDR === 'off' ? undefined : (e.ZKC_METRICS_ADDR ?? { host: '127.0.0.1', port: e.ZKC_PORT === 0 ? 0 : DEFAULT_METRICS_PORT });
+  if (metrics && metrics.port !== 0 && metrics.port === e.ZKC_PORT) {
+    problems.push(`ZKC_METRICS_ADDR uses port ${metrics.port}, the API's ZKC_PORT: give metrics their own port, e.g. ZKC_METRICS_ADDR=127.0.0.1:${DEFAULT_METRICS_PORT}`);
+  }
   if (problems.length > 0 || !deployment) throw new ConfigError(problems);
   const { chainId, contract, manifest } = deployment;
 
@@ -257,7 +333,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleTimeoutMs: e.ZKC_UPSTREAM_IDLE_TIMEOUT_MS,
       totalTimeoutMs: e.ZKC_UPSTREAM_TIMEOUT_MS,
     },
-    models: e.ZKC_MODELS,
+    models: e.ZKC_MODELS.map((m) => ({ ...m, maxInputTokensPerCredit: m.maxInputTokensPerCredit ?? e.ZKC_MAX_INPUT_TOKENS_PER_CREDIT })),
+    veniceParameters: e.ZKC_VENICE_PARAMETERS,
+    releasesBeforeCooldown: e.ZKC_RELEASES_BEFORE_COOLDOWN,
     apiKeyMode: e.ZKC_API_KEY_MODE,
     proofs: {
       backend: e.ZKC_BB_BACKEND,
@@ -280,6 +358,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     corsOrigins: e.ZKC_CORS_ORIGINS,
     logLevel: e.ZKC_LOG_LEVEL,
     shutdownGraceMs: e.ZKC_SHUTDOWN_GRACE_MS,
+    metrics,
+    connections: { headersTimeoutMs: e.ZKC_HEADERS_TIMEOUT_MS, maxPerIp: e.ZKC_MAX_CONNECTIONS_PER_IP },
   };
 }
 

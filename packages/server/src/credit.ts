@@ -13,8 +13,12 @@ import type { Metrics } from './metrics.js';
 import type { Prover, Verifier } from './proof/types.js';
 import type { Store } from './store/index.js';
 
-/** A credit that passed every check and may now be reserved. */
-export type AuthorizedCredit = { nullifierHash: bigint; mode: 'proof' | 'api_key' };
+/**
+ * A credit that passed every check and may now be reserved. API-key mode proves only once the
+ * credit is reserved (`proveAfterReserve`), so concurrent requests for one credential never make
+ * the server prove more than once at a time.
+ */
+export type AuthorizedCredit = { nullifierHash: bigint; mode: 'proof' | 'api_key'; proveAfterReserve?: () => Promise<void> };
 
 export type CreditDeps = {
   store: Store;
@@ -37,8 +41,18 @@ export function bearerCredential(authorization: string | undefined): string | un
 
 async function refuseSpentOrInUse(deps: CreditDeps, nullifierHash: bigint): Promise<void> {
   const state = await deps.store.nullifierState(nullifierHash, deps.now());
-  if (state === 'spent') throw new ApiError('credit_spent');
-  if (state === 'reserved') throw new ApiError('credit_in_use', { retryAfter: deps.retryAfterSeconds });
+  if (state !== null) throw await unavailableCredit(deps, nullifierHash, state);
+}
+
+/** The error for a credit that cannot be reserved now: spent, held by another request, or cooling down. */
+export async function unavailableCredit(deps: CreditDeps, nullifierHash: bigint, state: 'reserved' | 'cooling' | 'spent'): Promise<ApiError> {
+  if (state === 'spent') return new ApiError('credit_spent');
+  if (state === 'cooling') {
+    const now = deps.now();
+    const until = await deps.store.coolingUntil(nullifierHash, now);
+    return new ApiError('credit_cooling_down', { retryAfter: Math.max(1, Math.ceil(((until ?? now) - now) / 1000)) });
+  }
+  return new ApiError('credit_in_use', { retryAfter: deps.retryAfterSeconds });
 }
 
 /**
@@ -91,15 +105,18 @@ export async function authorizeApiKey(deps: CreditDeps, key: string, requestHash
   if (tree.indexOf(credentialCommitment(credential)) < 0) throw new ApiError('credential_not_found');
   const nullifierHash = credentialNullifierHash(credential);
   await refuseSpentOrInUse(deps, nullifierHash);
+  const prover = deps.prover;
 
-  // Path and root are taken from one synchronous snapshot of the tree.
-  const witness = buildSpendWitness(credential, tree, requestHash);
-  const rs = await deps.store.rootStatus(witness.root, ROOT_HISTORY_SIZE);
-  if (rs.status === 'unknown' || rs.status === 'expired') {
-    throw new ApiError('not_ready', { details: 'the local tree is out of step with the database; retry' });
-  }
-  const end = deps.metrics.proveSeconds.startTimer();
-  await deps.prover.prove(witness);
-  end();
-  return { nullifierHash, mode: 'api_key' };
+  const proveAfterReserve = async () => {
+    // Path and root are taken from one synchronous snapshot of the tree.
+    const witness = buildSpendWitness(credential, tree, requestHash);
+    const rs = await deps.store.rootStatus(witness.root, ROOT_HISTORY_SIZE);
+    if (rs.status === 'unknown' || rs.status === 'expired') {
+      throw new ApiError('not_ready', { details: 'the local tree is out of step with the database; retry' });
+    }
+    const end = deps.metrics.proveSeconds.startTimer();
+    await prover.prove(witness);
+    end();
+  };
+  return { nullifierHash, mode: 'api_key', proveAfterReserve };
 }

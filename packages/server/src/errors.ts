@@ -34,6 +34,8 @@ export const ERRORS = {
   method_not_allowed: { status: 405, type: 'invalid_request_error', message: 'This route does not support that HTTP method.' },
   invalid_nonce: { status: 400, type: 'invalid_request_error', message: 'The attestation nonce must be exactly 64 hex characters (32 random bytes), fresh for every attestation request.' },
   model_not_attestable: { status: 400, type: 'invalid_request_error', message: 'The model provider has no TEE attestation for this model. Pick a TEE / E2EE model from GET /v1/models.' },
+  unsupported_parameter: { status: 400, type: 'invalid_request_error', message: 'This server does not forward that request field: a credit pays for a plain chat completion. Remove it (the fields forwarded are listed in docs/PROTOCOL.md, "Forwarded fields").' },
+  input_tokens_exceeded: { status: 400, type: 'invalid_request_error', message: 'One credit pays for a bounded input. Shorten the conversation to the per-credit input limit in GET /v1/zkcredits/config (max_input_tokens_per_credit).' },
   // credit / proof
   missing_credit: { status: 401, type: 'authentication_error', message: 'No credit attached. Add a "zkcredits" member with your proof to the JSON body, or send a zkc1… credential as the bearer API key.' },
   invalid_proof_payload: { status: 400, type: 'invalid_request_error', message: 'The "zkcredits" member is malformed. Expected {"proof": base64, "root": 0x+64 hex, "nullifier_hash": 0x+64 hex}.' },
@@ -46,6 +48,7 @@ export const ERRORS = {
   invalid_api_key: { status: 401, type: 'authentication_error', message: 'The bearer key is not a valid zkcredits credential (zkc1…). Check for typos; it has a checksum.' },
   credential_not_found: { status: 403, type: 'permission_error', message: 'This credential is not in the credit tree. If you just bought it, wait for the purchase to be confirmed and retry.' },
   api_key_mode_disabled: { status: 403, type: 'permission_error', message: 'This server does not build proofs for clients. Prove locally and send the proof in the "zkcredits" body member.' },
+  credit_cooling_down: { status: 429, type: 'rate_limit_error', message: 'This credit was released after failed provider calls several times in a row and is cooling down. It is not spent: retry after the delay in the Retry-After header.' },
   // capacity
   rate_limited: { status: 429, type: 'rate_limit_error', message: 'Too many requests from your address. Retry after the delay in the Retry-After header.' },
   verifier_busy: { status: 503, type: 'server_error', message: 'All proof verifiers are busy. Retry after the delay in the Retry-After header; your credit was not spent.' },

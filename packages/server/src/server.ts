@@ -11,7 +11,16 @@ import { createRateLimitBackend } from './ratelimit.js';
 import { createStore, type Store } from './store/index.js';
 import { createVeniceUpstream, type Upstream } from './upstream/venice.js';
 
-export type RunningServer = { app: App; url: string; port: number; indexer: ChainIndexer; store: Store; stop(): Promise<void> };
+export type RunningServer = {
+  app: App;
+  url: string;
+  port: number;
+  /** Where GET /metrics answers (ZKC_METRICS_ADDR); undefined when off. */
+  metricsUrl: string | undefined;
+  indexer: ChainIndexer;
+  store: Store;
+  stop(): Promise<void>;
+};
 
 /**
  * Wires the real parts from a validated config (store, chain index over viem, bb proof
@@ -20,7 +29,7 @@ export type RunningServer = { app: App; url: string; port: number; indexer: Chai
 export async function startServer(
   config: Config,
   logger: Logger,
-  overrides: { store?: Store; upstream?: Upstream; pools?: ProofPools; client?: PublicClient } = {},
+  overrides: { store?: Store; upstream?: Upstream; pools?: ProofPools; client?: PublicClient; now?: () => number } = {},
 ): Promise<RunningServer> {
   // The CRS (a read-only volume in images) must be the pinned one before anything else starts.
   const crsPath = requireCrs(config.proofs.crsPath, 'ZKC_CRS_PATH');
@@ -62,12 +71,13 @@ export async function startServer(
     throw err;
   }
 
-  const app = createApp({ config: cfg, store, chain: indexer, verifier: pools.verifier, prover: pools.prover, upstream, logger, rateLimit });
-  const { url, port } = await app.start();
+  const app = createApp({ config: cfg, store, chain: indexer, verifier: pools.verifier, prover: pools.prover, upstream, logger, rateLimit, now: overrides.now });
+  const { url, port, metricsUrl } = await app.start();
   return {
     app,
     url,
     port,
+    metricsUrl,
     indexer,
     store,
     async stop() {

@@ -29,8 +29,8 @@ describe('loadConfig', () => {
     const c = loadConfig(valid);
     expect(c.chain.contract).toBe(`0x${'ab'.repeat(20)}`);
     expect(c.models).toEqual([
-      { id: 'llama-3.3-70b', maxTokensPerCredit: 1024 },
-      { id: 'qwen3-4b', maxTokensPerCredit: 2048 },
+      { id: 'llama-3.3-70b', maxTokensPerCredit: 1024, maxInputTokensPerCredit: 8192 },
+      { id: 'qwen3-4b', maxTokensPerCredit: 2048, maxInputTokensPerCredit: 8192 },
     ]);
     expect(c.store).toEqual({ kind: 'sqlite', sqlitePath: './zkcredits.sqlite' });
     expect(c.apiKeyMode).toBe(false);

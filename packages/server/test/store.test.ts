@@ -174,6 +174,39 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
       expect(await s.markSpent(nh, 'b', now + 1001)).toBe(true);
     });
 
+    it('cools a credit down from the third counted release on, 1 s doubling up to 5 min, and counts only its holder\'s releases', async () => {
+      const s = await freshStore();
+      const nh = 0x99n;
+      let t = now;
+      const cycle = async () => {
+        expect(await s.reserve(nh, `h${t}`, t, 60_000)).toEqual({ ok: true });
+        expect(await s.release(nh, 'not-the-holder', { now: t, after: 3 })).toBe(false); // not counted
+        expect(await s.release(nh, `h${t}`, { now: t, after: 3 })).toBe(true);
+      };
+      await cycle();
+      await cycle();
+      expect(await s.nullifierState(nh, t)).toBeNull(); // two releases: free at once
+      await cycle(); // third: 1 s
+      expect(await s.nullifierState(nh, t)).toBe('cooling');
+      expect(await s.coolingUntil(nh, t)).toBe(t + 1000);
+      expect(await s.reserve(nh, 'early', t + 999, 60_000)).toEqual({ ok: false, state: 'cooling' });
+      t += 1000;
+      expect(await s.nullifierState(nh, t)).toBeNull();
+      await cycle(); // fourth: 2 s
+      expect(await s.coolingUntil(nh, t)).toBe(t + 2000);
+      for (let i = 0; i < 12; i++) {
+        t = (await s.coolingUntil(nh, t))!;
+        await cycle();
+      }
+      expect((await s.coolingUntil(nh, t))! - t).toBe(300_000); // capped at 5 minutes
+      expect(await s.markSpent(nh, 'early', t)).toBe(false);
+      // A sweep of expired rows forgets the cooldown but never the count.
+      t += 300_000;
+      expect(await s.releaseExpired(t)).toBe(1);
+      await cycle();
+      expect((await s.coolingUntil(nh, t))! - t).toBe(300_000);
+    });
+
     it('sweeps expired reservations', async () => {
       const s = await freshStore();
       await s.reserve(0x88n, 'a', now, 1000);

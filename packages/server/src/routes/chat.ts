@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { PROOF_BODY_FIELD, isZkCreditsError, requestHash } from '@zkcredits/core';
+import { isZkCreditsError, requestHash } from '@zkcredits/core';
 import type { Request, Response } from 'express';
-import { z } from 'zod';
 import type { Config } from '../config.js';
-import { authorizeApiKey, authorizeProof, bearerCredential, type AuthorizedCredit, type CreditDeps } from '../credit.js';
+import { authorizeApiKey, authorizeProof, bearerCredential, unavailableCredit, type AuthorizedCredit, type CreditDeps } from '../credit.js';
 import { ApiError } from '../errors.js';
+import { prepareChat } from './chat-request.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/index.js';
@@ -15,42 +15,11 @@ export const CHAT_PATH = '/v1/chat/completions';
 /** Largest non-streamed upstream answer the server buffers. */
 const MAX_UPSTREAM_BODY = 32 * 1024 * 1024;
 
-const tokenCount = z.number().int().nullable().optional();
-const chatSchema = z.looseObject({
-  model: z.string({ error: 'model is required (a string)' }),
-  messages: z.array(z.unknown(), { error: 'messages is required (an array)' }).min(1, { error: 'messages must not be empty' }),
-  stream: z.boolean({ error: 'stream must be true or false' }).nullable().optional(),
-  max_tokens: tokenCount,
-  max_completion_tokens: tokenCount,
-  n: z.number().int().nullable().optional(),
-});
-
 export type ChatDeps = CreditDeps & {
   config: Config;
   upstream: Upstream;
   logger: Logger;
 };
-
-/** Validates the OpenAI request and returns the body to forward (without `zkcredits`, capped). */
-function prepare(config: Config, body: Record<string, unknown>): { forward: Record<string, unknown>; stream: boolean; model: string } {
-  const parsed = chatSchema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ApiError('invalid_request', { message: `Invalid chat request: ${issue.message}.`, param: issue.path.join('.') || undefined });
-  }
-  const req = parsed.data;
-  const model = config.models.find((m) => m.id === req.model);
-  if (!model) throw new ApiError('model_not_allowed', { param: 'model', details: `got ${JSON.stringify(req.model.slice(0, 100))}` });
-  if (req.n != null && req.n !== 1) throw new ApiError('invalid_request', { message: 'One credit pays for one completion: set n to 1 or leave it out.', param: 'n' });
-  const cap = model.maxTokensPerCredit;
-  for (const name of ['max_tokens', 'max_completion_tokens'] as const) {
-    const v = req[name];
-    if (v != null && (v < 1 || v > cap)) throw new ApiError('max_tokens_exceeded', { param: name, details: `${name} must be 1..${cap} for ${model.id}, got ${v}` });
-  }
-  const { [PROOF_BODY_FIELD]: _proof, ...forward } = body;
-  if (req.max_tokens == null && req.max_completion_tokens == null) forward.max_completion_tokens = cap;
-  return { forward, stream: req.stream === true, model: model.id };
-}
 
 function mapUpstreamFailure(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
@@ -140,9 +109,9 @@ export function chatHandler(deps: ChatDeps) {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new ApiError('invalid_request', { message: 'The request body must be a JSON object.' });
     }
-    const { forward, stream, model } = prepare(deps.config, body as Record<string, unknown>);
-
     const headers = boundRequestHeaders(req);
+    const { forward, stream, model } = prepareChat(deps.config, body as Record<string, unknown>, headers);
+
     let rh: bigint;
     try {
       rh = requestHash({ chainId: deps.config.chain.chainId, contract: deps.config.chain.contract, method: 'POST', path: CHAT_PATH, headers, body });
@@ -162,15 +131,15 @@ export function chatHandler(deps: ChatDeps) {
 
     const token = randomUUID();
     const reserved = await store.reserve(credit.nullifierHash, token, deps.now(), deps.config.reservationTtlMs);
-    if (!reserved.ok) {
-      throw reserved.state === 'spent' ? new ApiError('credit_spent') : new ApiError('credit_in_use', { retryAfter: deps.retryAfterSeconds });
-    }
+    if (!reserved.ok) throw await unavailableCredit(deps, credit.nullifierHash, reserved.state);
 
     let settled = false;
     const release = async (reason: string) => {
       if (settled) return;
       settled = true;
-      const ok = await store.release(credit.nullifierHash, token).catch((err: unknown) => {
+      // Counted: from the configured release on, the credit cools down (PROTOCOL.md, "Release cooldown").
+      const cooldown = { now: deps.now(), after: deps.config.releasesBeforeCooldown };
+      const ok = await store.release(credit.nullifierHash, token, cooldown).catch((err: unknown) => {
         log.error({ err }, 'could not release a reservation; it will expire');
         return false;
       });
@@ -209,6 +178,7 @@ export function chatHandler(deps: ChatDeps) {
     res.on('close', onClose);
     let up: UpstreamResponse | undefined;
     try {
+      if (credit.proveAfterReserve) await credit.proveAfterReserve();
       try {
         forwarded = true;
         up = await deps.upstream.chatCompletions({ body: forward, headers, signal: abort.signal });

@@ -1,10 +1,12 @@
 import pg from 'pg';
 import { IndexerError } from '../errors.js';
 import { CHECKPOINT_BLOCKS, SCHEMA, type DeploymentRecord } from './schema.js';
-import { classifyRoot } from './sqlite.js';
+import { classifyRoot, stateOf } from './sqlite.js';
 import {
+  cooldownMs,
   hex32,
   type BlockBatch,
+  type CooldownPolicy,
   type BlockRef,
   type Cursor,
   type DeploymentIdentity,
@@ -208,11 +210,19 @@ export class PostgresStore implements Store {
   }
 
   async nullifierState(nullifierHash: bigint, now: number): Promise<NullifierState> {
-    const { rows } = await this.pool.query<{ state: 'reserved' | 'spent' }>(
-      `SELECT state FROM zkc_nullifiers WHERE nullifier_hash = $1 AND (state = 'spent' OR expires_at > $2)`,
+    const { rows } = await this.pool.query<{ state: 'reserved' | 'spent'; token: string | null }>(
+      `SELECT state, token FROM zkc_nullifiers WHERE nullifier_hash = $1 AND (state = 'spent' OR expires_at > $2)`,
       [hex32(nullifierHash), now],
     );
-    return rows[0]?.state ?? null;
+    return stateOf(rows[0]);
+  }
+
+  async coolingUntil(nullifierHash: bigint, now: number): Promise<number | null> {
+    const { rows } = await this.pool.query<{ expires_at: string }>(
+      `SELECT expires_at FROM zkc_nullifiers WHERE nullifier_hash = $1 AND state = 'reserved' AND token IS NULL AND expires_at > $2`,
+      [hex32(nullifierHash), now],
+    );
+    return rows[0] ? Number(rows[0].expires_at) : null;
   }
 
   async reserve(nullifierHash: bigint, token: string, now: number, ttlMs: number): Promise<ReserveResult> {
@@ -230,7 +240,7 @@ export class PostgresStore implements Store {
     const state = await this.nullifierState(nullifierHash, now);
     // Gone between the two statements: its holder released it. Report "in use" so the
     // client retries rather than believing the credit is spent.
-    return { ok: false, state: state === 'spent' ? 'spent' : 'reserved' };
+    return { ok: false, state: state ?? 'reserved' };
   }
 
   async markSpent(nullifierHash: bigint, token: string, now: number): Promise<boolean> {
@@ -242,12 +252,29 @@ export class PostgresStore implements Store {
     return r.rowCount === 1;
   }
 
-  async release(nullifierHash: bigint, token: string): Promise<boolean> {
-    const r = await this.pool.query(`DELETE FROM zkc_nullifiers WHERE nullifier_hash = $1 AND state = 'reserved' AND token = $2`, [
-      hex32(nullifierHash),
-      token,
-    ]);
-    return r.rowCount === 1;
+  async release(nullifierHash: bigint, token: string, cooldown?: CooldownPolicy): Promise<boolean> {
+    const key = hex32(nullifierHash);
+    if (!cooldown) {
+      const r = await this.pool.query(`DELETE FROM zkc_nullifiers WHERE nullifier_hash = $1 AND state = 'reserved' AND token = $2`, [key, token]);
+      return r.rowCount === 1;
+    }
+    return this.tx(async (c) => {
+      const held = await c.query(`SELECT 1 FROM zkc_nullifiers WHERE nullifier_hash = $1 AND state = 'reserved' AND token = $2 FOR UPDATE`, [key, token]);
+      if (held.rowCount !== 1) return false;
+      const { rows } = await c.query<{ releases: string }>(
+        `INSERT INTO zkc_releases (nullifier_hash, releases) VALUES ($1, 1)
+         ON CONFLICT (nullifier_hash) DO UPDATE SET releases = zkc_releases.releases + 1 RETURNING releases`,
+        [key],
+      );
+      const wait = cooldownMs(Number(rows[0]!.releases), cooldown.after);
+      if (wait > 0) {
+        // Cooling: an unheld reservation that ends with the cooldown.
+        await c.query(`UPDATE zkc_nullifiers SET token = NULL, expires_at = $2, updated_at = $3 WHERE nullifier_hash = $1`, [key, cooldown.now + wait, cooldown.now]);
+      } else {
+        await c.query(`DELETE FROM zkc_nullifiers WHERE nullifier_hash = $1`, [key]);
+      }
+      return true;
+    });
   }
 
   async releaseExpired(now: number): Promise<number> {

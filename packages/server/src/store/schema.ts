@@ -17,6 +17,8 @@ export const SCHEMA = [
      expires_at BIGINT,
      updated_at BIGINT NOT NULL
    )`,
+  // How often each credit was released after a failed provider call (release cooldown).
+  `CREATE TABLE IF NOT EXISTS zkc_releases (nullifier_hash TEXT PRIMARY KEY, releases BIGINT NOT NULL)`,
 ];
 
 export type DeploymentRecord = { chainId: number; contract: string; deploymentBlock: string; emptyRoot: string };

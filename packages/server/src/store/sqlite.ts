@@ -2,8 +2,10 @@ import Database from 'better-sqlite3';
 import { IndexerError } from '../errors.js';
 import { CHECKPOINT_BLOCKS, SCHEMA, type DeploymentRecord } from './schema.js';
 import {
+  cooldownMs,
   hex32,
   type BlockBatch,
+  type CooldownPolicy,
   type BlockRef,
   type Cursor,
   type DeploymentIdentity,
@@ -163,11 +165,16 @@ export class SqliteStore implements Store {
 
   async nullifierState(nullifierHash: bigint, now: number): Promise<NullifierState> {
     const row = this.db
-      .prepare(`SELECT state FROM zkc_nullifiers WHERE nullifier_hash = ? AND (state = 'spent' OR expires_at > ?)`)
-      .get(hex32(nullifierHash), now) as
-      | { state: 'reserved' | 'spent' }
-      | undefined;
-    return row?.state ?? null;
+      .prepare(`SELECT state, token FROM zkc_nullifiers WHERE nullifier_hash = ? AND (state = 'spent' OR expires_at > ?)`)
+      .get(hex32(nullifierHash), now) as { state: 'reserved' | 'spent'; token: string | null } | undefined;
+    return stateOf(row);
+  }
+
+  async coolingUntil(nullifierHash: bigint, now: number): Promise<number | null> {
+    const row = this.db
+      .prepare(`SELECT expires_at FROM zkc_nullifiers WHERE nullifier_hash = ? AND state = 'reserved' AND token IS NULL AND expires_at > ?`)
+      .get(hex32(nullifierHash), now) as { expires_at: number } | undefined;
+    return row ? Number(row.expires_at) : null;
   }
 
   async reserve(nullifierHash: bigint, token: string, now: number, ttlMs: number): Promise<ReserveResult> {
@@ -183,8 +190,8 @@ export class SqliteStore implements Store {
           )
           .get(key, token, now + ttlMs, now, now) as { token: string } | undefined;
         if (won) return { ok: true };
-        const row = this.db.prepare(`SELECT state FROM zkc_nullifiers WHERE nullifier_hash = ?`).get(key) as { state: 'reserved' | 'spent' };
-        return { ok: false, state: row.state };
+        const row = this.db.prepare(`SELECT state, token FROM zkc_nullifiers WHERE nullifier_hash = ?`).get(key) as { state: 'reserved' | 'spent'; token: string | null };
+        return { ok: false, state: stateOf(row)! };
       })
       .immediate();
   }
@@ -199,11 +206,29 @@ export class SqliteStore implements Store {
     return r.changes === 1;
   }
 
-  async release(nullifierHash: bigint, token: string): Promise<boolean> {
-    const r = this.db
-      .prepare(`DELETE FROM zkc_nullifiers WHERE nullifier_hash = ? AND state = 'reserved' AND token = ?`)
-      .run(hex32(nullifierHash), token);
-    return r.changes === 1;
+  async release(nullifierHash: bigint, token: string, cooldown?: CooldownPolicy): Promise<boolean> {
+    const key = hex32(nullifierHash);
+    return this.db
+      .transaction((): boolean => {
+        const held = this.db.prepare(`SELECT 1 FROM zkc_nullifiers WHERE nullifier_hash = ? AND state = 'reserved' AND token = ?`).get(key, token);
+        if (!held) return false;
+        const wait = cooldown ? cooldownMs(this.countRelease(key), cooldown.after) : 0;
+        if (wait > 0) {
+          // Cooling: an unheld reservation that ends with the cooldown.
+          this.db.prepare(`UPDATE zkc_nullifiers SET token = NULL, expires_at = ?, updated_at = ? WHERE nullifier_hash = ?`).run(cooldown!.now + wait, cooldown!.now, key);
+        } else {
+          this.db.prepare(`DELETE FROM zkc_nullifiers WHERE nullifier_hash = ?`).run(key);
+        }
+        return true;
+      })
+      .immediate();
+  }
+
+  private countRelease(key: string): number {
+    const row = this.db
+      .prepare(`INSERT INTO zkc_releases (nullifier_hash, releases) VALUES (?, 1) ON CONFLICT (nullifier_hash) DO UPDATE SET releases = releases + 1 RETURNING releases`)
+      .get(key) as { releases: number };
+    return Number(row.releases);
   }
 
   async releaseExpired(now: number): Promise<number> {
@@ -219,4 +244,11 @@ export function classifyRoot(seq: number | string | null, latest: number | strin
   if (s === l) return { status: 'current', seq: s };
   if (s > l - window) return { status: 'recent', seq: s };
   return { status: 'expired', seq: s };
+}
+
+/** A live row's state: an unheld reservation (no token) is a cooling credit. Shared by both stores. */
+export function stateOf(row: { state: 'reserved' | 'spent'; token: string | null } | undefined): NullifierState {
+  if (!row) return null;
+  if (row.state === 'spent') return 'spent';
+  return row.token === null ? 'cooling' : 'reserved';
 }

@@ -27,9 +27,25 @@ export type RootStatus =
   | { status: 'expired'; seq: number }
   | { status: 'unknown' };
 
-export type NullifierState = 'reserved' | 'spent' | null;
+/**
+ * `reserved`: a request holds it; `cooling`: released too often after failed provider calls and
+ * refused until its cooldown ends (PROTOCOL.md, "Release cooldown"); `spent`: final.
+ */
+export type NullifierState = 'reserved' | 'cooling' | 'spent' | null;
 
-export type ReserveResult = { ok: true } | { ok: false; state: 'reserved' | 'spent' };
+export type ReserveResult = { ok: true } | { ok: false; state: 'reserved' | 'cooling' | 'spent' };
+
+/** Release counting: from the `after`-th release on, a credit cools down before it can be reserved again. */
+export type CooldownPolicy = { now: number; after: number };
+
+/** Longest cooldown after repeated releases (PROTOCOL.md, "Release cooldown"). */
+export const MAX_COOLDOWN_MS = 300_000;
+
+/** Cooldown after a credit's `releases`-th release: none before `after`, then 1 s doubling up to 5 min. */
+export function cooldownMs(releases: number, after: number): number {
+  if (releases < after) return 0;
+  return Math.min(1000 * 2 ** Math.min(releases - after, 30), MAX_COOLDOWN_MS);
+}
 
 /** Identity of the deployment a store belongs to; a store refuses to serve another one. */
 export type DeploymentIdentity = { chainId: number; contract: `0x${string}`; deploymentBlock: bigint; emptyRoot: bigint };
@@ -63,14 +79,20 @@ export interface Store {
   recentRoots(n: number): Promise<bigint[]>;
 
   // ---- nullifiers
-  /** `reserved` only while the reservation is live at `now` (an expired one counts as free). */
+  /** `reserved` / `cooling` only while live at `now` (an expired one counts as free). */
   nullifierState(nullifierHash: bigint, now: number): Promise<NullifierState>;
+  /** When a cooling credit may be reserved again (ms since epoch), or null if it is not cooling. */
+  coolingUntil(nullifierHash: bigint, now: number): Promise<number | null>;
   /** Atomically claims a nullifier: free or expired-reservation → reserved by `token`. */
   reserve(nullifierHash: bigint, token: string, now: number, ttlMs: number): Promise<ReserveResult>;
   /** reserved-by-token → spent. False if the reservation is gone (expired and taken over). */
   markSpent(nullifierHash: bigint, token: string, now: number): Promise<boolean>;
-  /** Deletes the reservation iff it is still held by `token`. */
-  release(nullifierHash: bigint, token: string): Promise<boolean>;
+  /**
+   * Ends the reservation iff it is still held by `token`. With a `cooldown` policy the release is
+   * counted, and from the policy's `after`-th release on the credit cools down (an unheld
+   * reservation until the cooldown ends) instead of becoming free at once.
+   */
+  release(nullifierHash: bigint, token: string, cooldown?: CooldownPolicy): Promise<boolean>;
   /** Deletes reservations that expired before `now` (crashed holders). Returns how many. */
   releaseExpired(now: number): Promise<number>;
 }

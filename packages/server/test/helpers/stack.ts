@@ -82,6 +82,8 @@ export function baseEnv(chain: TestChain, sim: VeniceSim, stores: StoreFactory):
     ZKC_RESERVATION_TTL_MS: '15000',
     ZKC_MODELS: `${MODEL}:${MAX_TOKENS},${E2EE_MODEL}:${MAX_TOKENS}`,
     ZKC_API_KEY_MODE: 'true',
+    // Suites that retry one proof through several provider failures; the cooldown has its own test.
+    ZKC_RELEASES_BEFORE_COOLDOWN: '20',
     ZKC_VERIFIERS: '2',
     ZKC_VERIFY_QUEUE: '64',
     ZKC_RATE_LIMIT_PER_MINUTE: '100000',
@@ -92,7 +94,7 @@ export function baseEnv(chain: TestChain, sim: VeniceSim, stores: StoreFactory):
 
 export async function startStack(
   kind: 'sqlite' | 'postgres',
-  options: { env?: Record<string, string>; pools?: ProofPools; chain?: TestChain; stores?: StoreFactory } = {},
+  options: { env?: Record<string, string>; pools?: ProofPools; chain?: TestChain; stores?: StoreFactory; now?: () => number } = {},
 ): Promise<Stack> {
   await initPoseidon2();
   const chain = options.chain ?? (await startTestChain());
@@ -103,7 +105,7 @@ export async function startStack(
   const pools = options.pools ?? (await createProofPools(config, { prover: true }));
   const logs = new LogCapture();
   const logger = createLogger({ level: 'debug', destination: logs });
-  const server = await startServer(config, logger, { pools });
+  const server = await startServer(config, logger, { pools, now: options.now });
   const tree = new MerkleTree();
 
   const stack: Stack = {
