@@ -46,7 +46,7 @@ export function publicRoutes(deps: { config: Config; chain: ChainView; store: St
         object: 'model',
         created: 0,
         owned_by: 'zkcredits',
-        zkcredits: { max_tokens_per_credit: m.maxTokensPerCredit },
+        zkcredits: { max_tokens_per_credit: m.maxTokensPerCredit, max_input_tokens_per_credit: m.maxInputTokensPerCredit },
       })),
     });
   });
@@ -66,8 +66,10 @@ export function publicRoutes(deps: { config: Config; chain: ChainView; store: St
       circuit: { noir_version: creditCircuit.noir_version, sha256: circuitEtag.slice(1, -1) },
       payment_token: s.paymentToken,
       price_per_credit: s.pricePerCredit?.toString() ?? null,
-      models: config.models.map((m) => ({ id: m.id, max_tokens_per_credit: m.maxTokensPerCredit })),
+      models: config.models.map((m) => ({ id: m.id, max_tokens_per_credit: m.maxTokensPerCredit, max_input_tokens_per_credit: m.maxInputTokensPerCredit })),
       request_binding: { method: 'POST', path: '/v1/chat/completions', body_field: 'zkcredits' },
+      venice_parameters: ['enable_e2ee', ...config.veniceParameters],
+      releases_before_cooldown: config.releasesBeforeCooldown,
       api_key_mode: config.apiKeyMode,
     });
   });
@@ -89,7 +91,8 @@ export function publicRoutes(deps: { config: Config; chain: ChainView; store: St
     const tree = chain.tree;
     const total = tree.size;
     const root = toFieldHex(tree.root);
-    const leaves = from < total ? tree.leaves(from).slice(0, limit) : [];
+    // Copies only the page: O(limit) whatever the tree's size.
+    const leaves = from < total ? tree.leaves(from, Math.min(total, from + limit)) : [];
     const bytes = Buffer.alloc(leaves.length * 32);
     leaves.forEach((leaf, i) => bytes.write(leaf.toString(16).padStart(64, '0'), i * 32, 'hex'));
     cache(res, 5);
