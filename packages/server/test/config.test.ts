@@ -47,7 +47,7 @@ describe('loadConfig', () => {
 
   it('explains bad values', () => {
     expect(problems({ ...valid, ZKC_CONTRACT: '0x1234' })[0]).toMatch(/40 hex digits/);
-    expect(problems({ ...valid, ZKC_MODELS: 'llama' })[0]).toMatch(/<model id>:<max tokens per credit>/);
+    expect(problems({ ...valid, ZKC_MODELS: 'llama' })[0]).toMatch(/<model id>:<max output tokens per credit>/);
     expect(problems({ ...valid, ZKC_PORT: 'eighty' })[0]).toMatch(/ZKC_PORT must be a whole number/);
     expect(problems({ ...valid, ZKC_STORE: 'postgres' })[0]).toMatch(/ZKC_DATABASE_URL/);
     expect(problems({ ...valid, ZKC_CORS_ORIGINS: 'https://a.example/path' })[0]).toMatch(/origin like/);
@@ -125,5 +125,28 @@ describe('loadConfig with a deployment manifest (ZKC_DEPLOYMENT)', () => {
     expect(loadConfig({ ...rest, ZKC_DEPLOYMENT: manifestFile(manifest()) }).chain.confirmations).toBe(2);
     expect(loadConfig({ ...valid, ZKC_CHAIN_ID: '31337' }).chain.confirmations).toBe(0);
     expect(loadConfig({ ...valid, ZKC_CHAIN_ID: '31337', ZKC_CONFIRMATIONS: '3' }).chain.confirmations).toBe(3);
+  });
+});
+
+describe('loadConfig: what one credit buys', () => {
+  it('reads per-model input caps (id:out/in), defaults the rest, and refuses malformed caps', () => {
+    const c = loadConfig({ ...valid, ZKC_MODELS: 'llama-3.3-70b:1024/16384,org/model:v2:512', ZKC_MAX_INPUT_TOKENS_PER_CREDIT: '4096' });
+    expect(c.models).toEqual([
+      { id: 'llama-3.3-70b', maxTokensPerCredit: 1024, maxInputTokensPerCredit: 16384 },
+      { id: 'org/model:v2', maxTokensPerCredit: 512, maxInputTokensPerCredit: 4096 },
+    ]);
+    for (const bad of ['m:1024/', 'm:1024/0', 'm:1024/2/3', 'm:/8', 'm:1e3']) {
+      expect(problems({ ...valid, ZKC_MODELS: bad })[0]).toMatch(/<max output tokens per credit>\[\/<max input tokens per credit>\]/);
+    }
+  });
+
+  it('enables only Venice parameters it knows, and counts 3 releases before a cooldown by default', () => {
+    expect(loadConfig(valid).veniceParameters).toEqual([]);
+    expect(loadConfig(valid).releasesBeforeCooldown).toBe(3);
+    expect(loadConfig({ ...valid, ZKC_VENICE_PARAMETERS: 'enable_web_search, include_venice_system_prompt' }).veniceParameters).toEqual([
+      'enable_web_search',
+      'include_venice_system_prompt',
+    ]);
+    expect(problems({ ...valid, ZKC_VENICE_PARAMETERS: 'enable_everything' })[0]).toMatch(/not a Venice parameter this server knows/);
   });
 });
