@@ -37,8 +37,9 @@ export class MerkleTree {
     return this.size === 0 ? zeroHashes()[TREE_DEPTH]! : this.layers[TREE_DEPTH]![0]!;
   }
 
-  leaves(from = 0): readonly bigint[] {
-    return this.layers[0]!.slice(from);
+  /** Leaves `from` up to (not including) `to`, default the end: copies only that range. */
+  leaves(from = 0, to?: number): readonly bigint[] {
+    return this.layers[0]!.slice(from, to);
   }
 
   /** Index of a commitment, or -1. The first occurrence wins if a commitment repeats. */

@@ -3,6 +3,8 @@
 //   server_p50_ms/p99   latency of those requests (verification, reservation, upstream, commit)
 //   server_overhead_ms  median(one request via the server) − median(same request straight to the upstream), sequential
 //   index_sync_100k_s   cold sync of 100,000 leaves (98 purchase events) from Anvil into a fresh SQLite store
+//   leaves_page_1m_ms   GET /v1/zkcredits/leaves?from=… (a full 16,384-leaf JSON page, body read) over HTTP from a
+//                       tree of 1,048,576 leaves, median of 21 pages spread over the tree (target ≤ 50)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +18,16 @@ import {
   requestHash,
 } from '@zkcredits/core';
 import { createVeniceSim } from '@zkcredits/venice-sim';
-import { ChainIndexer, emptyRoot } from '../src/chain/indexer.js';
+import { createApp } from '../src/app.js';
+import { ChainIndexer, emptyRoot, type ChainView } from '../src/chain/indexer.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createProofPools } from '../src/proof/node.js';
 import { CHAT_PATH } from '../src/routes/chat.js';
+import { MAX_LEAVES_PAGE } from '../src/routes/public.js';
 import { startServer } from '../src/server.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import { createVeniceUpstream } from '../src/upstream/venice.js';
 import { startTestChain } from '../test/helpers/chain.js';
 import { baseEnv, chatBody, SIM_KEY } from '../test/helpers/stack.js';
 
@@ -143,6 +148,67 @@ async function benchIndexSync(): Promise<Record<string, number>> {
   }
 }
 
+/** A page of leaves through the real route and HTTP stack, from an in-memory tree of 2^20 leaves. */
+export async function benchLeavesPage(): Promise<Record<string, number>> {
+  const LEAVES = 1 << 20;
+  const PAGES = 21;
+  await initPoseidon2();
+  // Building the tree hashes every node once (the indexer does the same when it loads).
+  const tree = MerkleTree.fromLeaves(Array.from({ length: LEAVES }, (_, i) => BigInt(i + 1)));
+  const dir = mkdtempSync(join(tmpdir(), 'zkc-bench-leaves-'));
+  const config = loadConfig({
+    ZKC_HOST: '127.0.0.1',
+    ZKC_PORT: '0',
+    ZKC_METRICS_ADDR: 'off',
+    ZKC_RPC_URL: 'http://127.0.0.1:8545',
+    ZKC_CHAIN_ID: '31337',
+    ZKC_CONTRACT: `0x${'11'.repeat(20)}`,
+    ZKC_UPSTREAM_API_KEY: SIM_KEY,
+    ZKC_MODELS: 'llama-3.3-70b:64',
+    ZKC_SQLITE_PATH: join(dir, 'db.sqlite'),
+    ZKC_RATE_LIMIT_PER_MINUTE: '1000000',
+    ZKC_LOG_LEVEL: 'silent',
+  });
+  const store = new SqliteStore(config.store.kind === 'sqlite' ? config.store.sqlitePath : '');
+  await store.init({ chainId: config.chain.chainId, contract: config.chain.contract, deploymentBlock: 0n, emptyRoot: emptyRoot() });
+  // The route reads the tree and nothing else of the chain index.
+  const chain: ChainView = {
+    status: { head: 1n, synced: 1n, leafCount: tree.size, lastPollAt: Date.now(), lastError: null, halted: null, reorgs: 0, pricePerCredit: 1n, paymentToken: null },
+    tree,
+    isSynced: () => true,
+    start() {},
+    stop: async () => {},
+  };
+  const app = createApp({
+    config,
+    store,
+    chain,
+    verifier: { verify: async () => false },
+    upstream: createVeniceUpstream(config.upstream),
+    logger: createLogger({ level: 'silent' }),
+  });
+  const { url } = await app.start();
+  try {
+    const page = async (from: number) => {
+      const t0 = performance.now();
+      const res = await fetch(`${url}/v1/zkcredits/leaves?from=${from}`);
+      const body = (await res.json()) as { count: number; total: number };
+      const ms = performance.now() - t0;
+      if (res.status !== 200 || body.count !== MAX_LEAVES_PAGE || body.total !== LEAVES) throw new Error(`leaves page from ${from}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+      return ms;
+    };
+    const step = Math.floor((LEAVES - MAX_LEAVES_PAGE) / (PAGES - 1));
+    for (let i = 0; i < 3; i++) await page(i * step); // warm-up
+    const times: number[] = [];
+    for (let i = 0; i < PAGES; i++) times.push(await page(i * step));
+    return { leaves_page_1m_ms: percentile(times, 50) };
+  } finally {
+    await app.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function benchServer(): Promise<Record<string, number>> {
-  return { ...(await benchRequests()), ...(await benchIndexSync()) };
+  return { ...(await benchRequests()), ...(await benchIndexSync()), ...(await benchLeavesPage()) };
 }

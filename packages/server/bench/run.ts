@@ -1,5 +1,7 @@
 // `npm run bench -w @zkcredits/server`: the server suite alone, printed as JSON.
-import { benchServer } from './bench.js';
+// `npm run bench -w @zkcredits/server -- leaves`: only leaves_page_1m_ms.
+import { benchLeavesPage, benchServer } from './bench.js';
 
-console.log(JSON.stringify(await benchServer(), null, 2));
+const only = process.argv.slice(2);
+console.log(JSON.stringify(only.includes('leaves') ? await benchLeavesPage() : await benchServer(), null, 2));
 process.exit(0);

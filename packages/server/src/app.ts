@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -7,7 +7,7 @@ import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { ChainView } from './chain/indexer.js';
 import type { Config } from './config.js';
-import { ApiError } from './errors.js';
+import { ApiError, ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { PoolStats } from './proof/pool.js';
@@ -37,13 +37,18 @@ export type AppDeps = {
 export type App = {
   express: express.Express;
   metrics: Metrics;
-  /** Starts the chain index, the reservation sweeper and the HTTP listener. */
-  start(): Promise<{ url: string; port: number }>;
-  /** Stops accepting, drains in-flight requests (up to the grace period), stops the index. */
+  /**
+   * Starts the metrics listener (ZKC_METRICS_ADDR, unless off), the API listener, the chain
+   * index and the reservation sweeper. `metricsUrl` is where GET /metrics answers (undefined: off).
+   */
+  start(): Promise<{ url: string; port: number; metricsUrl: string | undefined }>;
+  /** Stops accepting, drains in-flight requests (up to the grace period), stops the index and the metrics listener. */
   stop(): Promise<void>;
 };
 
 const SWEEP_INTERVAL_MS = 10_000;
+/** How long an idle keep-alive connection stays open between two requests. */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 const E2EE_HEADERS = ['x-venice-tee-client-pub-key', 'x-venice-tee-model-pub-key', 'x-venice-tee-signing-algo'];
 
 type AsyncHandler = (req: Request, res: Response) => Promise<void>;
@@ -68,6 +73,7 @@ export function createApp(deps: AppDeps): App {
     verifierPool: poolStatsOf(deps.verifier),
     proverPool: poolStatsOf(deps.prover),
     inFlight: () => inFlight,
+    openConnections: () => sockets.size,
   });
 
   const app = express();
@@ -126,13 +132,8 @@ export function createApp(deps: AppDeps): App {
       res.status(problems.length ? 503 : 200).json(body);
     }),
   );
-  app.get(
-    '/metrics',
-    wrap(async (_req, res) => {
-      res.setHeader('content-type', metrics.registry.contentType);
-      res.end(await metrics.registry.metrics());
-    }),
-  );
+  // No /metrics here: spend counters polled by anyone could be timed against on-chain
+  // purchases. Metrics have their own listener (ZKC_METRICS_ADDR, loopback by default).
 
   const limiter = rateLimit({
     windowMs: 60_000,
@@ -211,13 +212,72 @@ export function createApp(deps: AppDeps): App {
   });
 
   let server: Server | undefined;
+  let metricsServer: Server | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   const sockets = new Set<Socket>();
+  // Open connections per client address (IPv6: per /64). Only where the server sees the
+  // clients themselves: behind a trusted proxy every connection comes from the proxy,
+  // which enforces the per-client cap (docs/DEPLOY.md).
+  const perAddressCap = config.trustProxy === false ? config.connections.maxPerIp : undefined;
+  const openPerAddress = new Map<string, number>();
+
+  const onConnection = (socket: Socket) => {
+    if (perAddressCap !== undefined) {
+      const key = addressKey(socket.remoteAddress);
+      const open = (openPerAddress.get(key) ?? 0) + 1;
+      if (open > perAddressCap) {
+        // Refused before a byte is read: it holds no parser, no timers, no request.
+        metrics.connectionsRefused.inc({ reason: 'per_address_cap' });
+        socket.destroy();
+        return;
+      }
+      openPerAddress.set(key, open);
+      socket.once('close', () => {
+        const left = (openPerAddress.get(key) ?? 1) - 1;
+        if (left > 0) openPerAddress.set(key, left);
+        else openPerAddress.delete(key);
+      });
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
 
   return {
     express: app,
     metrics,
     async start() {
+      const { headersTimeoutMs } = config.connections;
+      let metricsUrl: string | undefined;
+      if (config.metrics) {
+        metricsServer = createServer(
+          { headersTimeout: headersTimeoutMs, requestTimeout: headersTimeoutMs, connectionsCheckingInterval: checkingInterval(headersTimeoutMs) },
+          metricsHandler(metrics),
+        );
+        metricsServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+        const { port } = await listen(metricsServer, config.metrics.port, config.metrics.host, 'ZKC_METRICS_ADDR');
+        metricsUrl = `http://${hostForUrl(config.metrics.host)}:${port}`;
+      }
+      // Proofs travel in the body; keep header limits at Node's default (16 KiB). Headers must
+      // arrive within headersTimeoutMs (slow clients cannot hold connections open); the body
+      // within requestTimeout. Timeouts are checked every checkingInterval.
+      server = createServer(
+        {
+          headersTimeout: headersTimeoutMs,
+          requestTimeout: Math.max(config.upstream.totalTimeoutMs + 30_000, headersTimeoutMs),
+          connectionsCheckingInterval: checkingInterval(headersTimeoutMs),
+        },
+        app,
+      );
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      // Before Node's own handler: a refused connection never reaches the HTTP parser.
+      server.prependListener('connection', onConnection);
+      let port: number;
+      try {
+        ({ port } = await listen(server, config.port, config.host, 'ZKC_PORT'));
+      } catch (err) {
+        metricsServer?.close();
+        throw err;
+      }
       chain.start();
       sweeper = setInterval(() => {
         store
@@ -226,20 +286,8 @@ export function createApp(deps: AppDeps): App {
           .catch(() => {});
       }, SWEEP_INTERVAL_MS);
       sweeper.unref();
-      server = app.listen(config.port, config.host);
-      server.on('connection', (s) => {
-        sockets.add(s);
-        s.once('close', () => sockets.delete(s));
-      });
-      // Proofs travel in the body; keep header limits at Node's default (16 KiB).
-      server.requestTimeout = config.upstream.totalTimeoutMs + 30_000;
-      server.headersTimeout = 30_000;
-      server.keepAliveTimeout = 5_000;
-      await once(server, 'listening');
-      const { port } = server.address() as AddressInfo;
-      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-      log.info({ port }, 'listening');
-      return { url: `http://${host}:${port}`, port };
+      log.info({ port, metrics: metricsUrl ?? 'off' }, 'listening');
+      return { url: `http://${hostForUrl(config.host)}:${port}`, port, metricsUrl };
     },
     async stop() {
       stopping = true;
@@ -257,9 +305,74 @@ export function createApp(deps: AppDeps): App {
         await closed;
       }
       await chain.stop();
+      if (metricsServer) {
+        const closed = new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+        metricsServer.closeAllConnections();
+        await closed;
+      }
       log.info('stopped');
     },
   };
+}
+
+/** The Prometheus listener: GET /metrics and nothing else. */
+function metricsHandler(metrics: Metrics) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const send = (err: ApiError) => {
+      res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(err.toJSON()));
+    };
+    if ((req.url ?? '').split('?')[0] !== '/metrics') return send(new ApiError('not_found'));
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(new ApiError('method_not_allowed'));
+    metrics.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      () => send(new ApiError('internal_error')),
+    );
+  };
+}
+
+/** Listens; an address already in use is a configuration problem (names the variable). */
+async function listen(server: Server, port: number, host: string, variable: string): Promise<AddressInfo> {
+  server.listen(port, host);
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new ConfigError([`${variable}: cannot listen on ${hostForUrl(host)}:${port} (${String(code)}); pick another address or port`]);
+    }
+    throw err;
+  }
+  return server.address() as AddressInfo;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** How often Node checks header/request timeouts: a tenth of the header timeout, 50 ms to 1 s. */
+function checkingInterval(headersTimeoutMs: number): number {
+  return Math.min(1000, Math.max(50, Math.floor(headersTimeoutMs / 10)));
+}
+
+/** The key a connection counts against: the IPv4 address, or the IPv6 /64 (one host's usual allocation). */
+export function addressKey(remote: string | undefined): string {
+  if (!remote) return '';
+  const a = remote.toLowerCase().replace(/%.*$/, '');
+  if (a.startsWith('::ffff:') && a.includes('.')) return a.slice(7);
+  if (!a.includes(':')) return a;
+  const [head = '', tail] = a.split('::');
+  const groups = (s: string) => (s ? s.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const all = [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${all
+    .slice(0, 4)
+    .map((g) => (parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`;
 }
 
 function toApiError(err: unknown): ApiError {

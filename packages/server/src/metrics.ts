@@ -10,6 +10,8 @@ export function createMetrics(sources: {
   verifierPool?: () => PoolStats;
   proverPool?: () => PoolStats;
   inFlight: () => number;
+  /** Open connections to the API listener. */
+  openConnections?: () => number;
 }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'zkc_' });
@@ -100,6 +102,20 @@ export function createMetrics(sources: {
       this.set(sources.inFlight());
     },
   });
+  new Gauge({
+    name: 'zkc_http_connections',
+    help: 'Open client connections to the API listener',
+    registers: [registry],
+    collect() {
+      this.set(sources.openConnections?.() ?? 0);
+    },
+  });
+  const connectionsRefused = new Counter({
+    name: 'zkc_http_connections_refused_total',
+    help: 'Connections closed on accept, by reason (per_address_cap: ZKC_MAX_CONNECTIONS_PER_IP)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   const pool = new Gauge({
     name: 'zkc_proof_pool',
     help: 'Proof worker pools: size, busy and queued',
@@ -118,5 +134,5 @@ export function createMetrics(sources: {
       }
     },
   });
-  return { registry, httpRequests, httpDuration, verifySeconds, proveSeconds, credits, upstreamErrors };
+  return { registry, httpRequests, httpDuration, verifySeconds, proveSeconds, credits, upstreamErrors, connectionsRefused };
 }
