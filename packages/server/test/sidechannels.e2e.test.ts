@@ -1,6 +1,7 @@
 // Side channels and per-request cost: /metrics (spend counters) is served on its own
-// listener, never on the public API port; a /leaves page copies only the page, however
-// large the tree.
+// listener, never on the public API port; a nullifier's spent state is answered before the
+// proof is checked (PROTOCOL.md, what it reveals); a /leaves page copies only the page,
+// however large the tree.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { toFieldHex } from '@zkcredits/core';
 import { chatBody, errorOf, startStack, type Stack } from './helpers/stack.js';
@@ -37,6 +38,18 @@ describe('side channels and page cost', () => {
     // The metrics listener serves /metrics and nothing else.
     expect(await errorOf(await fetch(`${metricsUrl}/v1/models`))).toMatchObject({ status: 404, code: 'not_found' });
     expect(await errorOf(await fetch(`${metricsUrl}/metrics`, { method: 'POST' }))).toMatchObject({ status: 405, code: 'method_not_allowed' });
+  });
+
+  it('answers a nullifier hash\'s spent state before checking the proof (documented order: cheap, refuses replays)', async () => {
+    const [a, b] = await s.buyCredits(2);
+    const bodyA = chatBody('spent first');
+    const zkA = await s.prove(a!, bodyA);
+    expect((await s.post({ ...bodyA, zkcredits: zkA })).status).toBe(200);
+    const zkB = await s.prove(b!, chatBody('another body'));
+    // A proof that does not verify for this request, carrying a spent nullifier hash: the state answers.
+    expect(await errorOf(await s.post({ ...bodyA, zkcredits: { ...zkB, nullifier_hash: zkA.nullifier_hash } }))).toMatchObject({ status: 402, code: 'credit_spent' });
+    // The same with an unspent nullifier hash: the proof is checked, and refused.
+    expect(await errorOf(await s.post({ ...bodyA, zkcredits: zkB }))).toMatchObject({ status: 401, code: 'invalid_proof' });
   });
 
   it('builds a /leaves page from the requested range only, never from every leaf after `from`', async () => {
