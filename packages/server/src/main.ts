@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   // One machine-readable line for supervisors and tests.
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: server.url, port: server.port, metrics_url: server.metricsUrl ?? null })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: 'listening', url: server.url, port: server.port })}\n`);
 
   let stopping = false;
   const shutdown = (signal: string) => {
