@@ -148,7 +148,7 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
     expect(await errorOf(await s.post({ ...body, max_tokens: MAX_TOKENS + 1, zkcredits: zk }))).toMatchObject({ status: 400, code: 'max_tokens_exceeded', param: 'max_tokens' });
     expect(await errorOf(await s.post({ ...body, n: 3, zkcredits: zk }))).toMatchObject({ status: 400, code: 'invalid_request', param: 'n' });
     expect(await errorOf(await fetch(`${s.url}/v1/nope`))).toMatchObject({ status: 404, code: 'not_found' });
-    const deep = `${JSON.stringify({ ...body, zkcredits: zk }).slice(0, -1)},"extra":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const deep = `${JSON.stringify({ ...body, zkcredits: zk }).slice(0, -1)},"response_format":${'['.repeat(5000)}${']'.repeat(5000)}}`;
     expect(await errorOf(await s.post(deep))).toMatchObject({ status: 400, code: 'invalid_request' });
     // after all that, the credit is still spendable
     expect((await s.post({ ...body, zkcredits: zk })).status).toBe(200);
@@ -343,7 +343,7 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
     const junk = `/v1/junk-${Date.now()}`;
     await fetch(`${s.url}${junk}`);
     await fetch(`${s.url}${junk}`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
-    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    const metrics = await (await fetch(`${s.server.metricsUrl}/metrics`)).text();
     expect(metrics).not.toContain(junk);
     expect(metrics).toMatch(/zkc_credits_total\{outcome="spent",code=""\} \d+/);
     expect(metrics).toMatch(/zkc_credits_total\{outcome="released",code="upstream_error"\} [1-9]/);

@@ -110,7 +110,6 @@ export function chatHandler(deps: ChatDeps) {
       throw new ApiError('invalid_request', { message: 'The request body must be a JSON object.' });
     }
     const headers = boundRequestHeaders(req);
-    const { forward, stream, model } = prepareChat(deps.config, body as Record<string, unknown>, headers);
 
     let rh: bigint;
     try {
@@ -119,6 +118,8 @@ export function chatHandler(deps: ChatDeps) {
       if (isZkCreditsError(err)) throw new ApiError('invalid_request', { details: err.shortMessage });
       throw err;
     }
+    // After the hash: it refuses bodies nested too deeply or holding non-finite numbers first.
+    const { forward, stream, model } = prepareChat(deps.config, body as Record<string, unknown>, headers);
 
     let credit: AuthorizedCredit;
     if (Object.hasOwn(body, 'zkcredits')) {
