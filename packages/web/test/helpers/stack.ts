@@ -117,10 +117,9 @@ async function startApi(rpcUrl: string, d: Deployed, sim: VeniceSim, port = 0): 
     ZKC_HOST: '127.0.0.1',
     ZKC_PORT: String(port),
     ZKC_RPC_URL: rpcUrl,
-    ZKC_CHAIN_ID: '31337',
-    ZKC_CONTRACT: d.pool,
-    ZKC_DEPLOYMENT_BLOCK: d.deploymentBlock.toString(),
-    ZKC_CONFIRMATIONS: '0',
+    // The same manifest the app reads: one file configures both (chain 31337: no confirmations).
+    ZKC_DEPLOYMENT: d.manifestPath,
+    ZKC_METRICS_ADDR: '127.0.0.1:0',
     ZKC_POLL_INTERVAL_MS: '200',
     ZKC_UPSTREAM_URL: sim.apiBaseUrl,
     ZKC_UPSTREAM_API_KEY: 'sim-key',
