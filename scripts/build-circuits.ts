@@ -1,6 +1,8 @@
 #!/usr/bin/env -S npx tsx
 // Compiles the Noir circuits with @noir-lang/noir_wasm (no nargo) and derives the credit
-// circuit's verification key once. Outputs (committed, never edited by hand):
+// circuit's verification key once. Both circuits depend on the Noir library circuits/poseidon2
+// (a Nargo path dependency), so the file manager is rooted at circuits/ to hold it.
+// Outputs (committed, never edited by hand):
 //   circuits/<name>/artifacts/<name>.json   compiled program
 //   circuits/credit/artifacts/credit.vk     verification key bytes
 //   packages/core/src/generated/circuit.ts  artifact + pinned VK and its SHA-256
@@ -21,7 +23,8 @@ const outputs = new Map<string, string | Uint8Array>();
 
 async function compileCircuit(name: string) {
   const silent = () => {};
-  const result = await compile(createFileManager(join(root, 'circuits', name)), undefined, silent, silent);
+  const circuits = join(root, 'circuits');
+  const result = await compile(createFileManager(circuits), join(circuits, name), silent, silent);
   const program = (result as unknown as { program: Record<string, unknown> }).program;
   return { noir_version: program.noir_version, hash: String(program.hash), abi: program.abi, bytecode: program.bytecode as string };
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { Noir } from '@noir-lang/noir_js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -25,7 +25,22 @@ const spongeCircuit = JSON.parse(
   readFileSync(new URL('../../../circuits/sponge_check/artifacts/sponge_check.json', import.meta.url), 'utf8'),
 );
 
+const circuitsDir = new URL('../../../circuits/', import.meta.url);
+
 describe('Poseidon2 sponge in Noir', () => {
+  it('is one library (circuits/poseidon2) that both the credit and the sponge_check circuit depend on', () => {
+    for (const name of ['credit', 'sponge_check']) {
+      const manifest = readFileSync(new URL(`${name}/Nargo.toml`, circuitsDir), 'utf8');
+      expect(manifest).toMatch(/^poseidon2 = \{ path = "\.\.\/poseidon2" \}$/m);
+    }
+    expect(readFileSync(new URL('poseidon2/Nargo.toml', circuitsDir), 'utf8')).toMatch(/^type = "lib"$/m);
+    // No circuit keeps its own copy of the sponge: the only Noir `fn hash` is the library's.
+    const definitions = readdirSync(circuitsDir, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.nr'))
+      .filter((file) => /\bfn hash\s*</.test(readFileSync(new URL(file, circuitsDir), 'utf8')));
+    expect(definitions).toEqual(['poseidon2/src/lib.nr']);
+  });
+
   it('matches bb.js poseidon2Hash for inputs of length 1 to 7', async () => {
     const inputs = Array.from({ length: 7 }, (_, i) => BigInt(i + 1) * 0x1234567890abcdefn + TAG_NODE);
     const expected = inputs.map((_, n) => poseidon2Hash(inputs.slice(0, n + 1)));
