@@ -1,3 +1,4 @@
+import { base64 } from '@scure/base';
 import { z } from 'zod';
 import { ZkCreditsError } from './errors.js';
 import { parseField, toFieldHex, type FieldHex } from './field.js';
@@ -17,9 +18,7 @@ const payloadSchema = z.strictObject({
 });
 
 export function encodeProofPayload({ proof, publicInputs }: SpendProof): ProofPayload {
-  let bin = '';
-  for (const b of proof) bin += String.fromCharCode(b);
-  return { proof: btoa(bin), root: toFieldHex(publicInputs.root), nullifier_hash: toFieldHex(publicInputs.nullifierHash) };
+  return { proof: base64.encode(proof), root: toFieldHex(publicInputs.root), nullifier_hash: toFieldHex(publicInputs.nullifierHash) };
 }
 
 /** Parses an untrusted payload; field elements must be canonical. */
@@ -32,9 +31,15 @@ export function decodeProofPayload(value: unknown): { proof: Uint8Array; root: b
   }
   const root = parseField(parsed.data.root, 'root');
   const nullifierHash = parseField(parsed.data.nullifier_hash, 'nullifier_hash');
-  const bin = atob(parsed.data.proof);
-  const proof = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) proof[i] = bin.charCodeAt(i);
+  let proof: Uint8Array;
+  try {
+    proof = base64.decode(parsed.data.proof);
+  } catch (cause) {
+    throw new ZkCreditsError('invalid_proof', 'proof is not base64', {
+      details: 'expected RFC 4648 base64 with padding, as btoa or Buffer#toString("base64") write it',
+      cause,
+    });
+  }
   if (proof.length !== PROOF_BYTES) {
     throw new ZkCreditsError('invalid_proof', 'proof has the wrong length', {
       details: `expected ${PROOF_BYTES} bytes, got ${proof.length}`,

@@ -1,5 +1,6 @@
 import type { Barretenberg } from '@aztec/bb.js';
 import { Noir } from '@noir-lang/noir_js';
+import { base64 } from '@scure/base';
 import { TREE_DEPTH } from '../generated/constants.js';
 import { CREDIT_CIRCUIT_SIZE, CREDIT_VK_BASE64, CREDIT_VK_SHA256, creditCircuit } from '../generated/circuit.js';
 import { ProofError, ZkCreditsError } from '../errors.js';
@@ -26,13 +27,6 @@ export type CreateProverParameters = {
   bbPath?: string;
 };
 
-function base64ToBytes(b64: string): Uint8Array {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 async function gunzip(data: Uint8Array): Promise<Uint8Array> {
   const stream = new Blob([data as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'));
   return new Uint8Array(await new Response(stream).arrayBuffer());
@@ -58,11 +52,11 @@ export class CreditProver {
   ) {}
 
   static async create(params: CreateProverParameters): Promise<CreditProver> {
-    const vk = base64ToBytes(CREDIT_VK_BASE64);
+    const vk = base64.decode(CREDIT_VK_BASE64);
     if ((await sha256Hex(vk)) !== CREDIT_VK_SHA256) {
       throw new ZkCreditsError('vk_mismatch', 'verification key does not match its pinned hash');
     }
-    const bytecode = await gunzip(base64ToBytes(creditCircuit.bytecode));
+    const bytecode = await gunzip(base64.decode(creditCircuit.bytecode));
     const api = await createBackend({ ...params, numPoints: CREDIT_CRS_POINTS });
     return new CreditProver(api, bytecode, vk, params.kind);
   }
