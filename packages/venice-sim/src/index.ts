@@ -1,5 +1,9 @@
-export { createVeniceSim, SimState, FAULT_HEADER, E2EE_HEADERS } from './sim.js';
-export type { VeniceSim, VeniceSimOptions, RecordedRequest } from './sim.js';
+export { createVeniceSim } from './sim.js';
+export type { VeniceSim } from './sim.js';
+export type { VeniceSimOptions } from './context.js';
+export { SimState } from './state.js';
+export type { RecordedRequest } from './state.js';
+export { FAULT_HEADER, E2EE_HEADERS } from './http.js';
 export { FaultControl, parseFault, FaultSyntaxError } from './faults.js';
 export type { Fault, FaultRoute } from './faults.js';
 export { DEFAULT_MODELS, modelListEntry } from './models.js';
