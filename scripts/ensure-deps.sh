@@ -29,9 +29,10 @@ if [ "${ZKC_NEED_BROWSER:-0}" = "1" ] && [ ! -x /usr/bin/chromium ]; then
 fi
 
 # docker/ checks (packages/server/test/docker.e2e.test.ts): Debian's docker-compose renders and
-# validates docker/compose.yml (no Docker daemon needed); nginx checks and runs the proxy config.
-if [ "${ZKC_NEED_DOCKER_TOOLS:-0}" = "1" ] && { ! command -v docker-compose >/dev/null 2>&1 || [ ! -x /usr/sbin/nginx ]; }; then
-  echo "[deps] installing Debian docker-compose and nginx-light"
+# validates docker/compose.yml, nginx checks and runs the proxy config, promtool checks the alert
+# rules. No Docker daemon: --no-install-recommends keeps docker.io out.
+if [ "${ZKC_NEED_DOCKER_TOOLS:-0}" = "1" ] && { ! command -v docker-compose >/dev/null 2>&1 || [ ! -x /usr/sbin/nginx ] || ! command -v promtool >/dev/null 2>&1; }; then
+  echo "[deps] installing Debian docker-compose, nginx-light and prometheus (promtool)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq docker-compose nginx-light openssl >/dev/null
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose nginx-light prometheus openssl >/dev/null
 fi

@@ -21,7 +21,7 @@ import { createVeniceSim, type VeniceSim } from '@zkcredits/venice-sim';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { parseDockerfile, replayDockerfile, type ReplayResult } from './helpers/dockerfile.js';
+import { dockerignore, missingContextSources, parseDockerfile, replayDockerfile, type ReplayResult } from './helpers/dockerfile.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -46,6 +46,16 @@ function tool(name: string, install: string): string {
 }
 const DOCKER_COMPOSE = () => tool('docker-compose', 'apt-get install -y docker-compose');
 const NGINX = () => tool('nginx', 'apt-get install -y nginx-light');
+const PROMTOOL = () => tool('promtool', 'apt-get install -y --no-install-recommends prometheus');
+
+/** zkc_* metric names the alert rules use (histogram series names reduced to the histogram). */
+function alertMetricNames(): string[] {
+  const rules = readFileSync(join(DOCKER, 'prometheus/alerts.yml'), 'utf8')
+    .split('\n')
+    .filter((l) => !/^\s*#/.test(l))
+    .join('\n');
+  return [...new Set([...rules.matchAll(/\bzkc_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')))].sort();
+}
 
 type Compose = {
   services: Record<
@@ -237,6 +247,8 @@ describe('docker/compose.yml', () => {
     expect(config.upstream.apiKey).toBe(secrets.ZKC_UPSTREAM_API_KEY);
     expect(config.models).toMatchObject([{ id: 'llama-3.3-70b', maxTokensPerCredit: 1024 }]);
     expect(config.proofs.crsPath).toBe(SHARED_CRS);
+    // Metrics on their own listener, open to the internal network (the port is never published).
+    expect(config.metrics).toEqual({ host: '0.0.0.0', port: 9464 });
 
     // Two replicas that wait for healthy PostgreSQL and Redis.
     expect(server.deploy?.replicas).toBe(2);
@@ -248,12 +260,15 @@ describe('docker/compose.yml', () => {
     expect(`postgres://${pg.POSTGRES_USER}:${pg.POSTGRES_PASSWORD}@postgres:5432/${pg.POSTGRES_DB}`).toBe(env.ZKC_DATABASE_URL);
   });
 
-  it('lines up the ports: the server listens where the image EXPOSEs, its health check asks, the proxy and the web app connect', () => {
+  it('lines up the ports: the server listens where the image EXPOSEs, its health check asks, the proxy and the web app connect, and Prometheus scrapes', () => {
     const port = Number(compose.services.server!.environment!.ZKC_PORT);
     const dockerfile = parseDockerfile(readFileSync(join(DOCKER, 'Dockerfile'), 'utf8'));
     expect(dockerfile.filter((i) => i.op === 'EXPOSE').at(-1)?.args).toBe(String(port));
     expect(dockerfile.filter((i) => i.op === 'HEALTHCHECK').at(-1)?.args).toContain('ZKC_PORT');
-    expect(compose.services.server!.expose).toEqual([String(port)]);
+    const metricsPort = compose.services.server!.environment!.ZKC_METRICS_ADDR!.split(':').pop()!;
+    expect(compose.services.server!.expose).toEqual([String(port), metricsPort]);
+    expect(dockerfile.filter((i) => i.op === 'EXPOSE').map((i) => i.args)).not.toContain(metricsPort); // `docker run -P` must not publish metrics
+    expect(readFileSync(join(DOCKER, 'prometheus/prometheus.yml'), 'utf8')).toContain(`port: ${metricsPort}`);
     expect(compose.services.server!.healthcheck?.test.join(' ')).toContain(`127.0.0.1:${port}/ready`);
     expect(compose.services.proxy!.environment!.API_UPSTREAM).toBe(`server:${port}`);
     expect(compose.services.web!.environment!.ZKC_SERVER_URL).toBe(`http://server:${port}`);
@@ -265,7 +280,7 @@ describe('docker/compose.yml', () => {
     const published = Object.entries(compose.services)
       .filter(([, s]) => (s.ports ?? []).length > 0)
       .map(([name]) => name);
-    expect(published).toEqual(['proxy']); // /metrics (server:8787) is reachable on the internal network only
+    expect(published).toEqual(['proxy']); // metrics (server:9464) are reachable on the internal network only
     const web = compose.services.web!;
     const webValues = Object.values(web.environment!).join('\n');
     for (const secret of Object.values(secrets)) expect(webValues).not.toContain(secret);
@@ -280,6 +295,22 @@ describe('docker/compose.yml', () => {
     expect(r.stderr).toMatch(/set (ZKC_UPSTREAM_API_KEY|POSTGRES_PASSWORD) in docker\/\.env/);
   });
 
+  it('has Prometheus alert rules and a scrape config that promtool accepts, scraping the replicas on the internal port', () => {
+    const dir = tempDir('zkc-prom-');
+    const scrape = readFileSync(join(DOCKER, 'prometheus/prometheus.yml'), 'utf8');
+    expect(scrape).toContain('names: [server]');
+    copyFileSync(join(DOCKER, 'prometheus/alerts.yml'), join(dir, 'alerts.yml'));
+    // The container path of the rules file → the copy beside it.
+    writeFileSync(join(dir, 'prometheus.yml'), scrape.replace('/etc/prometheus/alerts.yml', 'alerts.yml'));
+    const rules = spawnSync(PROMTOOL(), ['check', 'rules', join(dir, 'alerts.yml')], { encoding: 'utf8' });
+    expect(rules.stderr + rules.stdout).toContain('SUCCESS');
+    expect(rules.status).toBe(0);
+    const config = spawnSync(PROMTOOL(), ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
+    expect(config.stderr + config.stdout).not.toMatch(/FAILED/);
+    expect(config.status).toBe(0);
+    expect(compose.services.prometheus!.ports ?? []).toEqual([]);
+  });
+
   it("has a proxy config that nginx accepts (TLS, per-client connection caps, /metrics hidden)", () => {
     const dir = tempDir('zkc-nginx-t-');
     selfSignedCert(dir, ['api.zkc.test', 'app.zkc.test']);
@@ -291,6 +322,21 @@ describe('docker/compose.yml', () => {
     const r = spawnSync(NGINX(), ['-t', '-q', '-e', 'stderr', '-p', dir, '-c', nginxMainConf(dir, site)], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+});
+
+describe('the images\' build context', () => {
+  it('holds every file the Dockerfiles COPY, and keeps secrets, local state and installed packages out', () => {
+    expect(missingContextSources(join(DOCKER, 'Dockerfile'), REPO)).toEqual([]);
+    // docker/web.Dockerfile takes about 10 minutes to replay (next build), so only its sources are checked here.
+    expect(missingContextSources(join(DOCKER, 'web.Dockerfile'), REPO)).toEqual([]);
+    const ignored = dockerignore(REPO);
+    for (const path of ['.git/config', 'node_modules/viem', 'packages/server/node_modules/pg', 'packages/web/.next/BUILD_ID', 'packages/web/.next-test/x', 'docker/.env', 'deployments/8453-0xabc.json', 'zkcredits.sqlite', '.data/x', 'test-artifacts/a.png', 'key.pem']) {
+      expect(ignored(path), path).toBe(true);
+    }
+    for (const path of ['package.json', 'package-lock.json', '.npmrc', 'packages/core/src/index.ts', 'packages/web/app/page.tsx', 'circuits/credit/artifacts/credit.json', 'protocol/constants.json']) {
+      expect(ignored(path), path).toBe(false);
+    }
   });
 });
 
@@ -340,6 +386,7 @@ describe('docker/Dockerfile, replayed into a folder and started with its CMD', (
       ZKC_DATABASE_URL: db.url, // postgres:5432 in compose
       ZKC_REDIS_URL: process.env.ZKC_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0', // redis:6379 in compose
       ZKC_PORT: String(await freePort()), // 8787 in its own network namespace; any free port here
+      ZKC_METRICS_ADDR: `0.0.0.0:${await freePort()}`, // 0.0.0.0:9464 in compose
     };
     for (const d of [rendered.root, dirname(serverEnv.ZKC_DEPLOYMENT!)]) chmodSync(d, 0o755);
   }, 600_000);
@@ -401,9 +448,14 @@ describe('docker/Dockerfile, replayed into a folder and started with its CMD', (
       return res.status === 200 ? ((await res.json()) as { status: string; problems: string[] }) : undefined;
     });
     expect(ready).toMatchObject({ status: 'ready', problems: [] });
-    const direct = await fetch(`http://127.0.0.1:${port}/metrics`);
-    expect(direct.status).toBe(200);
-    expect(await direct.text()).toContain('zkc_chain_synced_block');
+    // Metrics: on their own listener, not on the API port.
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    const metrics = await fetch(`http://127.0.0.1:${serverEnv.ZKC_METRICS_ADDR!.split(':').pop()}/metrics`);
+    expect(metrics.status).toBe(200);
+    const exported = await metrics.text();
+    // Every metric the alert rules (docker/prometheus/alerts.yml) use is one the server exports.
+    for (const name of alertMetricNames()) expect(exported, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
+    expect(alertMetricNames().length).toBeGreaterThan(5);
     expect(server.output()).not.toContain(SIM_KEY);
 
     // nginx in front, configured from the compose proxy service (its ports mapped to free ones).

@@ -249,3 +249,21 @@ export function replayDockerfile(options: { dockerfile: string; contextDir: stri
   if (!stage) throw new Error(`${options.dockerfile} has no FROM`);
   return { stages, final: { ...stage, user, expose, cmd, healthcheck }, skippedRuns, ranRuns };
 }
+
+/** Build-context paths a Dockerfile COPYs (not `--from` a stage) that are missing or excluded by .dockerignore. */
+export function missingContextSources(dockerfile: string, contextDir: string): string[] {
+  const ignored = dockerignore(contextDir);
+  const missing: string[] = [];
+  for (const ins of parseDockerfile(readFileSync(dockerfile, 'utf8'))) {
+    if (ins.op !== 'COPY') continue;
+    const w = words(ins.args);
+    if (w.some((x) => x.startsWith('--from='))) continue;
+    const paths = w.filter((x) => !x.startsWith('--'));
+    paths.pop();
+    for (const src of paths) {
+      const rel = posix.normalize(src).replace(/^\/+/, '').replace(/\/+$/, '');
+      if (!existsSync(join(contextDir, rel)) || ignored(rel)) missing.push(src);
+    }
+  }
+  return missing;
+}
