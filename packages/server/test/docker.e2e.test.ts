@@ -16,7 +16,22 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ANVIL_KEYS, deployCreditPool, freePort, startAnvil, type Anvil, type DeployCreditPoolResult } from '@zkcredits/core/node';
+import {
+  CHAT_PATH,
+  MerkleTree,
+  buildSpendWitness,
+  buyCredits,
+  credentialCommitment,
+  encodeProofPayload,
+  generateCredential,
+  initPoseidon2,
+  requestHash,
+  testTokenAbi,
+  waitForReceipt,
+} from '@zkcredits/core';
+import { ANVIL_KEYS, createNodeProver, deployCreditPool, freePort, startAnvil, type Anvil, type DeployCreditPoolResult } from '@zkcredits/core/node';
+import { createPublicClient, createWalletClient, http, type PublicClient } from 'viem';
+import { foundry } from 'viem/chains';
 import { createVeniceSim, type VeniceSim } from '@zkcredits/venice-sim';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,8 +157,8 @@ function nginxMainConf(dir: string, site: string, extraMain = ''): string {
   return conf;
 }
 
-/** One request to 127.0.0.1:port with the given Host (and SNI, over HTTPS trusting `ca`). */
-function viaProxy(port: number, host: string, path: string, ca?: Buffer): Promise<{ status: number; body: string; location: string | undefined }> {
+/** One request to 127.0.0.1:port with the given Host (and SNI, over HTTPS trusting `ca`); a JSON `post` body makes it a POST. */
+function viaProxy(port: number, host: string, path: string, ca?: Buffer, post?: unknown): Promise<{ status: number; body: string; location: string | undefined }> {
   return new Promise((resolvePromise, reject) => {
     const onResponse = (res: IncomingMessage) => {
       let body = '';
@@ -151,10 +166,17 @@ function viaProxy(port: number, host: string, path: string, ca?: Buffer): Promis
       res.on('data', (d: string) => (body += d));
       res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body, location: res.headers.location }));
     };
-    const options = { host: '127.0.0.1', port, path, headers: { host } };
+    const payload = post === undefined ? undefined : JSON.stringify(post);
+    const options = {
+      host: '127.0.0.1',
+      port,
+      path,
+      method: payload ? 'POST' : 'GET',
+      headers: { host, ...(payload ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {}) },
+    };
     const req = ca ? httpsRequest({ ...options, servername: host, ca }, onResponse) : httpRequest(options, onResponse);
     req.on('error', reject);
-    req.end();
+    req.end(payload);
   });
 }
 
@@ -440,7 +462,7 @@ describe('docker/Dockerfile, replayed into a folder and started with its CMD', (
     }
   });
 
-  it('answers /ready with 200 on PostgreSQL and Redis with the mounted manifest and CRS, and through nginx, which does not serve /metrics', async () => {
+  it('answers /ready with 200 on PostgreSQL and Redis with the mounted manifest and CRS, serves a paid call through nginx exactly once, and keeps /metrics off the API', async () => {
     const server = runImage(serverEnv);
     const port = await server.listening;
     const ready = await waitFor('/ready to answer 200', async () => {
@@ -478,6 +500,37 @@ describe('docker/Dockerfile, replayed into a folder and started with its CMD', (
     expect((await viaProxy(httpsPort, 'api.zkc.test', '/metrics', ca)).status).toBe(404);
     const plain = await viaProxy(httpPort, 'api.zkc.test', '/v1/models');
     expect(plain).toMatchObject({ status: 308, location: 'https://api.zkc.test/v1/models' });
+
+    // A paid call end to end: buy a credit on the chain, prove in the client, pay through nginx.
+    await initPoseidon2();
+    const publicClient = createPublicClient({ chain: foundry, transport: http(anvil.rpcUrl), pollingInterval: 50 }) as PublicClient;
+    const buyer = createWalletClient({ chain: foundry, account: privateKeyToAccount(ANVIL_KEYS[1]), transport: http(anvil.rpcUrl), pollingInterval: 50 });
+    const pool = deployment.manifest.creditPool;
+    const token = deployment.manifest.token.address;
+    await waitForReceipt(publicClient, { hash: await buyer.writeContract({ address: token, abi: testTokenAbi, functionName: 'mint', args: [buyer.account.address, 10n ** 12n] }) });
+    const credential = generateCredential();
+    await buyCredits({ publicClient, walletClient: buyer, pool, commitments: [credentialCommitment(credential)], approve: 'unlimited' });
+    await waitFor('the replica to index the purchase', async () => {
+      const r = await viaProxy(httpsPort, 'api.zkc.test', '/v1/zkcredits/leaves?from=0&limit=1', ca);
+      return r.status === 200 && (JSON.parse(r.body) as { total: number }).total >= 1 ? true : undefined;
+    });
+    const tree = new MerkleTree();
+    tree.insertMany([credentialCommitment(credential)]);
+    const body = { model: 'llama-3.3-70b', messages: [{ role: 'user', content: 'hello from the image' }], max_tokens: 16 };
+    const prover = await createNodeProver({ crsPath: SHARED_CRS });
+    let zkcredits;
+    try {
+      const rh = requestHash({ chainId: deployment.manifest.chainId, contract: pool, method: 'POST', path: CHAT_PATH, body });
+      zkcredits = encodeProofPayload(await prover.prove(buildSpendWitness(credential, tree, rh)));
+    } finally {
+      await prover.destroy();
+    }
+    const paid = await viaProxy(httpsPort, 'api.zkc.test', CHAT_PATH, ca, { ...body, zkcredits });
+    expect(paid.status, paid.body).toBe(200);
+    expect((JSON.parse(paid.body) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toContain('hello from the image');
+    const again = await viaProxy(httpsPort, 'api.zkc.test', CHAT_PATH, ca, { ...body, zkcredits });
+    expect(again.status).toBe(402);
+    expect(JSON.parse(again.body)).toMatchObject({ error: { code: 'credit_spent' } });
 
     nginx.kill('SIGTERM');
     server.child.kill('SIGTERM');
