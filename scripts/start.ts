@@ -14,16 +14,18 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import {
   MerkleTree,
+  applyPurchases,
   buildSpendWitness,
+  buyCredits,
   credentialCommitment,
   encodeCredential,
   encodeProofPayload,
+  fetchPurchases,
   generateCredential,
   initPoseidon2,
   requestHash,
   waitForReceipt,
 } from '../packages/core/src/index.js';
-import { applyPurchases, buyCredits, fetchPurchases } from '../packages/core/src/chain.js';
 import { testTokenAbi } from '../packages/core/src/generated/abis.js';
 import { ANVIL_KEYS, createNodeProver, deployCreditPool, startAnvil } from '../packages/core/src/node/index.js';
 

@@ -30,16 +30,17 @@ export { requestHash, requestDigest, PROOF_BODY_FIELD, BOUND_REQUEST_HEADERS, MA
 export { buildSpendWitness } from './spend.js';
 export { encodeProofPayload, decodeProofPayload, type ProofPayload } from './proof-payload.js';
 export { creditPoolAbi, testTokenAbi } from './generated/abis.js';
+export { decodePurchases, fetchPurchases, applyPurchases, type Purchase, type FetchPurchasesParameters } from './purchases.js';
 export {
-  fetchPurchases,
-  applyPurchases,
+  sendPurchase,
   buyCredits,
   toContractError,
-  type Purchase,
-  type FetchPurchasesParameters,
+  type BuyStep,
+  type SendPurchaseParameters,
+  type SendPurchaseResult,
   type BuyCreditsParameters,
   type BuyCreditsResult,
-} from './chain.js';
+} from './buy.js';
 export { waitForReceipt, type WaitForReceiptParameters } from './receipt.js';
 export { permitDomain, signPermit, PERMIT_TYPES, type SignPermitParameters } from './permit.js';
 export {

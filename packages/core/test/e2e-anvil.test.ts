@@ -1,6 +1,7 @@
 // End to end on a real Anvil: deploy with the forge script, buy credits from two accounts
 // (approve path and permit path), rebuild the tree from events, prove and verify a spend
-// against the on-chain root, and check the negative cases.
+// against the on-chain root, and check the negative cases; the purchase flow's steps and
+// buyer protection.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublicClient, createWalletClient, http, type Address } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -8,13 +9,19 @@ import { foundry } from 'viem/chains';
 import {
   MerkleTree,
   ProofError,
+  applyPurchases,
   buildSpendWitness,
+  buyCredits,
   credentialCommitment,
+  decodePurchases,
+  fetchPurchases,
   generateCredential,
+  isZkCreditsError,
   requestHash,
+  sendPurchase,
+  type BuyStep,
   type Credential,
 } from '../src/index.js';
-import { applyPurchases, buyCredits, fetchPurchases } from '../src/chain.js';
 import { creditPoolAbi, testTokenAbi } from '../src/generated/abis.js';
 import type { CreditProver } from '../src/prover/index.js';
 import { waitForReceipt } from '../src/receipt.js';
@@ -126,5 +133,78 @@ describe('protocol end to end on Anvil', () => {
     await expect(prover.prove({ ...witness, siblings })).rejects.toThrow(ProofError);
     const stranger = generateCredential();
     expect(() => buildSpendWitness(stranger, tree, rh)).toThrow(/not in the tree/);
+  });
+
+  it('decodes a purchase from its receipt exactly as eth_getLogs returns it', async () => {
+    const client = publicClient();
+    const commitments = [generateCredential(), generateCredential()].map(credentialCommitment);
+    const { transactionHash } = await sendPurchase({ publicClient: client, walletClient: wallet(2), pool, commitments, permit: true });
+    const receipt = await waitForReceipt(client, { hash: transactionHash });
+    const fromReceipt = decodePurchases(receipt.logs, pool);
+    expect(fromReceipt).toHaveLength(1);
+    expect(fromReceipt[0]!.commitments).toEqual(commitments);
+    expect(fromReceipt[0]!.transactionHash).toBe(transactionHash);
+    expect(await fetchPurchases({ client, address: pool, fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber })).toEqual(fromReceipt);
+  });
+
+  it.each([
+    ['approve + buy', 1, false, ['approve', 'send'], 2],
+    ['a permit', 2, true, ['sign', 'send'], 1],
+  ] as const)('with %s, announces each step before the wallet is asked for it, then returns once sent', async (_label, buyer, permit, steps, transactions) => {
+    const client = publicClient();
+    const address = wallet(buyer).account.address;
+    const nonce = () => client.getTransactionCount({ address, blockTag: 'pending' });
+    const start = await nonce();
+    const seen: [BuyStep, number][] = [];
+    const commitments = [generateCredential()].map(credentialCommitment);
+    const { transactionHash } = await sendPurchase({
+      publicClient: client,
+      walletClient: wallet(buyer),
+      pool,
+      commitments,
+      permit,
+      onStep: async (step) => void seen.push([step, (await nonce()) - start]),
+    });
+    // 'approve' comes before the approval is sent; 'send' after it, before the purchase is.
+    expect(seen).toEqual(steps.map((step, i) => [step, permit ? 0 : i]));
+    expect((await nonce()) - start).toBe(transactions);
+    expect((await waitForReceipt(client, { hash: transactionHash })).status).toBe('success');
+  });
+
+  it('sends nothing when a step hook fails (a buyer that could not save its credentials)', async () => {
+    const client = publicClient();
+    const address = wallet(1).account.address;
+    const start = await client.getTransactionCount({ address, blockTag: 'pending' });
+    const failure = new Error('vault is locked');
+    await expect(
+      sendPurchase({
+        publicClient: client,
+        walletClient: wallet(1),
+        pool,
+        commitments: [credentialCommitment(generateCredential())],
+        onStep: () => {
+          throw failure;
+        },
+      }),
+    ).rejects.toBe(failure);
+    expect(await client.getTransactionCount({ address, blockTag: 'pending' })).toBe(start);
+  });
+
+  it('refuses a price above the buyer\'s maximum by name (PriceAboveMax) before anything is sent', async () => {
+    const client = publicClient();
+    const address = wallet(2).account.address;
+    const start = await client.getTransactionCount({ address, blockTag: 'pending' });
+    // A quote one unit below the real price: maxTotal is what the buyer agreed to, the contract wants more.
+    const error = await sendPurchase({
+      publicClient: client,
+      walletClient: wallet(2),
+      pool,
+      commitments: [credentialCommitment(generateCredential())],
+      permit: true,
+      quote: { token, price: PRICE - 1n },
+    }).catch((e: unknown) => e);
+    expect(isZkCreditsError(error, 'contract_error')).toBe(true);
+    expect((error as Error).message).toBe(`contract reverted: PriceAboveMax(${PRICE}, ${PRICE - 1n})`);
+    expect(await client.getTransactionCount({ address, blockTag: 'pending' })).toBe(start);
   });
 });
