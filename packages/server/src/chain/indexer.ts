@@ -1,9 +1,9 @@
-import { MerkleTree, TREE_DEPTH, zeroHashes } from '@zkcredits/core';
+import { MerkleTree, TREE_DEPTH, fetchPurchases, zeroHashes } from '@zkcredits/core';
 import type { PublicClient } from 'viem';
 import { IndexerError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BlockRef, Cursor, Purchase, Store } from '../store/index.js';
-import { creditPoolViews, creditsPurchasedEvent } from './abi.js';
+import { creditPoolViews } from './abi.js';
 
 export type ChainIndexerOptions = {
   client: PublicClient;
@@ -145,21 +145,11 @@ export class ChainIndexer implements ChainView {
 
       const from = cursor.number + 1n;
       const to = target < from + BigInt(this.opts.logBlockRange) - 1n ? target : from + BigInt(this.opts.logBlockRange) - 1n;
-      const [logs, toBlock] = await Promise.all([
-        client.getLogs({ address: this.opts.contract, event: creditsPurchasedEvent, fromBlock: from, toBlock: to, strict: true }),
+      // Decoded by core (the one purchase replay): this pool's events, removed logs dropped, in chain order.
+      const [purchases, toBlock] = await Promise.all([
+        fetchPurchases({ client, address: this.opts.contract, fromBlock: from, toBlock: to, chunkSize: BigInt(this.opts.logBlockRange) }),
         client.getBlock({ blockNumber: to }),
       ]);
-      const purchases: Purchase[] = logs
-        .filter((l) => !l.removed)
-        .map((l) => ({
-          blockNumber: l.blockNumber,
-          blockHash: l.blockHash,
-          logIndex: l.logIndex,
-          startIndex: Number(l.args.startIndex),
-          commitments: [...l.args.commitments],
-          newRoot: l.args.newRoot,
-        }))
-        .sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
 
       // Logs and the range end come from separate calls: check they describe one chain.
       const blockHashes = new Map<bigint, `0x${string}`>([[to, toBlock.hash]]);
