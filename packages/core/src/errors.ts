@@ -12,35 +12,45 @@ export type ZkCreditsErrorCode =
   | 'invalid_proof'
   | 'vk_mismatch'
   | 'contract_error'
-  | 'invalid_manifest';
+  | 'invalid_manifest'
+  /** The proving/verifying backend itself failed (a bb process died, its socket closed): not the input's fault. */
+  | 'backend_failed';
 
 export type ZkCreditsErrorOptions = {
   /** The offending value or what was expected, for people reading logs. Never secrets. */
   details?: string;
+  /** The input at fault, named as the caller passed it (e.g. `root`, `nullifier_hash`). */
+  param?: string;
   cause?: unknown;
 };
 
-/**
- * Base error of the zkcredits core: a short headline, a stable `code`, optional details.
- * Modelled on viem's `BaseError`.
- */
 const ZKC_ERROR = Symbol.for('zkcredits.error');
 
-export class ZkCreditsError extends Error {
+/**
+ * Base of every zkcredits error: a short headline, a stable machine-readable `code`, the input at
+ * fault (`param`), details (the bad value or what was expected) and the `cause`. Modelled on
+ * viem's `BaseError`. Subclasses (core's, the server's) narrow `code` to their own codes.
+ *
+ * @example
+ * try { parseField(input, 'root') } catch (e) { if (isZkCreditsError(e, 'invalid_field')) e.param // 'root' }
+ */
+export class ZkCreditsError<Code extends string = ZkCreditsErrorCode> extends Error {
   override name = 'ZkCreditsError';
   /** Brand that survives a second copy of this package: match with `isZkCreditsError`, never `instanceof`. */
   readonly [ZKC_ERROR] = true;
-  readonly code: ZkCreditsErrorCode;
+  readonly code: Code;
   readonly shortMessage: string;
   readonly details: string | undefined;
+  readonly param: string | undefined;
 
-  constructor(code: ZkCreditsErrorCode, shortMessage: string, options: ZkCreditsErrorOptions = {}) {
+  constructor(code: Code, shortMessage: string, options: ZkCreditsErrorOptions = {}) {
     super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, {
       cause: options.cause,
     });
     this.code = code;
     this.shortMessage = shortMessage;
     this.details = options.details;
+    this.param = options.param;
   }
 }
 
@@ -67,10 +77,14 @@ export class ProofError extends ZkCreditsError {
 }
 
 /**
- * True for any zkcredits core error (optionally with this `code`), also one thrown by another
- * copy of this package: errors are matched by brand and shape, never by class identity.
+ * True for any zkcredits error, also one thrown by another copy of this package: errors are matched
+ * by brand and shape, never by class identity. With a `code`, only errors with that code. Without
+ * one it also matches the errors of packages built on this family (the server's), so its `code` is
+ * a plain string: check it against a table to narrow.
  */
-export function isZkCreditsError(error: unknown, code?: ZkCreditsErrorCode): error is ZkCreditsError {
+export function isZkCreditsError<C extends ZkCreditsErrorCode>(error: unknown, code: C): error is ZkCreditsError<C>;
+export function isZkCreditsError(error: unknown): error is ZkCreditsError<string>;
+export function isZkCreditsError(error: unknown, code?: ZkCreditsErrorCode): boolean {
   return (
     typeof error === 'object' &&
     error !== null &&

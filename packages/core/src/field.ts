@@ -17,12 +17,14 @@ export function parseField(value: unknown, name = 'value'): bigint {
   if (typeof value !== 'string' || !CANONICAL.test(value)) {
     throw new FieldError(`${name} is not a canonical field element`, {
       details: `expected "0x" followed by exactly 64 hex digits, got ${describe(value)}`,
+      param: name,
     });
   }
   const x = BigInt(value);
   if (x >= FIELD_MODULUS) {
     throw new FieldError(`${name} is not below the field modulus`, {
       details: `expected a value < 0x${FIELD_MODULUS.toString(16)}`,
+      param: name,
     });
   }
   return x;
@@ -31,7 +33,7 @@ export function parseField(value: unknown, name = 'value'): bigint {
 /** Checks that a bigint is a field element (0 ≤ x < p) and returns it. */
 export function assertField(x: bigint, name = 'value'): bigint {
   if (typeof x !== 'bigint' || x < 0n || x >= FIELD_MODULUS) {
-    throw new FieldError(`${name} is not a field element`, { details: `expected 0 ≤ x < p` });
+    throw new FieldError(`${name} is not a field element`, { details: `expected 0 ≤ x < p`, param: name });
   }
   return x;
 }
@@ -64,10 +66,10 @@ export function bytesToBigInt(bytes: Uint8Array): bigint {
 /** Parses a 32-byte big-endian field element, rejecting values ≥ p. */
 export function fieldFromBytes(bytes: Uint8Array, name = 'value'): bigint {
   if (bytes.length !== 32) {
-    throw new FieldError(`${name} must be 32 bytes`, { details: `got ${bytes.length} bytes` });
+    throw new FieldError(`${name} must be 32 bytes`, { details: `got ${bytes.length} bytes`, param: name });
   }
   const x = bytesToBigInt(bytes);
-  if (x >= FIELD_MODULUS) throw new FieldError(`${name} is not below the field modulus`);
+  if (x >= FIELD_MODULUS) throw new FieldError(`${name} is not below the field modulus`, { param: name });
   return x;
 }
 

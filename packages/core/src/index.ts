@@ -26,7 +26,7 @@ export {
   CREDENTIAL_PREFIX,
   type Credential,
 } from './credential.js';
-export { requestHash, requestDigest, PROOF_BODY_FIELD, BOUND_REQUEST_HEADERS, MAX_BODY_DEPTH, type Deployment, type RequestHashParameters } from './request-hash.js';
+export { requestHash, requestDigest, CHAT_PATH, PROOF_BODY_FIELD, BOUND_REQUEST_HEADERS, MAX_BODY_DEPTH, type Deployment, type RequestHashParameters } from './request-hash.js';
 export { buildSpendWitness } from './spend.js';
 export { encodeProofPayload, decodeProofPayload, type ProofPayload } from './proof-payload.js';
 export { creditPoolAbi, testTokenAbi } from './generated/abis.js';

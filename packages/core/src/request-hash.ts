@@ -8,6 +8,9 @@ import { poseidon2Hash } from './poseidon2.js';
 /** Top-level body member that carries the proof; excluded from the request hash. */
 export const PROOF_BODY_FIELD = 'zkcredits';
 
+/** The chat completion route: the path a spend's request hash is computed over (PROTOCOL.md, "Request binding"). */
+export const CHAT_PATH = '/v1/chat/completions';
+
 /** Where a proof may be spent: the chain and the credit contract. */
 export type Deployment = { chainId: number | bigint; contract: `0x${string}` };
 

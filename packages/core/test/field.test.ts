@@ -29,6 +29,7 @@ describe('parseField', () => {
     } catch (error) {
       expect((error as FieldError).code).toBe('invalid_field');
       expect((error as FieldError).shortMessage).toMatch(/^root /);
+      expect((error as FieldError).param).toBe('root');
     }
   });
 

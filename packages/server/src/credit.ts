@@ -1,6 +1,6 @@
 import {
+  PROOF_BODY_FIELD,
   ROOT_HISTORY_SIZE,
-  isZkCreditsError,
   buildSpendWitness,
   credentialCommitment,
   credentialNullifierHash,
@@ -8,9 +8,9 @@ import {
   decodeProofPayload,
 } from '@zkcredits/core';
 import type { ChainView } from './chain/indexer.js';
-import { ApiError } from './errors.js';
+import { ApiError, toApiError } from './errors.js';
 import type { Metrics } from './metrics.js';
-import type { Prover, Verifier } from './proof/types.js';
+import type { Prover, SpendWitness, Verifier } from './proof/types.js';
 import type { Store } from './store/index.js';
 
 /**
@@ -45,7 +45,7 @@ async function refuseSpentOrInUse(deps: CreditDeps, nullifierHash: bigint): Prom
 }
 
 /** The error for a credit that cannot be reserved now: spent, held by another request, or cooling down. */
-export async function unavailableCredit(deps: CreditDeps, nullifierHash: bigint, state: 'reserved' | 'cooling' | 'spent'): Promise<ApiError> {
+export async function unavailableCredit(deps: Pick<CreditDeps, 'store' | 'now' | 'retryAfterSeconds'>, nullifierHash: bigint, state: 'reserved' | 'cooling' | 'spent'): Promise<ApiError> {
   if (state === 'spent') return new ApiError('credit_spent');
   if (state === 'cooling') {
     const now = deps.now();
@@ -53,6 +53,20 @@ export async function unavailableCredit(deps: CreditDeps, nullifierHash: bigint,
     return new ApiError('credit_cooling_down', { retryAfter: Math.max(1, Math.ceil(((until ?? now) - now) / 1000)) });
   }
   return new ApiError('credit_in_use', { retryAfter: deps.retryAfterSeconds });
+}
+
+/**
+ * Verifies a spend proof. A proof that does not verify is `invalid_proof`; a verifier backend that
+ * failed (its bb process died) throws core's `backend_failed`, which the error table answers with
+ * `proof_backend_unavailable`: the client's proof may be fine and nothing was spent.
+ */
+async function verify(deps: CreditDeps, proof: Parameters<Verifier['verify']>[0]): Promise<boolean> {
+  const end = deps.metrics.verifySeconds.startTimer();
+  try {
+    return await deps.verifier.verify(proof);
+  } finally {
+    end();
+  }
 }
 
 /**
@@ -65,14 +79,8 @@ export async function authorizeProof(deps: CreditDeps, payload: unknown, request
   try {
     decoded = decodeProofPayload(payload);
   } catch (err) {
-    if (isZkCreditsError(err, 'invalid_field')) {
-      const param = err.shortMessage.startsWith('nullifier_hash') ? 'zkcredits.nullifier_hash' : 'zkcredits.root';
-      throw new ApiError('invalid_field', { param, details: err.details });
-    }
-    throw new ApiError('invalid_proof_payload', {
-      param: 'zkcredits',
-      details: isZkCreditsError(err) ? (err.details ?? err.shortMessage) : undefined,
-    });
+    // Core names the payload member at fault (`root`, `nullifier_hash`); the table maps the code.
+    throw toApiError(err, { within: PROOF_BODY_FIELD });
   }
   const { proof, root, nullifierHash } = decoded;
 
@@ -82,15 +90,17 @@ export async function authorizeProof(deps: CreditDeps, payload: unknown, request
 
   await refuseSpentOrInUse(deps, nullifierHash);
 
-  const end = deps.metrics.verifySeconds.startTimer();
-  const ok = await deps.verifier.verify({ proof, publicInputs: { root, nullifierHash, requestHash } });
-  end();
-  if (!ok) throw new ApiError('invalid_proof', { param: 'zkcredits.proof' });
+  if (!(await verify(deps, { proof, publicInputs: { root, nullifierHash, requestHash } }))) {
+    throw new ApiError('invalid_proof', { param: 'zkcredits.proof' });
+  }
   return { nullifierHash, mode: 'proof' };
 }
 
 /**
- * API-key mode: the client sent its credential; the server finds its leaf and proves for it.
+ * API-key mode: the client sent its credential; the server finds its leaf, proves for it and
+ * verifies that proof with the same verifier as proof mode, so a credit is only ever spent against
+ * a proof that verifies under the pinned key for this request, whichever mode paid. A server-built
+ * proof that does not verify is the prover's fault, never the client's: `proof_backend_unavailable`.
  * The credential is revealed to the server (documented): whoever runs the server could spend it.
  */
 export async function authorizeApiKey(deps: CreditDeps, key: string, requestHash: bigint): Promise<AuthorizedCredit> {
@@ -98,8 +108,8 @@ export async function authorizeApiKey(deps: CreditDeps, key: string, requestHash
   let credential: ReturnType<typeof decodeCredential>;
   try {
     credential = decodeCredential(key);
-  } catch {
-    throw new ApiError('invalid_api_key');
+  } catch (err) {
+    throw toApiError(err);
   }
   const tree = deps.chain.tree;
   if (tree.indexOf(credentialCommitment(credential)) < 0) throw new ApiError('credential_not_found');
@@ -109,14 +119,22 @@ export async function authorizeApiKey(deps: CreditDeps, key: string, requestHash
 
   const proveAfterReserve = async () => {
     // Path and root are taken from one synchronous snapshot of the tree.
-    const witness = buildSpendWitness(credential, tree, requestHash);
+    const witness: SpendWitness = buildSpendWitness(credential, tree, requestHash);
     const rs = await deps.store.rootStatus(witness.root, ROOT_HISTORY_SIZE);
     if (rs.status === 'unknown' || rs.status === 'expired') {
       throw new ApiError('not_ready', { details: 'the local tree is out of step with the database; retry' });
     }
     const end = deps.metrics.proveSeconds.startTimer();
-    await prover.prove(witness);
-    end();
+    let built: Awaited<ReturnType<Prover['prove']>>;
+    try {
+      built = await prover.prove(witness);
+    } finally {
+      end();
+    }
+    // Against the request's own public inputs, not the ones the prover reports.
+    if (!(await verify(deps, { proof: built.proof, publicInputs: { root: witness.root, nullifierHash, requestHash } }))) {
+      throw new ApiError('proof_backend_unavailable', { retryAfter: deps.retryAfterSeconds, details: 'the proof the server built does not verify' });
+    }
   };
   return { nullifierHash, mode: 'api_key', proveAfterReserve };
 }

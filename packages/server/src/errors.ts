@@ -1,8 +1,12 @@
 /**
- * Typed errors of the API server. Every error that reaches a client carries an HTTP status,
- * a stable machine-readable `code` (clients match on it), an OpenAI error `type`, the
- * offending request `param` when there is one, and a message that says what to do.
+ * Typed errors of the API server, in core's `ZkCreditsError` family. Every error that reaches a
+ * client is an `ApiError`: an HTTP status, a stable machine-readable `code` (clients match on it),
+ * an OpenAI error `type`, the offending request `param` when there is one, and a message that says
+ * what to do. Every other error of the family becomes one through one table (`toApiError`), by
+ * code, never by message.
  */
+import { ZkCreditsError, isZkCreditsError, type ZkCreditsErrorCode } from '@zkcredits/core';
+
 
 /** OpenAI error `type` values (clients and SDKs branch on these). */
 export type ErrorType =
@@ -53,6 +57,7 @@ export const ERRORS = {
   rate_limited: { status: 429, type: 'rate_limit_error', message: 'Too many requests from your address. Retry after the delay in the Retry-After header.' },
   verifier_busy: { status: 503, type: 'server_error', message: 'All proof verifiers are busy. Retry after the delay in the Retry-After header; your credit was not spent.' },
   prover_busy: { status: 503, type: 'server_error', message: 'All provers are busy. Retry after the delay in the Retry-After header; your credit was not spent.' },
+  proof_backend_unavailable: { status: 503, type: 'server_error', message: 'The server\'s proof backend failed (this says nothing about your proof). Retry after the delay in the Retry-After header; your credit was not spent.' },
   not_ready: { status: 503, type: 'server_error', message: 'The server is starting or has lost its database or chain connection. Retry shortly; your credit was not spent.' },
   shutting_down: { status: 503, type: 'server_error', message: 'The server is shutting down. Retry (another replica will answer); your credit was not spent.' },
   // upstream
@@ -80,49 +85,152 @@ export type ApiErrorOptions = {
   cause?: unknown;
 };
 
-/** An error with a stable code, mapped to HTTP status + JSON by the error middleware. */
-export class ApiError extends Error {
+/** An error with a stable API code, mapped to HTTP status + JSON by the error middleware. */
+export class ApiError extends ZkCreditsError<ErrorCode> {
   override name = 'ApiError';
-  readonly code: ErrorCode;
   readonly status: number;
   readonly type: ErrorType;
-  readonly param: string | null;
   readonly retryAfter: number | undefined;
-  readonly details: string | undefined;
 
   constructor(code: ErrorCode, options: ApiErrorOptions = {}) {
     const spec: ErrorSpec = ERRORS[code];
-    const base = options.message ?? spec.message;
-    super(options.details ? `${base} (${options.details})` : base, { cause: options.cause });
-    this.code = code;
+    super(code, options.message ?? spec.message, { details: options.details, param: options.param, cause: options.cause });
     this.status = options.status ?? spec.status;
     this.type = spec.type;
-    this.param = options.param ?? null;
     this.retryAfter = options.retryAfter;
-    this.details = options.details;
   }
 
-  /** OpenAI's error JSON shape. */
+  /** OpenAI's error JSON shape; the message is the headline with the details in parentheses. */
   toJSON(): { error: { message: string; type: ErrorType; code: ErrorCode; param: string | null } } {
-    return { error: { message: this.message, type: this.type, code: this.code, param: this.param } };
+    const message = this.details ? `${this.shortMessage} (${this.details})` : this.shortMessage;
+    return { error: { message, type: this.type, code: this.code, param: this.param ?? null } };
   }
 }
 
 /** Invalid configuration at start-up: lists every problem and how to fix it. */
-export class ConfigError extends Error {
+export class ConfigError extends ZkCreditsError<'invalid_config'> {
   override name = 'ConfigError';
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super('invalid_config', `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
 
+export type IndexerErrorCode = 'root_mismatch' | 'leaf_gap' | 'deployment_mismatch' | 'reorg_too_deep';
+
 /** The chain and the local index disagree in a way that needs an operator. */
-export class IndexerError extends Error {
+export class IndexerError extends ZkCreditsError<IndexerErrorCode> {
   override name = 'IndexerError';
-  constructor(
-    readonly code: 'root_mismatch' | 'leaf_gap' | 'deployment_mismatch' | 'reorg_too_deep',
-    message: string,
-  ) {
-    super(message);
+  constructor(code: IndexerErrorCode, message: string) {
+    super(code, message);
   }
+}
+
+/** How the provider failed: it took too long, or could not be reached / broke the connection. */
+export type UpstreamFailureKind = 'timeout' | 'network';
+
+/** The provider could not be reached or stopped answering in time. */
+export class UpstreamFailure extends ZkCreditsError<'upstream_timeout' | 'upstream_network'> {
+  override name = 'UpstreamFailure';
+  constructor(
+    readonly kind: UpstreamFailureKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(kind === 'timeout' ? 'upstream_timeout' : 'upstream_network', message, options);
+  }
+}
+
+/** Every code of the family that is not an API code: core's and the server's own. */
+type FamilyCode = ZkCreditsErrorCode | ConfigError['code'] | IndexerErrorCode | UpstreamFailure['code'];
+
+type Mapping = {
+  code: ErrorCode;
+  /** Keep the error's `param` (under the caller's prefix, e.g. `zkcredits.root`). */
+  param?: true;
+  /** Answer with Retry-After (capacity and backend failures: nothing was spent, retry). */
+  retry?: true;
+  /** Never show the error's own words to the client (internal failures). */
+  quiet?: true;
+};
+
+/**
+ * The one table from the family's codes to API errors. Exhaustive: a new code anywhere in the
+ * family does not compile until it is mapped here.
+ */
+const TO_API: Record<FamilyCode, Mapping> = {
+  // core: client input
+  invalid_field: { code: 'invalid_field', param: true },
+  invalid_request: { code: 'invalid_request', param: true },
+  // core raises `invalid_proof` for a payload it cannot decode; a proof that does not verify is `false`.
+  invalid_proof: { code: 'invalid_proof_payload', param: true },
+  invalid_credential: { code: 'invalid_api_key' },
+  leaf_not_found: { code: 'credential_not_found' },
+  // core: the proof backend failed, not the client's proof
+  backend_failed: { code: 'proof_backend_unavailable', retry: true, quiet: true },
+  crs_unavailable: { code: 'proof_backend_unavailable', retry: true, quiet: true },
+  hasher_not_ready: { code: 'not_ready', retry: true, quiet: true },
+  // core: the server's own state or a bug (a witness from its tree that does not satisfy the circuit)
+  proof_failed: { code: 'internal_error', quiet: true },
+  vk_mismatch: { code: 'internal_error', quiet: true },
+  tree_full: { code: 'internal_error', quiet: true },
+  invalid_leaf_index: { code: 'internal_error', quiet: true },
+  contract_error: { code: 'internal_error', quiet: true },
+  invalid_manifest: { code: 'internal_error', quiet: true },
+  // server
+  invalid_config: { code: 'internal_error', quiet: true },
+  root_mismatch: { code: 'not_ready', retry: true, quiet: true },
+  leaf_gap: { code: 'not_ready', retry: true, quiet: true },
+  deployment_mismatch: { code: 'not_ready', retry: true, quiet: true },
+  reorg_too_deep: { code: 'not_ready', retry: true, quiet: true },
+  upstream_timeout: { code: 'upstream_timeout', quiet: true },
+  upstream_network: { code: 'upstream_error', quiet: true },
+};
+
+export type ToApiErrorOptions = {
+  /** Where the input at fault sits in the request: `zkcredits` makes core's `root` `zkcredits.root`. */
+  within?: string;
+  /** Seconds for Retry-After on errors that ask the client to retry. */
+  retryAfterSeconds?: number;
+};
+
+/**
+ * Any error as the `ApiError` a client gets: an `ApiError` as is; one of the family through the
+ * table, by its code; the body parser's and the database driver's by their codes; anything else
+ * `internal_error` (its words never reach the client).
+ */
+export function toApiError(err: unknown, options: ToApiErrorOptions = {}): ApiError {
+  if (err instanceof ApiError) return err;
+  if (isZkCreditsError(err)) {
+    if (!Object.hasOwn(TO_API, err.code)) return new ApiError('internal_error', { cause: err });
+    const mapping = TO_API[err.code as FamilyCode];
+    const param = mapping.param ? (options.within && err.param ? `${options.within}.${err.param}` : (err.param ?? options.within)) : undefined;
+    return new ApiError(mapping.code, {
+      param,
+      details: mapping.quiet ? undefined : [err.shortMessage, err.details].filter(Boolean).join(': '),
+      retryAfter: mapping.retry ? options.retryAfterSeconds : undefined,
+      cause: err,
+    });
+  }
+  switch ((err as { type?: unknown } | null | undefined)?.type) {
+    // express.json (body-parser)
+    case 'entity.too.large':
+      return new ApiError('body_too_large', { cause: err });
+    case 'entity.parse.failed':
+      return new ApiError('invalid_json', { cause: err });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ApiError('unsupported_media_type', { cause: err });
+    case 'request.aborted':
+      return new ApiError('invalid_request', { message: 'The request body was cut off.', cause: err });
+  }
+  if (isDatabaseUnavailable(err)) return new ApiError('not_ready', { cause: err });
+  return new ApiError('internal_error', { cause: err });
+}
+
+/** Connection-level database failures: the client should retry (nothing was spent). */
+function isDatabaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  if (typeof code !== 'string') return false;
+  // Node socket errors, PostgreSQL class 08 (connection) / 57P (shutdown), SQLite busy/locked.
+  return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|08\d{3}|57P0[1-3]|SQLITE_BUSY|SQLITE_LOCKED)$/.test(code);
 }

@@ -1,10 +1,9 @@
 // End to end over HTTP: real Anvil + CreditPool, real proofs (native bb), real store, the
 // Venice-compatible simulator upstream. Runs once per store implementation.
-import { encodeCredential, toFieldHex, FIELD_MODULUS, type Credential } from '@zkcredits/core';
+import { CHAT_PATH, encodeCredential, toFieldHex, FIELD_MODULUS, type Credential } from '@zkcredits/core';
 import { createE2eeSession } from '@zkcredits/venice-sim';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHAT_PATH } from '../src/routes/chat.js';
 import { STORE_KINDS } from './helpers/stores.js';
 import { chatBody, E2EE_MODEL, errorOf, MAX_TOKENS, MODEL, SIM_KEY, startStack, type Stack } from './helpers/stack.js';
 

@@ -4,7 +4,7 @@
 // is configured (the proxy enforces the cap: every connection comes from it).
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressKey } from '../src/app.js';
+import { addressKey } from '../src/connections.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 type Conn = { socket: Socket; received(): string; closed: Promise<void> };

@@ -2,13 +2,12 @@
 // get a typed 400, only allow-listed fields reach the provider, the input a credit carries is bounded,
 // repeated provider failures cool a credit down instead of buying unlimited provider calls, and
 // API-key mode proves only after it holds the credit.
-import { credentialNullifierHash, encodeCredential } from '@zkcredits/core';
+import { CHAT_PATH, credentialNullifierHash, encodeCredential } from '@zkcredits/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProofPools } from '../src/proof/node.js';
 import { createProofPools } from '../src/proof/node.js';
 import { loadConfig } from '../src/config.js';
 import { estimateInputTokens } from '../src/routes/chat-request.js';
-import { CHAT_PATH } from '../src/routes/chat.js';
 import { MODEL, chatBody, errorOf, startStack, type Stack } from './helpers/stack.js';
 
 const INPUT_CAP = 2000;
@@ -17,6 +16,8 @@ describe('what one credit buys', () => {
   let s: Stack;
   let real: ProofPools;
   let proofsMade = 0;
+  /** The next server-side proof comes out damaged, as from a broken prover backend. */
+  let damageNextProof = false;
   let clock = 1_800_000_000_000;
 
   beforeAll(async () => {
@@ -26,7 +27,12 @@ describe('what one credit buys', () => {
       prover: {
         async prove(witness: Parameters<NonNullable<ProofPools['prover']>['prove']>[0]) {
           proofsMade++;
-          return real.prover!.prove(witness);
+          const built = await real.prover!.prove(witness);
+          if (!damageNextProof) return built;
+          damageNextProof = false;
+          const proof = built.proof.slice();
+          proof[proof.length - 1]! ^= 1;
+          return { ...built, proof };
         },
       } as ProofPools['prover'],
       destroy: async () => {},
@@ -158,6 +164,20 @@ describe('what one credit buys', () => {
     s.sim.faults.clear();
     gone.abort();
     await Promise.all(all);
+  });
+
+  it('in API-key mode verifies the proof it built: a bad one is proof_backend_unavailable, the provider is not called and the credit stays spendable', async () => {
+    const [c] = await s.buyCredits(1);
+    const key = encodeCredential(c!);
+    const calls = s.sim.state.chatRequestCount;
+    damageNextProof = true;
+    const res = await s.post(chatBody('prover breaks'), { authorization: `Bearer ${key}` });
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(await errorOf(res)).toMatchObject({ status: 503, code: 'proof_backend_unavailable' });
+    expect(s.sim.state.chatRequestCount).toBe(calls);
+    expect(await spent(c!)).toBeNull();
+    expect((await s.post(chatBody('prover mended'), { authorization: `Bearer ${key}` })).status).toBe(200);
+    expect(await spent(c!)).toBe('spent');
   });
 
   it('never answers a fetch of the chat route with a 500 for a body that is not an object', async () => {

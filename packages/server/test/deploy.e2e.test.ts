@@ -12,6 +12,7 @@ import { createPublicClient, createWalletClient, getAddress, http, parseUnits, t
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import {
+  CHAT_PATH,
   MerkleTree,
   applyPurchases,
   buildSpendWitness,
@@ -29,7 +30,6 @@ import {
 import { ANVIL_KEYS, createNodeProver, deployContracts, readDeploymentManifest, startAnvil, verifyDeployment, type Anvil } from '@zkcredits/core/node';
 import { createVeniceSim, type VeniceSim } from '@zkcredits/venice-sim';
 import { createLogger, loadConfig, startServer } from '../src/index.js';
-import { CHAT_PATH } from '../src/routes/chat.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const SIM_KEY = 'deploy-test-venice-key';

@@ -2,9 +2,8 @@
 // edges of JSON, deep nesting, odd unicode and duplicate keys, in every place of a chat request.
 // Whatever arrives, the answer is never a 5xx, and a credit is spent only when an answer was served.
 import fc from 'fast-check';
-import { credentialNullifierHash, requestHash, type Credential } from '@zkcredits/core';
+import { CHAT_PATH, credentialNullifierHash, requestHash, type Credential } from '@zkcredits/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHAT_PATH } from '../src/routes/chat.js';
 import { MODEL, startStack, type Stack } from './helpers/stack.js';
 
 const SEED = 0x7a6b63;

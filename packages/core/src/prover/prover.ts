@@ -3,7 +3,7 @@ import { Noir } from '@noir-lang/noir_js';
 import { base64 } from '@scure/base';
 import { TREE_DEPTH } from '../generated/constants.js';
 import { CREDIT_CIRCUIT_SIZE, CREDIT_VK_BASE64, CREDIT_VK_SHA256, creditCircuit } from '../generated/circuit.js';
-import { ProofError, ZkCreditsError } from '../errors.js';
+import { ProofError, ZkCreditsError, findErrorByName } from '../errors.js';
 import { fieldToBytes, fieldFromBytes, toFieldHex } from '../field.js';
 import { createBackend, type BackendKind, type CrsBytes } from './backend.js';
 import { PROOF_BYTES, PROOF_SETTINGS, type PublicInputs, type SpendProof } from './settings.js';
@@ -86,18 +86,29 @@ export class CreditProver {
         cause,
       });
     }
-    const { proof, publicInputs } = await this.api.circuitProve({
-      witness: await gunzip(compressed),
-      circuit: { name: 'credit', bytecode: this.bytecode, verificationKey: this.vk },
-      settings: PROOF_SETTINGS,
-    });
+    let proved: Awaited<ReturnType<Barretenberg['circuitProve']>>;
+    try {
+      proved = await this.api.circuitProve({
+        witness: await gunzip(compressed),
+        circuit: { name: 'credit', bytecode: this.bytecode, verificationKey: this.vk },
+        settings: PROOF_SETTINGS,
+      });
+    } catch (cause) {
+      throw backendError(cause, 'prove');
+    }
+    const { proof, publicInputs } = proved;
     const flat = new Uint8Array(proof.length * 32);
     proof.forEach((fr, i) => flat.set(fr, i * 32));
     const [root, nullifierHash, requestHash] = publicInputs.map((x) => fieldFromBytes(x));
     return { proof: flat, publicInputs: { root: root!, nullifierHash: nullifierHash!, requestHash: requestHash! } };
   }
 
-  /** True iff `proof` is a valid proof for these public inputs under the pinned key. Never throws on bad bytes. */
+  /**
+   * True iff `proof` is a valid proof for these public inputs under the pinned key. Never throws on
+   * bad bytes (bb refusing them is `false`).
+   * @throws {ZkCreditsError} `backend_failed` when the backend itself fails (its process died, its
+   * socket closed): that says nothing about the proof, so it is not `false`.
+   */
   async verify({ proof, publicInputs }: SpendProof): Promise<boolean> {
     if (!(proof instanceof Uint8Array) || proof.length !== PROOF_BYTES) {
       return false;
@@ -112,12 +123,29 @@ export class CreditProver {
         settings: PROOF_SETTINGS,
       });
       return verified;
-    } catch {
-      return false;
+    } catch (cause) {
+      const error = backendError(cause, 'verify');
+      if (error.code === 'proof_failed') return false;
+      throw error;
     }
   }
 
   async destroy(): Promise<void> {
     await this.api.destroy();
   }
+}
+
+/**
+ * bb answering with an error (`BBApiException`, matched by name: bb.js may be another copy) refused
+ * the input: `proof_failed`. Anything else (the process exited, the socket closed) is the backend
+ * failing: `backend_failed`.
+ */
+function backendError(cause: unknown, what: 'prove' | 'verify'): ProofError {
+  if (findErrorByName(cause, 'BBApiException')) {
+    return new ProofError('proof_failed', `bb refused to ${what} these inputs`, { cause });
+  }
+  return new ProofError('backend_failed', `the ${what === 'prove' ? 'prover' : 'verifier'} backend failed`, {
+    details: cause instanceof Error ? cause.message : String(cause),
+    cause,
+  });
 }

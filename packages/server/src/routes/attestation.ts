@@ -1,9 +1,9 @@
 import type { Request, Response } from 'express';
 import type { Config } from '../config.js';
-import { ApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { UpstreamFailure, type Upstream } from '../upstream/venice.js';
+import { ApiError, UpstreamFailure } from '../errors.js';
+import type { Upstream } from '../upstream/venice.js';
 
 export const ATTESTATION_PATH = '/v1/tee/attestation';
 

@@ -1,19 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { isZkCreditsError, requestHash } from '@zkcredits/core';
+import { BOUND_REQUEST_HEADERS, CHAT_PATH, PROOF_BODY_FIELD, requestHash } from '@zkcredits/core';
 import type { Request, Response } from 'express';
 import type { Config } from '../config.js';
-import { authorizeApiKey, authorizeProof, bearerCredential, unavailableCredit, type AuthorizedCredit, type CreditDeps } from '../credit.js';
-import { ApiError } from '../errors.js';
-import { prepareChat } from './chat-request.js';
+import { authorizeApiKey, authorizeProof, bearerCredential, type AuthorizedCredit, type CreditDeps } from '../credit.js';
+import { ApiError, toApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
-import type { Store } from '../store/index.js';
-import { FORWARDED_REQUEST_HEADERS, FORWARDED_RESPONSE_HEADERS, UpstreamFailure, type Upstream, type UpstreamResponse } from '../upstream/venice.js';
+import { Reservation } from '../reservation.js';
+import type { Upstream, UpstreamResponse } from '../upstream/venice.js';
+import { prepareChat } from './chat-request.js';
+import { relayAnswer, upstreamError, upstreamStatusError } from './chat-stream.js';
 
-/** The route path every request hash is computed over (PROTOCOL.md, "Request binding"). */
-export const CHAT_PATH = '/v1/chat/completions';
-/** Largest non-streamed upstream answer the server buffers. */
-const MAX_UPSTREAM_BODY = 32 * 1024 * 1024;
+/** @deprecated Import `CHAT_PATH` from `@zkcredits/core`; kept for the benchmark's import. */
+export { CHAT_PATH };
 
 export type ChatDeps = CreditDeps & {
   config: Config;
@@ -21,87 +18,36 @@ export type ChatDeps = CreditDeps & {
   logger: Logger;
 };
 
-function mapUpstreamFailure(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  if (err instanceof UpstreamFailure) return new ApiError(err.kind === 'timeout' ? 'upstream_timeout' : 'upstream_error', { cause: err });
-  return new ApiError('upstream_error', { cause: err });
-}
-
-async function readAll(up: UpstreamResponse, limit: number): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of up.chunks) {
-    size += chunk.byteLength;
-    if (size > limit) {
-      up.cancel();
-      throw new ApiError('upstream_error', { details: 'the provider answer is too large' });
-    }
-    parts.push(chunk);
-  }
-  return Buffer.concat(parts);
-}
-
-async function upstreamStatusError(up: UpstreamResponse, retryAfterSeconds: number): Promise<ApiError> {
-  let message: string | undefined;
-  try {
-    const text = (await readAll(up, 64 * 1024)).toString('utf8');
-    const json = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
-    const m = typeof json.error === 'string' ? json.error : (json.error?.message ?? json.message);
-    if (typeof m === 'string') message = m.slice(0, 300);
-  } catch {
-    // not JSON: no detail
-  }
-  const s = up.status;
-  if (s === 429) {
-    const ra = Number(up.headers.get('retry-after'));
-    return new ApiError('upstream_busy', { retryAfter: Number.isFinite(ra) && ra > 0 ? Math.ceil(ra) : retryAfterSeconds });
-  }
-  if (s === 401 || s === 403 || s >= 500) return new ApiError('upstream_error', { details: `provider status ${s}` });
-  return new ApiError('upstream_rejected', { status: s === 413 || s === 422 ? s : 400, details: message ? `provider said: ${message}` : `provider status ${s}` });
-}
-
-function copyResponseHeaders(from: Headers, res: Response): void {
-  for (const name of FORWARDED_RESPONSE_HEADERS) {
-    const value = from.get(name);
-    if (value !== null) res.setHeader(name, value);
-  }
-}
-
 /** The bound (E2EE) request headers the client sent; they are hashed and forwarded as-is. */
 function boundRequestHeaders(req: Request): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of FORWARDED_REQUEST_HEADERS) {
+  for (const name of BOUND_REQUEST_HEADERS) {
     const value = req.headers[name];
     if (typeof value === 'string') out[name] = value;
   }
   return out;
 }
 
-/** Writes with back-pressure; resolves false if the client is gone. */
-function write(res: Response, chunk: Uint8Array): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
-  if (res.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-  });
-}
-
 /**
- * `POST /v1/chat/completions`: authorize the credit, reserve its nullifier, call the
- * provider, and mark the credit spent just before the first byte of an answer goes to the
- * client. Any failure before that releases the reservation, so the credit stays spendable.
+ * `POST /v1/chat/completions`: validate the request, authorize its credit, reserve the credit's
+ * nullifier, call the provider and relay its answer. The credit is marked spent just before the
+ * first byte of an answer goes to the client. A failure before the request reached the provider,
+ * or a provider that fails, times out or refuses, releases the reservation: the credit stays
+ * spendable. A client that leaves once its request reached the provider abandons it: the credit is
+ * spent, the provider worked for it (see `Reservation`).
  */
 export function chatHandler(deps: ChatDeps) {
   const log = deps.logger.child({ subsystem: 'chat' });
-  const { store, metrics } = deps;
+  const { config, metrics } = deps;
+  const reservations = {
+    store: deps.store,
+    metrics,
+    logger: deps.logger,
+    now: deps.now,
+    ttlMs: config.reservationTtlMs,
+    releasesBeforeCooldown: config.releasesBeforeCooldown,
+    retryAfterSeconds: deps.retryAfterSeconds,
+  };
 
   return async function handle(req: Request, res: Response): Promise<void> {
     if (req.body === undefined || !req.is('application/json')) throw new ApiError('unsupported_media_type');
@@ -113,60 +59,23 @@ export function chatHandler(deps: ChatDeps) {
 
     let rh: bigint;
     try {
-      rh = requestHash({ chainId: deps.config.chain.chainId, contract: deps.config.chain.contract, method: 'POST', path: CHAT_PATH, headers, body });
+      rh = requestHash({ chainId: config.chain.chainId, contract: config.chain.contract, method: 'POST', path: CHAT_PATH, headers, body });
     } catch (err) {
-      if (isZkCreditsError(err)) throw new ApiError('invalid_request', { details: err.shortMessage });
-      throw err;
+      throw toApiError(err);
     }
     // After the hash: it refuses bodies nested too deeply or holding non-finite numbers first.
-    const { forward, stream, model } = prepareChat(deps.config, body as Record<string, unknown>, headers);
+    const { forward, stream, model } = prepareChat(config, body as Record<string, unknown>, headers);
 
     let credit: AuthorizedCredit;
-    if (Object.hasOwn(body, 'zkcredits')) {
-      credit = await authorizeProof(deps, (body as Record<string, unknown>).zkcredits, rh);
+    if (Object.hasOwn(body, PROOF_BODY_FIELD)) {
+      credit = await authorizeProof(deps, (body as Record<string, unknown>)[PROOF_BODY_FIELD], rh);
     } else {
       const key = bearerCredential(req.headers.authorization);
       if (!key) throw new ApiError('missing_credit');
       credit = await authorizeApiKey(deps, key, rh);
     }
 
-    const token = randomUUID();
-    const reserved = await store.reserve(credit.nullifierHash, token, deps.now(), deps.config.reservationTtlMs);
-    if (!reserved.ok) throw await unavailableCredit(deps, credit.nullifierHash, reserved.state);
-
-    let settled = false;
-    const release = async (reason: string) => {
-      if (settled) return;
-      settled = true;
-      // Counted: from the configured release on, the credit cools down (PROTOCOL.md, "Release cooldown").
-      const cooldown = { now: deps.now(), after: deps.config.releasesBeforeCooldown };
-      const ok = await store.release(credit.nullifierHash, token, cooldown).catch((err: unknown) => {
-        log.error({ err }, 'could not release a reservation; it will expire');
-        return false;
-      });
-      metrics.credits.inc({ outcome: 'released', code: reason });
-      log.info({ mode: credit.mode, reason, released: ok }, 'credit kept: no answer reached the client');
-    };
-    const commit = async () => {
-      settled = true;
-      if (!(await store.markSpent(credit.nullifierHash, token, deps.now()))) {
-        // Our reservation expired and another request took the credit over: it serves, we don't.
-        throw new ApiError('credit_in_use', { retryAfter: deps.retryAfterSeconds });
-      }
-      metrics.credits.inc({ outcome: 'spent', code: '' });
-    };
-
-    // A client that leaves after its request went to the provider has had the provider work
-    // for it (and the operator billed): that credit is spent, not released. Otherwise one
-    // credit could buy unlimited provider work by disconnecting before the answer.
-    const abandon = async () => {
-      if (settled) return;
-      settled = true;
-      await store.markSpent(credit.nullifierHash, token, deps.now()).catch((err: unknown) => {
-        log.error({ err }, 'could not mark an abandoned request spent; the reservation will expire');
-      });
-      metrics.credits.inc({ outcome: 'spent', code: 'client_left' });
-    };
+    const reservation = await Reservation.reserve(reservations, credit);
     let forwarded = false;
     let clientLeft = false;
     const abort = new AbortController();
@@ -177,78 +86,29 @@ export function chatHandler(deps: ChatDeps) {
       }
     };
     res.on('close', onClose);
-    let up: UpstreamResponse | undefined;
     try {
       if (credit.proveAfterReserve) await credit.proveAfterReserve();
+      let up: UpstreamResponse;
       try {
         forwarded = true;
         up = await deps.upstream.chatCompletions({ body: forward, headers, signal: abort.signal });
       } catch (err) {
-        throw mapUpstreamFailure(err);
+        throw upstreamError(err);
       }
       if (up.status < 200 || up.status >= 300) throw await upstreamStatusError(up, deps.retryAfterSeconds);
-
-      if (!stream) {
-        let answer: Buffer;
-        try {
-          answer = await readAll(up, MAX_UPSTREAM_BODY);
-        } catch (err) {
-          throw mapUpstreamFailure(err);
-        }
-        if (abort.signal.aborted) throw new ApiError('upstream_error', { details: 'client went away' });
-        await commit();
-        res.status(up.status);
-        copyResponseHeaders(up.headers, res);
-        res.end(answer);
-        log.info({ mode: credit.mode, model, stream }, 'served');
-        return;
-      }
-
-      // Streaming: wait for the first chunk so a provider that fails early costs nothing.
-      const it = up.chunks[Symbol.asyncIterator]();
-      let first: IteratorResult<Uint8Array>;
-      try {
-        first = await it.next();
-      } catch (err) {
-        throw mapUpstreamFailure(err);
-      }
-      if (first.done) throw new ApiError('upstream_error', { details: 'empty answer' });
-      if (abort.signal.aborted) throw new ApiError('upstream_error', { details: 'client went away' });
-      await commit();
-      res.status(up.status);
-      copyResponseHeaders(up.headers, res);
-      res.setHeader('cache-control', 'no-cache');
-      res.setHeader('x-accel-buffering', 'no');
-      res.flushHeaders();
-      let ok = await write(res, first.value);
-      try {
-        for (let next = await it.next(); ok && !next.done; next = await it.next()) ok = await write(res, next.value);
-      } catch (err) {
-        // Already answered and paid: the client sees a truncated stream.
-        metrics.upstreamErrors.inc({ kind: err instanceof UpstreamFailure ? err.kind : 'network' });
-        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'upstream stream broke after the answer started');
-        res.destroy();
-        return;
-      }
-      if (!ok) {
-        up.cancel();
-        return;
-      }
-      res.end();
-      log.info({ mode: credit.mode, model, stream }, 'served');
+      const ended = await relayAnswer({ up, res, stream, signal: abort.signal, beforeFirstByte: () => reservation.commit(), metrics, log });
+      if (ended === 'served') log.info({ mode: credit.mode, model, stream }, 'served');
     } catch (err) {
-      up?.cancel();
-      const mapped = err instanceof UpstreamFailure ? mapUpstreamFailure(err) : err;
-      if (!settled) {
-        const code = mapped instanceof ApiError ? mapped.code : 'internal_error';
+      if (!reservation.settled) {
         if (clientLeft && forwarded) {
-          await abandon();
+          await reservation.abandon();
           return;
         }
-        if (mapped instanceof ApiError && mapped.type === 'upstream_error') metrics.upstreamErrors.inc({ kind: code });
-        await release(code);
+        const mapped = toApiError(err, { retryAfterSeconds: deps.retryAfterSeconds });
+        if (mapped.type === 'upstream_error') metrics.upstreamErrors.inc({ kind: mapped.code });
+        await reservation.release(mapped.code);
       }
-      throw mapped;
+      throw err;
     } finally {
       res.off('close', onClose);
     }

@@ -1,32 +1,13 @@
 import type { Config } from '../config.js';
+import { UpstreamFailure, type UpstreamFailureKind } from '../errors.js';
 
-import { BOUND_REQUEST_HEADERS } from '@zkcredits/core';
-
-/**
- * Request headers forwarded to the provider untouched: exactly Venice's E2EE headers, which
- * the request hash binds (PROTOCOL.md), so a captured proof cannot be replayed with, say,
- * another client key. Nothing else from the client reaches the provider.
- */
-export const FORWARDED_REQUEST_HEADERS: readonly string[] = BOUND_REQUEST_HEADERS;
 /**
  * Response headers passed back to the client: the content type and Venice's TEE response
  * signature. Never the rest: Venice also sends account data (e.g. the operator's balance).
+ * Request headers forwarded are exactly core's `BOUND_REQUEST_HEADERS` (the E2EE headers the
+ * request hash binds); nothing else from the client reaches the provider.
  */
 export const FORWARDED_RESPONSE_HEADERS: readonly string[] = ['content-type', 'x-venice-tee-signature'];
-
-export type UpstreamFailureKind = 'timeout' | 'network';
-
-/** The provider could not be reached or stopped answering in time. */
-export class UpstreamFailure extends Error {
-  override name = 'UpstreamFailure';
-  constructor(
-    readonly kind: UpstreamFailureKind,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
 
 export type UpstreamResponse = {
   status: number;

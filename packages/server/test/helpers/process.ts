@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,4 +53,34 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 60_00
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
   };
+}
+
+/**
+ * Pids of the running processes whose parent is `pid`, whose command is `comm` and whose arguments
+ * include `arg` (when given), from Linux /proc.
+ */
+export function childProcesses(pid: number, comm: string, arg?: RegExp): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    // "pid (comm) state ppid …": comm may hold spaces, so split after its closing parenthesis.
+    const close = stat.lastIndexOf(')');
+    const name = stat.slice(stat.indexOf('(') + 1, close);
+    const [state, ppid] = stat.slice(close + 2).split(' ');
+    if (name !== comm || Number(ppid) !== pid || state === 'Z') continue;
+    if (arg && !readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').some((a) => arg.test(a))) continue;
+    out.push(Number(entry));
+  }
+  return out;
+}
+
+/** True while `pid` exists (a zombie counts: its parent has not reaped it yet). */
+export function processExists(pid: number): boolean {
+  return existsSync(`/proc/${pid}`);
 }

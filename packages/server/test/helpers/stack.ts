@@ -2,6 +2,7 @@
 // PostgreSQL), real bb proofs, the Venice-compatible simulator as upstream.
 import { Writable } from 'node:stream';
 import {
+  CHAT_PATH,
   MerkleTree,
   buildSpendWitness,
   credentialCommitment,
@@ -16,7 +17,6 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createProofPools, type ProofPools } from '../../src/proof/node.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { CHAT_PATH } from '../../src/routes/chat.js';
 import { startTestChain, type TestChain } from './chain.js';
 import { makeStoreFactory, type StoreFactory } from './stores.js';
 
