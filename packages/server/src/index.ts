@@ -6,7 +6,6 @@ export { ApiError, ConfigError, IndexerError, UpstreamFailure, ERRORS, toApiErro
 export { createLogger, REDACT_PATHS, type Logger } from './logger.js';
 export { createMetrics, type Metrics } from './metrics.js';
 export { ChainIndexer, emptyRoot, readDeploymentBlock, type ChainStatus, type ChainView, type ChainIndexerOptions } from './chain/indexer.js';
-export { creditsPurchasedEvent, creditPoolViews } from './chain/abi.js';
 export { createStore, SqliteStore, PostgresStore, type Store, type Cursor, type Purchase, type RootStatus } from './store/index.js';
 export { WorkerPool, type PoolStats } from './proof/pool.js';
 export { createProofPools, type ProofPools } from './proof/node.js';

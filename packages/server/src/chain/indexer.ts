@@ -1,9 +1,8 @@
-import { MerkleTree, TREE_DEPTH, fetchPurchases, zeroHashes } from '@zkcredits/core';
+import { MerkleTree, TREE_DEPTH, creditPoolAbi, fetchPurchases, zeroHashes } from '@zkcredits/core';
 import type { PublicClient } from 'viem';
 import { IndexerError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BlockRef, Cursor, Purchase, Store } from '../store/index.js';
-import { creditPoolViews } from './abi.js';
 
 export type ChainIndexerOptions = {
   client: PublicClient;
@@ -251,8 +250,8 @@ export class ChainIndexer implements ChainView {
     if (Date.now() - this.viewsAt < REFRESH_VIEWS_MS) return;
     const { client, contract } = this.opts;
     const [price, token] = await Promise.all([
-      client.readContract({ address: contract, abi: creditPoolViews, functionName: 'pricePerCredit' }),
-      client.readContract({ address: contract, abi: creditPoolViews, functionName: 'paymentToken' }),
+      client.readContract({ address: contract, abi: creditPoolAbi, functionName: 'pricePerCredit' }),
+      client.readContract({ address: contract, abi: creditPoolAbi, functionName: 'paymentToken' }),
     ]);
     this.status.pricePerCredit = price;
     this.status.paymentToken = token.toLowerCase() as `0x${string}`;
@@ -267,5 +266,5 @@ export function emptyRoot(): bigint {
 
 /** Reads the deployment block from the contract when it is not configured. */
 export async function readDeploymentBlock(client: PublicClient, contract: `0x${string}`): Promise<bigint> {
-  return client.readContract({ address: contract, abi: creditPoolViews, functionName: 'deploymentBlock' });
+  return client.readContract({ address: contract, abi: creditPoolAbi, functionName: 'deploymentBlock' });
 }
