@@ -17,7 +17,8 @@ type TestWalletOptions = {
 declare global {
   interface Window {
     __ZKC_TEST_WALLET__?: TestWalletOptions;
-    ethereum?: unknown;
+    // `any`, as the Coinbase wallet SDK (cbw-sdk, through wagmi) declares it: global declarations must agree.
+    ethereum?: any;
   }
 }
 
