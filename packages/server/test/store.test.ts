@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { IndexerError } from '../src/errors.js';
-import type { Cursor, Purchase, Store } from '../src/store/index.js';
+import type { Cursor, Purchase, ReserveResult, Store } from '../src/store/index.js';
+import type { RacerInput } from './helpers/reserve-racer.js';
 import { makeStoreFactory, STORE_KINDS, type StoreFactory } from './helpers/stores.js';
+import { resultOf, tsWorker } from './helpers/worker.js';
 
 const deployment = { chainId: 31337, contract: '0x00000000000000000000000000000000000000aa' as const, deploymentBlock: 10n, emptyRoot: 0xe0n };
 const hash = (n: number) => `0x${n.toString(16).padStart(64, '0')}` as `0x${string}`;
@@ -37,12 +39,16 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
   });
 
   async function freshStore(): Promise<Store> {
+    return (await freshLocation()).store;
+  }
+  /** A new initialised database, its store, and where it is (SQLite file or PostgreSQL URL). */
+  async function freshLocation(): Promise<{ store: Store; location: string }> {
     const f = await makeStoreFactory(kind);
     cleanups.push(f.cleanup);
     const s = f.open();
     await s.init(deployment);
     opened.push(s);
-    return s;
+    return { store: s, location: f.env.ZKC_SQLITE_PATH ?? f.env.ZKC_DATABASE_URL! };
   }
   const cleanups: (() => Promise<void>)[] = [];
   const opened: Store[] = [];
@@ -75,8 +81,7 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     expect(c1).toEqual({ number: 12n, hash: hash(12), leafCount: 5, rootCount: 3 });
     expect(await s.getLeaves(0, 10)).toEqual([1000n, 1001n, 1002n, 1003n, 1004n]);
     expect(await s.getLeaves(3, 1)).toEqual([1003n]);
-    expect(await s.findLeaf(1004n)).toBe(4);
-    expect(await s.findLeaf(999n)).toBeNull();
+    expect(await s.getLeaves(5, 10)).toEqual([]);
     expect(await s.recentRoots(2)).toEqual([0xa2n, 0xa1n]);
   });
 
@@ -121,7 +126,7 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     expect(await s.rollbackTo(cursor, { number: 12n, hash: hash(12) })).toBe(true);
     expect(await s.getCursor()).toEqual({ number: 12n, hash: hash(12), leafCount: 2, rootCount: 2 });
     expect(await s.rootStatus(0xa2n, 64)).toEqual({ status: 'unknown' });
-    expect(await s.findLeaf(1002n)).toBeNull();
+    expect(await s.getLeaves(0, 10)).toEqual([1000n, 1001n]);
     expect((await s.recentBlocks(100n, 10)).map((b) => b.number)).toEqual([11n]);
     // the empty root survives even a rollback to before deployment
     expect(await s.rollbackTo(await s.getCursor(), { number: 9n, hash: null })).toBe(true);
@@ -137,6 +142,27 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
       const results = await Promise.all(Array.from({ length: 50 }, () => s.reserve(nh, randomUUID(), now, 60_000)));
       expect(results.filter((r) => r.ok)).toHaveLength(1);
       expect(results.filter((r) => !r.ok && r.state === 'reserved')).toHaveLength(49);
+    });
+
+    it('lets exactly one of four connections in four threads win each credit when they reserve it at the same instant', async () => {
+      const { location } = await freshLocation();
+      const PARTIES = 4;
+      const nullifiers = Array.from({ length: 150 }, (_, i) => `0x${(0x5000 + i).toString(16)}`);
+      const barrier = new SharedArrayBuffer(8);
+      const workers = Array.from({ length: PARTIES }, (_, racer) =>
+        tsWorker(new URL('./helpers/reserve-racer.ts', import.meta.url), { kind, location, racer, parties: PARTIES, barrier, nullifiers, now } satisfies RacerInput),
+      );
+      let results: ReserveResult[][];
+      try {
+        results = await Promise.all(workers.map((w) => resultOf<ReserveResult[]>(w)));
+      } finally {
+        await Promise.all(workers.map((w) => w.terminate()));
+      }
+      for (const [i] of nullifiers.entries()) {
+        const round = results.map((r) => r[i]!);
+        expect(round.filter((r) => r.ok)).toHaveLength(1);
+        expect(round.filter((r) => !r.ok && r.state === 'reserved')).toHaveLength(PARTIES - 1);
+      }
     });
 
     it('marks a reservation spent only for its holder, and never again reserves it', async () => {

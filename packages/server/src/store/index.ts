@@ -4,6 +4,7 @@ import { SqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
 
 export * from './types.js';
+export { SqlStore } from './sql-store.js';
 export { SqliteStore } from './sqlite.js';
 export { PostgresStore } from './postgres.js';
 

@@ -6,7 +6,6 @@ export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS zkc_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS zkc_blocks (number BIGINT PRIMARY KEY, hash TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS zkc_leaves (idx BIGINT PRIMARY KEY, commitment TEXT NOT NULL, block_number BIGINT NOT NULL)`,
-  `CREATE INDEX IF NOT EXISTS zkc_leaves_commitment ON zkc_leaves (commitment)`,
   `CREATE INDEX IF NOT EXISTS zkc_leaves_block ON zkc_leaves (block_number)`,
   `CREATE TABLE IF NOT EXISTS zkc_roots (seq BIGINT PRIMARY KEY, root TEXT NOT NULL, block_number BIGINT NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS zkc_roots_root ON zkc_roots (root)`,

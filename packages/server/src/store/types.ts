@@ -52,11 +52,11 @@ export type DeploymentIdentity = { chainId: number; contract: `0x${string}`; dep
 
 /**
  * Persistence of the chain index (leaves, roots, block hashes) and of spent nullifiers.
- * Two implementations (SQLite, PostgreSQL) pass the same test suite. Every method is atomic;
- * the chain writers are conditional on the cursor so several replicas may index at once.
+ * One implementation (`SqlStore`) over two dialects (SQLite, PostgreSQL), both passing the same
+ * test suite. Every method is atomic; the chain writers are conditional on the cursor so several
+ * replicas may index at once.
  */
 export interface Store {
-  readonly kind: 'sqlite' | 'postgres';
   /** Creates tables and binds the store to a deployment (first use) or checks it matches. */
   init(deployment: DeploymentIdentity): Promise<void>;
   ping(): Promise<void>;
@@ -72,7 +72,6 @@ export interface Store {
   rollbackTo(expected: Cursor, ancestor: BlockRef): Promise<boolean>;
   /** Leaves `from` .. `from + limit - 1` (fewer at the end). */
   getLeaves(from: number, limit: number): Promise<bigint[]>;
-  findLeaf(commitment: bigint): Promise<number | null>;
   /** Status of `root` against the last `window` roots. */
   rootStatus(root: bigint, window: number): Promise<RootStatus>;
   /** The last `n` roots, newest first. */
