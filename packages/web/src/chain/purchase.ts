@@ -5,9 +5,9 @@ import type { ProverApi } from '../prover/types';
 import { generateSecrets } from '../vault/generate';
 import { newId, type CreditRecord, type Vault } from '../vault';
 import { creditPoolAbi, erc20Abi } from './abi';
-import { permitDomain, signPermit, waitForReceipt } from '@zkcredits/core';
+import { decodePurchases, permitDomain, sendPurchase, waitForReceipt } from '@zkcredits/core';
 import { readDeploymentBlockHash } from './chain-reset';
-import { applyPurchaseLogs } from './reconcile';
+import { markPurchased } from './reconcile';
 import { toWalletError, type MoneyContext } from './wallet-errors';
 
 export type PurchaseStep = 'prepare' | 'generate' | 'save' | 'approve' | 'sign' | 'send' | 'confirm' | 'done';
@@ -119,67 +119,33 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
   p.onStep('save');
   await p.vault.add(records);
 
-  const commitments = records.map((r) => BigInt(r.commitment));
+  // The wallet is asked for nothing before this point: the credits are in the vault as pending.
+  // Core's purchase flow: approve or permit, `maxTotal` at the price the buyer agreed to, and a
+  // simulation before sending, so a refusal is explained by name and costs nothing.
+  let step = 'save' as PurchaseStep;
   let hash: Hash;
   try {
-    if (p.usePermit && quote.permit) {
-      p.onStep('sign');
-      const domain = (await permitDomain(p.publicClient, quote.token, p.chainId))!;
-      const deadline = BigInt(Math.floor(Date.now() / 1000) + 30 * 60);
-      const { v, r, s } = await signPermit({
-        publicClient: p.publicClient,
-        walletClient: p.walletClient,
-        account,
-        domain,
-        token: quote.token,
-        spender: p.pool,
-        value: maxTotal,
-        deadline,
-      });
-      p.onStep('send');
-      hash = await p.walletClient.writeContract({
-        account,
-        chain: p.walletClient.chain,
-        address: p.pool,
-        abi: creditPoolAbi,
-        functionName: 'buyWithPermit',
-        args: [commitments, maxTotal, deadline, v, r, s],
-      });
-    } else {
-      const allowance = await p.publicClient.readContract({
-        address: quote.token,
-        abi: erc20Abi,
-        functionName: 'allowance',
-        args: [account.address, p.pool],
-      });
-      if (allowance < total) {
-        p.onStep('approve');
-        const approveHash = await p.walletClient.writeContract({
-          account,
-          chain: p.walletClient.chain,
-          address: quote.token,
-          abi: erc20Abi,
-          functionName: 'approve',
-          args: [p.pool, total],
-        });
-        const approval = await waitForReceipt(p.publicClient, { hash: approveHash });
-        if (approval.status !== 'success') throw new AppError('purchase_reverted', 'The token approval failed. Nothing was paid.');
-      }
-      p.onStep('send');
-      await p.publicClient.simulateContract({ account, address: p.pool, abi: creditPoolAbi, functionName: 'buy', args: [commitments, maxTotal] });
-      hash = await p.walletClient.writeContract({
-        account,
-        chain: p.walletClient.chain,
-        address: p.pool,
-        abi: creditPoolAbi,
-        functionName: 'buy',
-        args: [commitments, maxTotal],
-      });
-    }
+    ({ transactionHash: hash } = await sendPurchase({
+      publicClient: p.publicClient,
+      walletClient: p.walletClient,
+      pool: p.pool,
+      commitments: records.map((r) => BigInt(r.commitment)),
+      permit: p.usePermit && quote.permit,
+      maxTotal,
+      quote: { token: quote.token, price: quote.price },
+      onStep(next) {
+        step = next;
+        p.onStep(next);
+      },
+    }));
   } catch (error) {
     // Nothing reached the chain: these credits were never paid for.
     await abandon(p.vault, records);
-    throw toWalletError(error, quote);
+    const walletError = toWalletError(error, quote);
+    if (step === 'approve' && walletError.code === 'wallet_failed') {
+      throw new AppError('purchase_reverted', 'The token approval failed. Nothing was paid.', { details: walletError.details, cause: error });
+    }
+    throw walletError;
   }
 
   for (const r of records) await p.vault.update(r.id, { txHash: hash });
@@ -189,7 +155,7 @@ export async function purchaseCredits(p: PurchaseParameters): Promise<CreditReco
     await abandon(p.vault, records);
     throw new AppError('purchase_reverted', 'The purchase transaction failed on chain. No credits were bought.', { details: hash });
   }
-  const confirmed = await applyPurchaseLogs(p.vault, receipt.logs, p.pool);
+  const confirmed = await markPurchased(p.vault, decodePurchases(receipt.logs, p.pool), p.pool);
   p.onStep('done', { txHash: hash });
   return confirmed;
 }

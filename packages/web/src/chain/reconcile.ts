@@ -1,21 +1,18 @@
-import { parseEventLogs, type Address, type Log, type PublicClient } from 'viem';
+import type { Address, PublicClient } from 'viem';
+import { fetchPurchases, type Purchase } from '@zkcredits/core';
 import { isActive, type CreditRecord, type Vault } from '../vault';
-import { creditPoolAbi } from './abi';
 
 /** Blocks per eth_getLogs call (public RPCs cap the range). */
 const CHUNK = 9_000n;
 
 /**
- * Marks vault credits whose commitments appear in these `CreditsPurchased` logs as unspent,
- * with their leaf index. Returns the credits that changed.
+ * Marks vault credits whose commitments appear in these purchases (decoded by core from a
+ * receipt or from chain logs) as unspent, with their leaf index. Returns the credits that changed.
  */
-export async function applyPurchaseLogs(vault: Vault, logs: Log[], pool: Address): Promise<CreditRecord[]> {
-  const events = parseEventLogs({ abi: creditPoolAbi, logs, eventName: 'CreditsPurchased', strict: true }).filter(
-    (l) => l.address.toLowerCase() === pool.toLowerCase(),
-  );
+export async function markPurchased(vault: Vault, purchases: readonly Purchase[], pool: Address): Promise<CreditRecord[]> {
   const index = new Map<string, number>();
-  for (const e of events) {
-    e.args.commitments.forEach((c, i) => index.set(`0x${c.toString(16).padStart(64, '0')}`, Number(e.args.startIndex) + i));
+  for (const p of purchases) {
+    p.commitments.forEach((c, i) => index.set(`0x${c.toString(16).padStart(64, '0')}`, p.startIndex + i));
   }
   const changed: CreditRecord[] = [];
   for (const r of vault.list()) {
@@ -39,20 +36,6 @@ export async function reconcilePending(client: PublicClient, vault: Vault, pool:
     .filter((r) => isActive(r) && (r.status === 'pending' || r.status === 'abandoned') && r.chainId === chainId && r.contract.toLowerCase() === pool.toLowerCase());
   if (open.length === 0) return [];
   const latest = await client.getBlockNumber({ cacheTime: 0 });
-  let from = open.reduce((m, r) => (BigInt(r.fromBlock) < m ? BigInt(r.fromBlock) : m), latest);
-  const changed: CreditRecord[] = [];
-  for (; from <= latest; from += CHUNK) {
-    const to = from + CHUNK - 1n < latest ? from + CHUNK - 1n : latest;
-    const logs = await client.getLogs({
-      address: pool,
-      event: creditPoolAbi.find((x) => x.type === 'event' && x.name === 'CreditsPurchased') as Extract<
-        (typeof creditPoolAbi)[number],
-        { type: 'event' }
-      >,
-      fromBlock: from,
-      toBlock: to,
-    });
-    changed.push(...(await applyPurchaseLogs(vault, logs as Log[], pool)));
-  }
-  return changed;
+  const from = open.reduce((m, r) => (BigInt(r.fromBlock) < m ? BigInt(r.fromBlock) : m), latest);
+  return markPurchased(vault, await fetchPurchases({ client, address: pool, fromBlock: from, toBlock: latest, chunkSize: CHUNK }), pool);
 }
