@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createProofPools, type ProofPools } from '../src/proof/node.js';
 import { startTestChain, type TestChain } from './helpers/chain.js';
+import { startUpstreamGate } from './helpers/gate.js';
 import { childProcesses, processExists, spawnServer, type ServerProcess } from './helpers/process.js';
 import { baseEnv, chatBody, errorOf, SIM_KEY } from './helpers/stack.js';
 import { makeStoreFactory, type StoreFactory } from './helpers/stores.js';
@@ -177,22 +178,26 @@ describe('server process', () => {
 
   it('drains an in-flight request on SIGTERM before exiting', async () => {
     const stores = await makeStoreFactory('sqlite');
+    // The provider's answer waits at a gate until the server is draining, so the request is in
+    // flight when SIGTERM arrives whatever the machine's speed.
+    const gate = await startUpstreamGate(sim.apiBaseUrl);
     try {
-      const p = await start(stores, { ZKC_SHUTDOWN_GRACE_MS: '10000' });
+      const p = await start(stores, { ZKC_SHUTDOWN_GRACE_MS: '600000', ZKC_UPSTREAM_URL: gate.url });
       const [c] = await buy(1);
       await waitLeaves(p.url, tree.size);
       const body = chatBody('finish me first');
       const zk = await prove(c!, body);
-      sim.faults.once('delay:800');
-      const before = sim.state.chatRequestCount;
       const pending = post(p.url, { ...body, zkcredits: zk });
-      await waitFor(() => sim.state.chatRequestCount > before, 'the request to reach the upstream');
+      await waitFor(() => gate.held() === 1, 'the request to reach the provider');
       p.kill('SIGTERM');
+      await waitFor(() => p.output().includes('"msg":"draining"'), 'the server to start draining');
+      gate.open();
       const res = await pending;
       expect(res.status).toBe(200);
       expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toContain('finish me first');
       expect(await p.exited).toBe(0);
     } finally {
+      await gate.close();
       await stores.cleanup();
     }
   });

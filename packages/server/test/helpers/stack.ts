@@ -76,10 +76,12 @@ export function baseEnv(chain: TestChain, sim: VeniceSim, stores: StoreFactory):
     ZKC_POLL_INTERVAL_MS: '100',
     ZKC_UPSTREAM_URL: sim.apiBaseUrl,
     ZKC_UPSTREAM_API_KEY: SIM_KEY,
-    ZKC_UPSTREAM_HEADERS_TIMEOUT_MS: '1500',
-    ZKC_UPSTREAM_IDLE_TIMEOUT_MS: '1500',
-    ZKC_UPSTREAM_TIMEOUT_MS: '10000',
-    ZKC_RESERVATION_TTL_MS: '15000',
+    // Nothing times out or expires on its own, however loaded the machine: suites that test a
+    // timeout set a short one on a stack of its own, with a provider that never answers.
+    ZKC_UPSTREAM_HEADERS_TIMEOUT_MS: '120000',
+    ZKC_UPSTREAM_IDLE_TIMEOUT_MS: '120000',
+    ZKC_UPSTREAM_TIMEOUT_MS: '300000',
+    ZKC_RESERVATION_TTL_MS: '600000',
     ZKC_MODELS: `${MODEL}:${MAX_TOKENS},${E2EE_MODEL}:${MAX_TOKENS}`,
     ZKC_API_KEY_MODE: 'true',
     // Suites that retry one proof through several provider failures; the cooldown has its own test.
