@@ -31,7 +31,8 @@ describe.each(STORE_KINDS)('%s store', (kind) => {
     await factory.cleanup();
   });
   beforeEach(async () => {
-    // A fresh deployment identity per test keeps tests independent on one database.
+    // The same database and deployment for every test (reopened): state carries over between
+    // tests, so a test that needs a clean store takes its own database from freshStore().
     store = factory.open();
   });
   afterEach(async () => {
