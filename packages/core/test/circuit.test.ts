@@ -5,7 +5,6 @@ import {
   MerkleTree,
   ProofError,
   TAG_LEAF,
-  TAG_NODE,
   TREE_DEPTH,
   buildSpendWitness,
   credentialCommitment,
@@ -26,6 +25,9 @@ const spongeCircuit = JSON.parse(
 );
 
 const circuitsDir = new URL('../../../circuits/', import.meta.url);
+const sharedVectors = JSON.parse(readFileSync(new URL('../../../protocol/test-vectors.json', import.meta.url), 'utf8')) as {
+  hash: { vectors: { inputs: string[]; output: string }[] };
+};
 
 describe('Poseidon2 sponge in Noir', () => {
   it('is one library (circuits/poseidon2) that both the credit and the sponge_check circuit depend on', () => {
@@ -41,18 +43,19 @@ describe('Poseidon2 sponge in Noir', () => {
     expect(definitions).toEqual(['poseidon2/src/lib.nr']);
   });
 
-  it('matches bb.js poseidon2Hash for inputs of length 1 to 7', async () => {
-    const inputs = Array.from({ length: 7 }, (_, i) => BigInt(i + 1) * 0x1234567890abcdefn + TAG_NODE);
-    const expected = inputs.map((_, n) => poseidon2Hash(inputs.slice(0, n + 1)));
+  it('matches the bb.js sponge vectors of protocol/test-vectors.json for every input length 1 to 8', async () => {
+    // Length 0 is left out: no circuit hashes an empty input.
+    const lengths = [1, 2, 3, 4, 5, 6, 7, 8] as const;
+    const vectors = lengths.map((n) => sharedVectors.hash.vectors[n]!);
+    vectors.forEach((v, i) => expect(v.inputs).toHaveLength(lengths[i]!));
+    const inputs = Object.fromEntries(vectors.map((v, i) => [`in${lengths[i]}`, v.inputs]));
+    const expected = vectors.map((v) => v.output);
     const noir = new Noir(spongeCircuit);
-    await expect(
-      noir.execute({ inputs: inputs.map((x) => toFieldHex(x)), expected: expected.map((x) => toFieldHex(x)) }),
-    ).resolves.toBeDefined();
-    const wrong = expected.slice();
-    wrong[3] = wrong[3]! + 1n;
-    await expect(
-      noir.execute({ inputs: inputs.map((x) => toFieldHex(x)), expected: wrong.map((x) => toFieldHex(x)) }),
-    ).rejects.toThrow();
+    await expect(noir.execute({ ...inputs, expected })).resolves.toBeDefined();
+    for (const wrong of [0, 7]) {
+      const altered = expected.map((x, i) => (i === wrong ? toFieldHex(BigInt(x) + 1n) : x));
+      await expect(noir.execute({ ...inputs, expected: altered })).rejects.toThrow();
+    }
   });
 
   it('is one permutation of [a, b, c, 3·2^64] for three inputs (PROTOCOL.md)', () => {
