@@ -8,6 +8,7 @@
 //   packages/core/src/generated/circuit.ts  artifact + pinned VK and its SHA-256
 // `--check` rebuilds in memory and fails if any committed output differs.
 import { compile, createFileManager } from '@noir-lang/noir_wasm';
+import { base64 } from '@scure/base';
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,7 +38,7 @@ outputs.set('circuits/sponge_check/artifacts/sponge_check.json', JSON.stringify(
 // Verification key and size, computed with the real CRS.
 const crsPath = resolveCrsPath();
 if (!crsPath) throw new Error('no CRS folder: set ZKCREDITS_CRS_PATH or put the CRS in ../shared/crs');
-const bytecode = gunzipSync(Buffer.from(credit.bytecode, 'base64'));
+const bytecode = gunzipSync(base64.decode(credit.bytecode));
 const MAX_POINTS = 32768 + 1;
 const api = await createBackend({ kind: 'wasm', crs: loadCrs(crsPath, MAX_POINTS), numPoints: MAX_POINTS });
 const stats = await api.circuitStats({
@@ -59,7 +60,7 @@ outputs.set(
     `export const CREDIT_CIRCUIT_GATES = ${stats.numGates};\n` +
     `export const CREDIT_CIRCUIT_SIZE = ${stats.numGatesDyadic};\n` +
     `/** Pinned UltraHonk verification key (base64) and its SHA-256 (hex). */\n` +
-    `export const CREDIT_VK_BASE64 = '${Buffer.from(vk).toString('base64')}';\n` +
+    `export const CREDIT_VK_BASE64 = '${base64.encode(vk)}';\n` +
     `export const CREDIT_VK_SHA256 = '${vkSha256}';\n`,
 );
 
