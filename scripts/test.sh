@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: every test of the project on a fresh clone. Installs what is missing,
+# `npm test`: every test of the project on a fresh clone. Installs what is missing, checks
+# types (tsc -b), unused code and dependencies (knip) and the README's bench numbers,
 # checks generated files for drift, runs forge tests and all vitest suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ bash scripts/ensure-deps.sh
 
 echo "[test] types: tsc -b over every package, its tests and benchmarks, scripts, bench (about 40 s on 2 cores)"
 npx tsc -b
+echo "[test] knip: unused files, exports and dependencies; imports a package does not declare (seconds)"
+npx knip --no-progress
 
 bash scripts/services.sh
 
