@@ -9,7 +9,6 @@ const address = z
 
 /** Chains the app can buy on. 31337 is the local Anvil chain (development and tests). */
 export const SUPPORTED_CHAIN_IDS = [8453, 84532, 31337] as const;
-export type SupportedChainId = (typeof SUPPORTED_CHAIN_IDS)[number];
 
 /** The payment token as the deployment manifest describes it. */
 export const tokenInfo = z.object({

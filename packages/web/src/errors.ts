@@ -23,6 +23,7 @@ export type AppErrorCode =
   | 'no_credits'
   | 'server_rejected'
   | 'server_unavailable'
+  | 'wrong_server'
   | 'chain_unavailable'
   | 'tree_mismatch'
   | 'upstream_failed'

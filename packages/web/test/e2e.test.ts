@@ -222,6 +222,35 @@ describe('zkcredits web app (real stack, Chromium)', () => {
     restored = p2;
   });
 
+  it('refuses a server that serves another deployment before syncing or proving: nothing is sent or spent', async () => {
+    const p = restored; // a fresh tab: it has not checked the server yet
+    const other = `0x${'11'.repeat(20)}`;
+    await p.route('**/api/zk/v1/zkcredits/config', async (route) => {
+      const response = await route.fetch();
+      const honest = (await response.json()) as { chain_id: number; contract: string };
+      expect(honest.contract.toLowerCase()).toBe(stack.pool.toLowerCase());
+      await route.fulfill({ response, json: { ...honest, contract: other } });
+    });
+    const asked: string[] = [];
+    const record = (r: { url(): string }) => void (/\/(leaves|chat\/completions)/.test(r.url()) && asked.push(r.url()));
+    p.on('request', record);
+    try {
+      await p.getByLabel('Model').locator(`option[value="${MODEL}"]`).waitFor({ state: 'attached' });
+      await p.getByLabel('Message').fill('Is this the right server?');
+      await p.getByTestId('send').click();
+      const alert = p.getByTestId('assistant-turn').last().getByRole('alert');
+      await alert.waitFor({ timeout: 60_000 });
+      expect(await alert.textContent()).toBe(
+        'The zkcredits server behind this app serves another deployment. Nothing was proven or paid; the site’s operator has to fix its configuration.',
+      );
+      expect(asked).toEqual([]);
+      expect(await pill(p)).toMatch(/^4 credits$/);
+    } finally {
+      p.off('request', record);
+      await p.unroute('**/api/zk/v1/zkcredits/config');
+    }
+  });
+
   it('a server that leaves a leaf out of the tree is caught against the chain: nothing is proven or spent', async () => {
     const p = restored;
     await initPoseidon2();

@@ -69,9 +69,9 @@ export async function listModels(signal?: AbortSignal): Promise<Model[]> {
 
 const serverConfig = z.object({ chain_id: z.number().int(), contract: z.string() });
 
-export type ServerConfig = { chainId: number; contract: string };
+type ServerConfig = { chainId: number; contract: string };
 
-/** The deployment the server serves; the app refuses to pay a server for another deployment. */
+/** The deployment the server serves (the app refuses a server for another one: chat/spend.ts). */
 export async function getServerConfig(signal?: AbortSignal): Promise<ServerConfig> {
   const c = await getJson('/v1/zkcredits/config', serverConfig, signal);
   return { chainId: c.chain_id, contract: c.contract };
@@ -102,8 +102,6 @@ export async function fetchLeaves(from: number, signal?: AbortSignal): Promise<L
   }
   return { start: page.from, leaves, size: page.total, root: page.root.toLowerCase() as `0x${string}` };
 }
-
-export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
 
 export type StreamHandlers = {
   /** The server answered 200 and the stream began: it has marked the credit spent. */

@@ -1,5 +1,5 @@
 import type { Address, PublicClient } from 'viem';
-import { fetchLeaves, ServerError, streamChat } from '../api/client';
+import { fetchLeaves, getServerConfig, ServerError, streamChat } from '../api/client';
 import { verifyTreeOnChain, type ChainTreeReader } from '../chain/tree-check';
 import { AppError } from '../errors';
 import type { ProgressEvent, ProverApi } from '../prover/types';
@@ -51,6 +51,26 @@ async function fromResetChain(p: PaidChatParameters, credit: CreditRecord): Prom
   }
 }
 
+/** Deployments (chain id, CreditPool) whose server this tab has found serving them. */
+const checkedServers = new Set<string>();
+
+/**
+ * Refuses a server that serves another deployment than this app's (`chainId` and `pool`, from
+ * the deployment manifest): its leaves are another contract's and it could not accept a proof
+ * made for this one. Asked once per tab and deployment, before anything is proven or sent.
+ */
+export async function checkServerDeployment(chainId: number, pool: Address, signal?: AbortSignal): Promise<void> {
+  const key = `${chainId}:${pool.toLowerCase()}`;
+  if (checkedServers.has(key)) return;
+  const server = await getServerConfig(signal);
+  if (server.chainId !== chainId || server.contract.toLowerCase() !== pool.toLowerCase()) {
+    throw new AppError('wrong_server', 'The zkcredits server behind this app serves another deployment. Nothing was proven or paid; the site’s operator has to fix its configuration.', {
+      details: `server: chain ${server.chainId}, CreditPool ${server.contract}; this app: chain ${chainId}, CreditPool ${pool}`,
+    });
+  }
+  checkedServers.add(key);
+}
+
 /** Brings the worker's tree mirror up to date with the server's leaves (only new ones). */
 export async function syncTree(prover: Pick<ProverApi, 'appendLeaves' | 'tree'>, signal?: AbortSignal): Promise<number> {
   for (let guard = 0; guard < 1000; guard++) {
@@ -83,6 +103,7 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
     inFlight.add(credit.id);
     try {
       p.onStage('syncing');
+      await checkServerDeployment(p.chainId, p.pool, p.signal);
       await syncTree(p.prover, p.signal);
       const tree = await p.prover.tree();
       try {

@@ -21,8 +21,3 @@ function fromRoot(value: string | undefined, fallback: string): string {
 export function crsDir(): string {
   return fromRoot(process.env.CRS_PATH, '../shared/crs');
 }
-
-/** Folder with compiled circuits (env ZKC_CIRCUITS_PATH, default circuits/). */
-export function circuitFile(name: string): string {
-  return join(fromRoot(process.env.ZKC_CIRCUITS_PATH, 'circuits'), name, 'artifacts', `${name}.json`);
-}
