@@ -4,7 +4,6 @@ import { SqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
 
 export * from './types.js';
-export { SqlStore } from './sql-store.js';
 export { SqliteStore } from './sqlite.js';
 export { PostgresStore } from './postgres.js';
 
