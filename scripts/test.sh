@@ -12,6 +12,8 @@ echo "[test] types: tsc -b over every package, its tests and benchmarks, scripts
 npx tsc -b
 echo "[test] knip: unused files, exports and dependencies; imports a package does not declare (seconds)"
 npx knip --no-progress
+echo "[test] README.md's numbers quote the last entry of bench/history.jsonl"
+npx tsx bench/readme.ts --check
 
 bash scripts/services.sh
 
