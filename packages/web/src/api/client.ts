@@ -1,3 +1,5 @@
+import { base64 } from '@scure/base';
+import { bytesToHex } from 'viem';
 import { z } from 'zod';
 import { AppError } from '../errors';
 
@@ -90,16 +92,11 @@ export type LeavesPage = { start: number; leaves: `0x${string}`[]; size: number;
 /** Leaves of the credit tree from index `from` on (everyone's commitments; reveals nothing about us). */
 export async function fetchLeaves(from: number, signal?: AbortSignal): Promise<LeavesPage> {
   const page = await getJson(`/v1/zkcredits/leaves?from=${from}`, leavesPage, signal);
-  const bin = atob(page.leaves);
-  if (bin.length !== page.count * 32) {
-    throw new AppError('server_unavailable', 'The server sent a damaged list of leaves.', { details: `${bin.length} bytes for ${page.count} leaves` });
+  const bytes = base64.decode(page.leaves);
+  if (bytes.length !== page.count * 32) {
+    throw new AppError('server_unavailable', 'The server sent a damaged list of leaves.', { details: `${bytes.length} bytes for ${page.count} leaves` });
   }
-  const leaves: `0x${string}`[] = [];
-  for (let i = 0; i < page.count; i++) {
-    let hex = '0x';
-    for (let j = 0; j < 32; j++) hex += bin.charCodeAt(i * 32 + j).toString(16).padStart(2, '0');
-    leaves.push(hex as `0x${string}`);
-  }
+  const leaves = Array.from({ length: page.count }, (_, i) => bytesToHex(bytes.subarray(i * 32, (i + 1) * 32)));
   return { start: page.from, leaves, size: page.total, root: page.root.toLowerCase() as `0x${string}` };
 }
 

@@ -1,3 +1,4 @@
+import { CHAT_PATH } from '@zkcredits/core';
 import type { Address, PublicClient } from 'viem';
 import { fetchLeaves, getServerConfig, ServerError, streamChat } from '../api/client';
 import { verifyTreeOnChain, type ChainTreeReader } from '../chain/tree-check';
@@ -5,8 +6,6 @@ import { AppError } from '../errors';
 import type { ProgressEvent, ProverApi } from '../prover/types';
 import { isActive, type CreditRecord, type Vault } from '../vault';
 import { isFromResetChain, readDeploymentBlockHash } from '../chain/chain-reset';
-
-export const CHAT_PATH = '/v1/chat/completions';
 
 export type SpendStage = 'syncing' | ProgressEvent['stage'] | 'waiting' | 'streaming';
 

@@ -3,6 +3,7 @@
  * PBKDF2-SHA256 (600,000 iterations, 16-byte random salt) → AES-256-GCM key (non-extractable),
  * each record sealed with a fresh 12-byte IV and bound to its identity by associated data.
  */
+import { base64 } from '@scure/base';
 import { AppError } from '../errors';
 
 export const KDF_ITERATIONS = 600_000;
@@ -17,16 +18,12 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
+  return base64.encode(bytes);
 }
 
+/** Strict RFC 4648 base64 (padding required); throws on anything else. */
 export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
+  return new Uint8Array(base64.decode(text));
 }
 
 export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
