@@ -51,9 +51,9 @@ COPY --from=build /app/packages/web/.next packages/web/.next
 COPY packages/web/next.config.mjs packages/web/next.config.mjs
 COPY packages/web/stubs packages/web/stubs
 COPY packages/core/src packages/core/src
-# The app finds the repository root by protocol/constants.json and serves the compiled circuit.
+# The app finds the repository root by protocol/constants.json (relative ZKC_DEPLOYMENT / CRS_PATH);
+# the circuit is bundled from core.
 COPY protocol/constants.json protocol/constants.json
-COPY circuits/credit/artifacts/credit.json circuits/credit/artifacts/credit.json
 WORKDIR /app/packages/web
 USER node
 EXPOSE 3000

@@ -356,7 +356,7 @@ describe('the images\' build context', () => {
     for (const path of ['.git/config', 'node_modules/viem', 'packages/server/node_modules/pg', 'packages/web/.next/BUILD_ID', 'packages/web/.next-test/x', 'docker/.env', 'deployments/8453-0xabc.json', 'zkcredits.sqlite', '.data/x', 'test-artifacts/a.png', 'key.pem']) {
       expect(ignored(path), path).toBe(true);
     }
-    for (const path of ['package.json', 'package-lock.json', '.npmrc', 'packages/core/src/index.ts', 'packages/web/app/page.tsx', 'circuits/credit/artifacts/credit.json', 'protocol/constants.json']) {
+    for (const path of ['package.json', 'package-lock.json', '.npmrc', 'packages/core/src/index.ts', 'packages/web/app/page.tsx', 'protocol/constants.json']) {
       expect(ignored(path), path).toBe(false);
     }
   });
