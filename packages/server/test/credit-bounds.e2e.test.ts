@@ -8,7 +8,7 @@ import type { ProofPools } from '../src/proof/node.js';
 import { createProofPools } from '../src/proof/node.js';
 import { loadConfig } from '../src/config.js';
 import { estimateInputTokens } from '../src/routes/chat-request.js';
-import { MODEL, chatBody, errorOf, startStack, type Stack } from './helpers/stack.js';
+import { MODEL, chatBody, errorOf, startStack, type Stack, minimalEnv } from './helpers/stack.js';
 
 const INPUT_CAP = 2000;
 
@@ -187,13 +187,3 @@ describe('what one credit buys', () => {
     }
   });
 });
-
-function minimalEnv(): Record<string, string> {
-  return {
-    ZKC_RPC_URL: 'http://127.0.0.1:1',
-    ZKC_CHAIN_ID: '31337',
-    ZKC_CONTRACT: `0x${'11'.repeat(20)}`,
-    ZKC_UPSTREAM_API_KEY: 'x',
-    ZKC_MODELS: `${MODEL}:64`,
-  };
-}

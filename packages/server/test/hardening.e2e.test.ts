@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.js';
 import { createProofPools, type ProofPools } from '../src/proof/node.js';
 import { WorkerPool } from '../src/proof/pool.js';
 import type { Verifier } from '../src/proof/types.js';
-import { chatBody, errorOf, startStack, type Stack } from './helpers/stack.js';
+import { chatBody, errorOf, startStack, type Stack, minimalEnv } from './helpers/stack.js';
 
 describe('hardening', () => {
   let s: Stack;
@@ -80,13 +80,3 @@ describe('hardening', () => {
     expect(no.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
-
-function minimalEnv(): Record<string, string> {
-  return {
-    ZKC_RPC_URL: 'http://127.0.0.1:1',
-    ZKC_CHAIN_ID: '31337',
-    ZKC_CONTRACT: `0x${'11'.repeat(20)}`,
-    ZKC_UPSTREAM_API_KEY: 'k',
-    ZKC_MODELS: 'm:1',
-  };
-}

@@ -59,6 +59,17 @@ export type Stack = {
   stop(): Promise<void>;
 };
 
+/** The least configuration that loads (no chain behind it): for building proof pools outside a stack. */
+export function minimalEnv(): Record<string, string> {
+  return {
+    ZKC_RPC_URL: 'http://127.0.0.1:1',
+    ZKC_CHAIN_ID: '31337',
+    ZKC_CONTRACT: `0x${'11'.repeat(20)}`,
+    ZKC_UPSTREAM_API_KEY: 'k',
+    ZKC_MODELS: `${MODEL}:${MAX_TOKENS}`,
+  };
+}
+
 export function chatBody(content = 'hello zkcredits', extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { model: MODEL, messages: [{ role: 'user', content }], max_tokens: 16, ...extra };
 }
