@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // Generates contracts/src/generated/Poseidon2.sol (Poseidon2 over BN254, t = 4, as in bb.js) and
 // contracts/src/generated/ZeroHashes.sol (empty-subtree roots Z_0..Z_DEPTH under TAG_NODE) from
 // protocol/poseidon2-bn254.json and protocol/constants.json. Deterministic; `--check` fails on drift.
@@ -10,11 +9,32 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** protocol/poseidon2-bn254.json: parameters and round constants (hex strings). */
+interface Poseidon2Params {
+  t: number;
+  d: number;
+  roundsFull: number;
+  roundsPartial: number;
+  internalDiagMinusOne: string[];
+  /** One 4-element row per round. */
+  fullRoundConstantsFirst: string[][];
+  partialRoundConstants: string[];
+  fullRoundConstantsLast: string[][];
+}
+/** The part of protocol/constants.json used here. */
+interface ProtocolConstants {
+  fieldModulus: string;
+  treeDepth: number;
+  domainTags: { node: string };
+}
+/** Four field elements: the Poseidon2 state. */
+type State = [bigint, bigint, bigint, bigint];
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const P2 = JSON.parse(readFileSync(join(root, 'protocol/poseidon2-bn254.json'), 'utf8'));
-const C = JSON.parse(readFileSync(join(root, 'protocol/constants.json'), 'utf8'));
+const P2 = JSON.parse(readFileSync(join(root, 'protocol/poseidon2-bn254.json'), 'utf8')) as Poseidon2Params;
+const C = JSON.parse(readFileSync(join(root, 'protocol/constants.json'), 'utf8')) as ProtocolConstants;
 const p = BigInt(C.fieldModulus);
-const hex = (v) => '0x' + BigInt(v).toString(16).padStart(64, '0');
+const hex = (v: bigint) => '0x' + BigInt(v).toString(16).padStart(64, '0');
 
 if (P2.t !== 4 || P2.d !== 5 || P2.roundsFull !== 8 || P2.roundsPartial !== 56) {
   throw new Error('gen-poseidon2-sol: unexpected Poseidon2 parameters');
@@ -23,32 +43,49 @@ if (P2.fullRoundConstantsFirst.length !== 4 || P2.fullRoundConstantsLast.length 
     P2.partialRoundConstants.length !== 56) {
   throw new Error('gen-poseidon2-sol: unexpected number of round constants');
 }
+/** Four hex strings as a state (the width t = 4 is checked above; a row of another width is an error). */
+const toState = (row: string[]): State => {
+  const [a, b, c, d, ...rest] = row.map(BigInt);
+  if (a === undefined || b === undefined || c === undefined || d === undefined || rest.length) {
+    throw new Error('gen-poseidon2-sol: expected 4 values per row');
+  }
+  return [a, b, c, d];
+};
+const fullFirst = P2.fullRoundConstantsFirst.map(toState);
+const fullLast = P2.fullRoundConstantsLast.map(toState);
+const partial = P2.partialRoundConstants.map(BigInt);
+const D = toState(P2.internalDiagMinusOne);
 
 // ---------- JS permutation (used only to precompute the zero hashes; vectors check it against bb.js) ----------
-const mod = (x) => ((x % p) + p) % p;
-const s5 = (x) => { const x2 = (x * x) % p; return (((x2 * x2) % p) * x) % p; };
-const ext = (x) => {
+const mod = (x: bigint) => ((x % p) + p) % p;
+const s5 = (x: bigint) => { const x2 = (x * x) % p; return (((x2 * x2) % p) * x) % p; };
+const ext = (x: State): State => {
   const t0 = mod(x[0] + x[1]), t1 = mod(x[2] + x[3]);
   const t2 = mod(2n * x[1] + t1), t3 = mod(2n * x[3] + t0);
   const t4 = mod(4n * t1 + t3), t5 = mod(4n * t0 + t2);
   return [mod(t3 + t5), t5, mod(t2 + t4), t4];
 };
-const D = P2.internalDiagMinusOne.map(BigInt);
-const internal = (x) => { const s = mod(x[0] + x[1] + x[2] + x[3]); return x.map((v, i) => mod(v * D[i] + s)); };
-function permute(state) {
-  let x = ext(state.map((v) => mod(BigInt(v))));
-  for (const rc of P2.fullRoundConstantsFirst) x = ext(x.map((v, i) => s5(mod(v + BigInt(rc[i])))));
-  for (const rc of P2.partialRoundConstants) { x[0] = s5(mod(x[0] + BigInt(rc))); x = internal(x); }
-  for (const rc of P2.fullRoundConstantsLast) x = ext(x.map((v, i) => s5(mod(v + BigInt(rc[i])))));
+const internal = (x: State): State => {
+  const s = mod(x[0] + x[1] + x[2] + x[3]);
+  return [mod(x[0] * D[0] + s), mod(x[1] * D[1] + s), mod(x[2] * D[2] + s), mod(x[3] * D[3] + s)];
+};
+/** S-box on every element after adding the round constants. */
+const full = (x: State, rc: State): State =>
+  [s5(mod(x[0] + rc[0])), s5(mod(x[1] + rc[1])), s5(mod(x[2] + rc[2])), s5(mod(x[3] + rc[3]))];
+function permute(state: State): State {
+  let x = ext([mod(state[0]), mod(state[1]), mod(state[2]), mod(state[3])]);
+  for (const rc of fullFirst) x = ext(full(x, rc));
+  for (const rc of partial) { x[0] = s5(mod(x[0] + rc)); x = internal(x); }
+  for (const rc of fullLast) x = ext(full(x, rc));
   return x;
 }
 const TAG_NODE = BigInt(C.domainTags.node);
-const hashNode = (l, r) => permute([TAG_NODE, l, r, 3n << 64n])[0];
+const hashNode = (l: bigint, r: bigint) => permute([TAG_NODE, l, r, 3n << 64n])[0];
 
 // ---------- Yul emission ----------
 const I = '            ';
-const lines = [];
-const emit = (s) => lines.push(I + s);
+const lines: string[] = [];
+const emit = (s: string) => lines.push(I + s);
 
 // State lives in the return variables o0..o3 (keeps the stack shallow: no stack-too-deep).
 // External matrix M4 in place on reduced o0..o3 (< p); leaves reduced values:
@@ -68,26 +105,26 @@ function emitExternal(ind = '') {
   emit(`${ind}    o2 := addmod(t2, o3, p)`);
   emit(`${ind}}`);
 }
-function emitFullRound(rc) {
+function emitFullRound(rc: State) {
   emit(`// full round`);
-  for (let i = 0; i < 4; i++) {
+  rc.forEach((c, i) => {
     // o_i < p and rc_i < p: the sum fits in 256 bits; mulmod reduces it.
-    emit(`o${i} := add(o${i}, ${hex(rc[i])})`);
+    emit(`o${i} := add(o${i}, ${hex(c)})`);
     emit(`{`);
     emit(`    let q := mulmod(o${i}, o${i}, p)`);
     emit(`    o${i} := mulmod(mulmod(q, q, p), o${i}, p)`);
     emit(`}`);
-  }
+  });
   emitExternal();
 }
-function emitPartialRound(rc) {
+function emitPartialRound(rc: bigint) {
   emit(`{`);
   emit(`    o0 := add(o0, ${hex(rc)})`);
   emit(`    let q := mulmod(o0, o0, p)`);
   emit(`    o0 := mulmod(mulmod(q, q, p), o0, p)`);
   // o0..o3 < p: their sum is < 4p < 2^256.
   emit(`    let s := add(add(o0, o1), add(o2, o3))`);
-  for (let i = 0; i < 4; i++) emit(`    o${i} := addmod(mulmod(o${i}, ${hex(D[i])}, p), s, p)`);
+  D.forEach((d, i) => emit(`    o${i} := addmod(mulmod(o${i}, ${hex(d)}, p), s, p)`));
   emit(`}`);
 }
 
@@ -97,12 +134,12 @@ emit(`// inputs are reduced modulo p first; every state value stays < p between 
 for (let i = 0; i < 4; i++) emit(`o${i} := mod(s${i}, p)`);
 emit(`// initial external layer`);
 emitExternal();
-for (const rc of P2.fullRoundConstantsFirst) emitFullRound(rc);
+for (const rc of fullFirst) emitFullRound(rc);
 emit(`// ${P2.partialRoundConstants.length} partial rounds`);
-for (const rc of P2.partialRoundConstants) emitPartialRound(rc);
-for (const rc of P2.fullRoundConstantsLast) emitFullRound(rc);
+for (const rc of partial) emitPartialRound(rc);
+for (const rc of fullLast) emitFullRound(rc);
 
-const header = `// GENERATED by scripts/gen-poseidon2-sol.mjs from protocol/poseidon2-bn254.json. Do not edit.
+const header = `// GENERATED by scripts/gen-poseidon2-sol.ts from protocol/poseidon2-bn254.json. Do not edit.
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 `;
@@ -179,7 +216,7 @@ ${lines.join('\n')}
 `;
 
 const zeros = [0n];
-for (let i = 0; i < C.treeDepth; i++) zeros.push(hashNode(zeros[i], zeros[i]));
+for (let z = 0n, i = 0; i < C.treeDepth; i++) zeros.push((z = hashNode(z, z)));
 const zeroCases = zeros.map((z, i) => `            case ${i} { z := ${hex(z)} }`).join('\n');
 const zeroHashes = `${header}
 /// @title ZeroHashes
@@ -204,7 +241,7 @@ ${zeroCases}
 }
 `;
 
-const files = {
+const files: Record<string, string> = {
   'contracts/src/generated/Poseidon2.sol': poseidon,
   'contracts/src/generated/ZeroHashes.sol': zeroHashes,
 };
@@ -220,7 +257,7 @@ for (const [rel, text] of Object.entries(files)) {
   }
 }
 if (drift.length) {
-  console.error(`gen-poseidon2-sol: out of date: ${drift.join(', ')} (run node scripts/gen-poseidon2-sol.mjs)`);
+  console.error(`gen-poseidon2-sol: out of date: ${drift.join(', ')} (run npx tsx scripts/gen-poseidon2-sol.ts)`);
   process.exit(1);
 }
 if (!check) console.log(`gen-poseidon2-sol: wrote ${Object.keys(files).join(', ')}`);

@@ -19,7 +19,7 @@ bash scripts/services.sh
 
 echo "[test] forge (contracts, gas snapshot, ABI drift)"
 npx forge build
-node scripts/gen-abis.mjs --check --no-build
+npx tsx scripts/gen-abis.ts --check --no-build
 npx forge test | tee .forge-test.log
 npx forge snapshot --check
 

@@ -11,9 +11,9 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 
 describe('generated files have not drifted from their sources', () => {
   it.each([
-    ['protocol constants (Noir, Solidity, TypeScript)', ['scripts/gen-constants.mjs', '--check']],
-    ['Poseidon2 and zero hashes in Solidity', ['scripts/gen-poseidon2-sol.mjs', '--check']],
-    ['cross-language test vectors', ['scripts/gen-vectors.mjs', '--check']],
+    ['protocol constants (Noir, Solidity, TypeScript)', ['--import', 'tsx', 'scripts/gen-constants.ts', '--check']],
+    ['Poseidon2 and zero hashes in Solidity', ['--import', 'tsx', 'scripts/gen-poseidon2-sol.ts', '--check']],
+    ['cross-language test vectors', ['--import', 'tsx', 'scripts/gen-vectors.ts', '--check']],
     ['client vectors (request hash, credential encoding)', ['--import', 'tsx', 'scripts/gen-client-vectors.ts', '--check']],
     ['compiled circuit and pinned verification key', ['--import', 'tsx', 'scripts/build-circuits.ts', '--check']],
   ])('%s', async (_name, args) => {

@@ -1,5 +1,5 @@
 // Cross-language vectors (protocol/test-vectors.json, produced from bb.js by
-// scripts/gen-vectors.mjs and also consumed by the forge tests and the Noir circuit test).
+// scripts/gen-vectors.ts and also consumed by the forge tests and the Noir circuit test).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
