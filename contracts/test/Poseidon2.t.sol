@@ -111,7 +111,7 @@ contract Poseidon2Test is Test {
     }
 
     function test_hashNode_gas() public view {
-        // Measured in the gas snapshot; see scripts/bench-gas.mjs for the receipt-based number.
+        // Measured in the gas snapshot; see bench/gas.ts for the receipt-based number.
         h.hashNode(1, 2);
     }
 }

@@ -3,7 +3,7 @@ pragma solidity 0.8.34;
 
 import {Poseidon2} from "../../src/generated/Poseidon2.sol";
 
-/// @notice Exposes the Poseidon2 library for tests and for the gas benchmark (scripts/bench-gas.mjs).
+/// @notice Exposes the Poseidon2 library for tests and for the gas benchmark (bench/gas.ts).
 contract Poseidon2Harness {
     function hashNode(uint256 left, uint256 right) external pure returns (uint256) {
         return Poseidon2.hashNode(left, right);
