@@ -1,3 +1,4 @@
+import { ZkCreditsError, isZkCreditsError } from '@zkcredits/core';
 /** Stable machine codes of the web app's errors; the UI maps each to plain words. */
 export type AppErrorCode =
   // vault
@@ -33,20 +34,14 @@ export type AppErrorCode =
  * Error of the web app: a short headline meant for people, a stable `code`, optional
  * details (the bad value or what was expected). Never carries secrets.
  */
-export class AppError extends Error {
+export class AppError extends ZkCreditsError<AppErrorCode> {
   override name = 'AppError';
-  readonly code: AppErrorCode;
-  readonly shortMessage: string;
-  readonly details: string | undefined;
-
   constructor(code: AppErrorCode, shortMessage: string, options: { details?: string; cause?: unknown } = {}) {
-    super(options.details ? `${shortMessage}\n\nDetails: ${options.details}` : shortMessage, { cause: options.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
-    this.details = options.details;
+    super(code, shortMessage, options);
   }
 }
 
 export function isAppError(error: unknown, code?: AppErrorCode): error is AppError {
-  return error instanceof AppError && (code === undefined || error.code === code);
+  // The zkcredits error family, matched by brand and name (never instanceof across packages).
+  return isZkCreditsError(error) && error.name === 'AppError' && (code === undefined || (error.code as string) === code);
 }
