@@ -4,25 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CREDIT_VK_SHA256, TREE_DEPTH, serializeDeploymentManifest, type DeploymentManifest } from '@zkcredits/core';
 import { loadConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
+import { configProblems, validEnv } from './helpers/config.js';
 
-const valid = {
-  ZKC_RPC_URL: 'http://127.0.0.1:8545',
-  ZKC_CHAIN_ID: '8453',
-  ZKC_CONTRACT: `0x${'Ab'.repeat(20)}`,
-  ZKC_UPSTREAM_API_KEY: 'venice-key',
-  ZKC_MODELS: 'llama-3.3-70b:1024,qwen3-4b:2048',
-};
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+const valid = validEnv;
+const problems = configProblems;
 
 describe('loadConfig', () => {
   it('fills defaults and normalises values', () => {

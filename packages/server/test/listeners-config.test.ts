@@ -2,25 +2,10 @@
 // header timeout and the per-address connection cap.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
+import { configProblems, validEnv } from './helpers/config.js';
 
-const valid = {
-  ZKC_RPC_URL: 'http://127.0.0.1:8545',
-  ZKC_CHAIN_ID: '8453',
-  ZKC_CONTRACT: `0x${'Ab'.repeat(20)}`,
-  ZKC_UPSTREAM_API_KEY: 'venice-key',
-  ZKC_MODELS: 'llama-3.3-70b:1024',
-};
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+const valid = validEnv;
+const problems = configProblems;
 
 describe('listener configuration', () => {
   it('serves metrics on loopback port 9464 by default (an ephemeral loopback port when ZKC_PORT=0)', () => {
