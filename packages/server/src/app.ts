@@ -6,6 +6,7 @@ import { createHttpApp, type Traffic } from './http-app.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { readinessProblems } from './readiness.js';
 import type { PoolStats } from './proof/pool.js';
 import type { Prover, Verifier } from './proof/types.js';
 import { memoryRateLimit, type RateLimitBackend } from './ratelimit.js';
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps): App {
   const { config } = deps;
   const now = deps.now ?? Date.now;
   const traffic: Traffic = { inFlight: 0, stopping: false };
+  const rateLimit = deps.rateLimit ?? memoryRateLimit;
   let connections: ConnectionTracker | undefined;
   const metrics = createMetrics({
     chain: deps.chain,
@@ -52,10 +54,11 @@ export function createApp(deps: AppDeps): App {
     proverPool: poolStatsOf(deps.prover),
     inFlight: () => traffic.inFlight,
     openConnections: () => connections?.size ?? 0,
+    ready: async () => (await readinessProblems({ store: deps.store, rateLimit, chain: deps.chain, stopping: () => traffic.stopping })).length === 0,
   });
   // The per-address cap applies only where the server sees the clients themselves.
   connections = new ConnectionTracker(config.trustProxy === false ? config.connections.maxPerIp : undefined, metrics);
-  const app = createHttpApp({ ...deps, now, rateLimit: deps.rateLimit ?? memoryRateLimit }, metrics, traffic);
+  const app = createHttpApp({ ...deps, now, rateLimit }, metrics, traffic);
   const lifecycle = createLifecycle({ config, app, chain: deps.chain, store: deps.store, logger: deps.logger, metrics, traffic, connections, now });
   return { express: app, metrics, start: lifecycle.start, stop: lifecycle.stop };
 }

@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { AppDeps } from './app.js';
+import { readinessProblems } from './readiness.js';
 import { ApiError, toApiError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimitBackend } from './ratelimit.js';
@@ -69,14 +70,7 @@ export function createHttpApp(
   app.get(
     '/ready',
     wrap(async (_req, res) => {
-      const problems: string[] = [];
-      await Promise.all([
-        store.ping().catch(() => problems.push('database unreachable')),
-        rateLimitBackend.ping().catch(() => problems.push('rate-limit store (redis) unreachable')),
-      ]);
-      if (chain.status.halted) problems.push(`chain index halted: ${chain.status.halted}`);
-      else if (!chain.isSynced()) problems.push('chain index not caught up');
-      if (traffic.stopping) problems.push('shutting down');
+      const problems = await readinessProblems({ store, rateLimit: rateLimitBackend, chain, stopping: () => traffic.stopping });
       const body = {
         status: problems.length ? 'not_ready' : 'ready',
         problems,

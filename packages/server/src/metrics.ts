@@ -12,6 +12,8 @@ export function createMetrics(sources: {
   inFlight: () => number;
   /** Open connections to the API listener. */
   openConnections?: () => number;
+  /** Whether this replica should take traffic (the `GET /ready` check), asked at each scrape. */
+  ready?: () => Promise<boolean>;
 }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'zkc_' });
@@ -92,6 +94,14 @@ export function createMetrics(sources: {
     registers: [registry],
     collect() {
       this.set(sources.chain.status.halted ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'zkc_ready',
+    help: '1 when this replica should take traffic (database and rate-limit store answer, index caught up, not draining), as GET /ready',
+    registers: [registry],
+    async collect() {
+      this.set(sources.ready && (await sources.ready()) ? 1 : 0);
     },
   });
   new Gauge({

@@ -339,6 +339,7 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
     await fetch(`${s.url}${junk}`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
     const metrics = await (await fetch(`${s.server.metricsUrl}/metrics`)).text();
     expect(metrics).not.toContain(junk);
+    expect(metrics).toMatch(/^zkc_ready 1$/m);
     expect(metrics).toMatch(/zkc_credits_total\{outcome="spent",code=""\} \d+/);
     expect(metrics).toMatch(/zkc_credits_total\{outcome="released",code="upstream_error"\} [1-9]/);
     expect(metrics).toContain('zkc_proof_verify_seconds_bucket');

@@ -110,6 +110,8 @@ describe('rate limits across replicas (redis)', () => {
     const ready = await fetch(`${s.url}/ready`);
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { problems: string[] }).problems).toContain('rate-limit store (redis) unreachable');
+    const gauge = async () => /^zkc_ready (\d)$/m.exec(await (await fetch(`${s.server.metricsUrl}/metrics`)).text())?.[1];
+    expect(await gauge()).toBe('0'); // alertable: the same check as /ready
     expect(await errorOf(await fetch(`${s.url}/v1/models`))).toMatchObject({ status: 503, code: 'not_ready' });
     await relay.restore();
     const deadline = Date.now() + 15_000;
@@ -118,6 +120,7 @@ describe('rate limits across replicas (redis)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect((await fetch(`${s.url}/v1/models`)).status).toBe(200);
+    expect(await gauge()).toBe('1');
   });
 
   it('refuses to start when the configured Redis does not answer', async () => {
