@@ -82,9 +82,9 @@ export class ProofError extends ZkCreditsError {
  * one it also matches the errors of packages built on this family (the server's), so its `code` is
  * a plain string: check it against a table to narrow.
  */
-export function isZkCreditsError<C extends ZkCreditsErrorCode>(error: unknown, code: C): error is ZkCreditsError<C>;
+export function isZkCreditsError<C extends string>(error: unknown, code: C): error is ZkCreditsError<C>;
 export function isZkCreditsError(error: unknown): error is ZkCreditsError<string>;
-export function isZkCreditsError(error: unknown, code?: ZkCreditsErrorCode): boolean {
+export function isZkCreditsError(error: unknown, code?: string): boolean {
   return (
     typeof error === 'object' &&
     error !== null &&

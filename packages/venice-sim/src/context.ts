@@ -3,7 +3,7 @@
 import { p256 } from '@noble/curves/nist.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { z } from 'zod';
-import { generateKeyPair, keyPairFromSecret, type KeyPair } from './e2ee-crypto.js';
+import { generateKeyPair, keyPairFromSecret, type KeyPair } from '@zkcredits/attest/e2ee';
 import { FaultControl } from './faults.js';
 import { DEFAULT_MODELS, type SimModel } from './models.js';
 import { SimState } from './state.js';

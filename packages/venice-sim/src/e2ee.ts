@@ -21,7 +21,7 @@ import {
   looksEncrypted,
   parsePublicKey,
   type KeyPair,
-} from './e2ee-crypto.js';
+} from '@zkcredits/attest/e2ee';
 import { E2eeError } from './errors.js';
 import { parseQuote, TDX_TEE_TYPE } from './quote.js';
 

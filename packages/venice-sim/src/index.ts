@@ -23,8 +23,8 @@ export {
   parsePublicKey,
   looksEncrypted,
   ethereumAddress,
-} from './e2ee-crypto.js';
-export type { KeyPair } from './e2ee-crypto.js';
+} from '@zkcredits/attest/e2ee';
+export type { KeyPair } from '@zkcredits/attest/e2ee';
 export { buildQuote, parseQuote, measurementFor } from './quote.js';
 export type { ParsedQuote, QuoteInput } from './quote.js';
 export {

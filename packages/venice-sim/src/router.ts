@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rateLimitHeaders, type SimContext } from './context.js';
-import { looksEncrypted } from './e2ee-crypto.js';
+import { looksEncrypted } from '@zkcredits/attest/e2ee';
 import { veniceErrorBody } from './errors-http.js';
 import { FaultSyntaxError, parseFault, type Fault, type FaultRoute } from './faults.js';
 import { E2EE_HEADERS, FAULT_HEADER, HttpError, bearerMatches, fail, readBody, sendJson } from './http.js';

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils.js';
 import type { SimContext } from '../context.js';
-import { ethereumAddress } from '../e2ee-crypto.js';
+import { ethereumAddress } from '@zkcredits/attest/e2ee';
 import { fail, sendJson } from '../http.js';
 import { buildQuote, measurementFor } from '../quote.js';
 

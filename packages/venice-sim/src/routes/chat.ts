@@ -6,8 +6,8 @@ import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { z } from 'zod';
 import { simulateCompletion, type PlainMessage } from '../completion.js';
 import { rateLimitHeaders, type SimContext } from '../context.js';
-import { decryptField, encryptField, looksEncrypted, parsePublicKey } from '../e2ee-crypto.js';
-import { E2eeError } from '../errors.js';
+import { decryptField, encryptField, looksEncrypted, parsePublicKey } from '@zkcredits/attest/e2ee';
+import { isZkCreditsError } from '@zkcredits/core/errors';
 import type { Fault } from '../faults.js';
 import { E2EE_HEADERS, fail, sendJson } from '../http.js';
 
@@ -96,7 +96,7 @@ export async function chat(ctx: SimContext, body: unknown, req: IncomingMessage,
       const mp = bytesToHex(parsePublicKey(modelPub));
       if (mp !== enclave.publicKeyHex) throw fail(400, 'X-Venice-TEE-Model-Pub-Key does not match the enclave key; fetch a fresh attestation');
     } catch (e) {
-      if (e instanceof E2eeError) throw fail(400, 'Invalid public key');
+      if (isZkCreditsError(e, 'invalid_public_key')) throw fail(400, 'Invalid public key');
       throw e;
     }
     clientPubHex = clientPub.length === 128 ? `04${clientPub}` : clientPub.toLowerCase();
@@ -112,7 +112,7 @@ export async function chat(ctx: SimContext, body: unknown, req: IncomingMessage,
       try {
         return { role: m.role, content: decryptField(c, enclave.secretKey) };
       } catch (e) {
-        if (e instanceof E2eeError && e.code === 'INVALID_CIPHERTEXT') throw fail(400, 'Encrypted field is not valid hex');
+        if (isZkCreditsError(e, 'invalid_ciphertext')) throw fail(400, 'Encrypted field is not valid hex');
         throw fail(400, 'Failed to decrypt field');
       }
     });

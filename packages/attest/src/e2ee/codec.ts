@@ -16,7 +16,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils.js';
-import { E2eeError } from './errors.js';
+import { AttestError } from '../errors.js';
 
 export const HKDF_INFO = 'ecdsa_encryption';
 const HKDF_INFO_BYTES = new TextEncoder().encode(HKDF_INFO);
@@ -45,13 +45,13 @@ export function keyPairFromSecret(secretKey: Uint8Array): KeyPair {
 
 /**
  * Parses an uncompressed secp256k1 public key given as hex (130 chars with `04`,
- * or 128 chars without it, as Venice documents both). Throws INVALID_PUBLIC_KEY.
+ * or 128 chars without it, as Venice documents both). Throws `invalid_public_key`.
  */
 export function parsePublicKey(hex: string): Uint8Array {
   let h = hex.startsWith('0x') ? hex.slice(2) : hex;
   if (h.length === 128 && HEX_RE.test(h)) h = `04${h}`;
   if (h.length !== 130 || !h.startsWith('04') || !HEX_RE.test(h)) {
-    throw new E2eeError('INVALID_PUBLIC_KEY', 'Invalid public key.', {
+    throw new AttestError('invalid_public_key', 'Invalid public key.', {
       details: `expected 130 hex chars starting with '04' (uncompressed secp256k1), got ${h.length} chars`,
     });
   }
@@ -59,7 +59,7 @@ export function parsePublicKey(hex: string): Uint8Array {
   try {
     secp256k1.Point.fromBytes(bytes).assertValidity();
   } catch (cause) {
-    throw new E2eeError('INVALID_PUBLIC_KEY', 'Invalid public key.', { details: 'point is not on secp256k1', cause });
+    throw new AttestError('invalid_public_key', 'Invalid public key.', { details: 'point is not on secp256k1', cause });
   }
   return bytes;
 }
@@ -89,11 +89,11 @@ export function encryptField(plaintext: string, recipientPublicKeyHex: string, e
 
 /**
  * Decrypts a packed hex payload with the recipient's secret key.
- * Throws INVALID_CIPHERTEXT (bad shape) or DECRYPT_FAILED (tag mismatch: tampered or wrong key).
+ * Throws `invalid_ciphertext` (bad shape) or `decrypt_failed` (tag mismatch: tampered or wrong key).
  */
 export function decryptField(packedHex: string, recipientSecretKey: Uint8Array): string {
   if (!looksEncrypted(packedHex)) {
-    throw new E2eeError('INVALID_CIPHERTEXT', 'Encrypted field is not valid hex.', {
+    throw new AttestError('invalid_ciphertext', 'Encrypted field is not valid hex.', {
       details: `expected >= ${MIN_PACKED_HEX_LEN} hex chars (ephemeral key + nonce + tag), got ${packedHex.length} chars`,
     });
   }
@@ -105,7 +105,7 @@ export function decryptField(packedHex: string, recipientSecretKey: Uint8Array):
   try {
     plain = gcm(deriveKey(recipientSecretKey, ephemeral), nonce).decrypt(sealed);
   } catch (cause) {
-    throw new E2eeError('DECRYPT_FAILED', 'Failed to decrypt field.', {
+    throw new AttestError('decrypt_failed', 'Failed to decrypt field.', {
       details: 'AES-GCM authentication failed: the ciphertext was modified or encrypted to another key',
       cause,
     });
@@ -113,7 +113,7 @@ export function decryptField(packedHex: string, recipientSecretKey: Uint8Array):
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(plain);
   } catch (cause) {
-    throw new E2eeError('DECRYPT_FAILED', 'Failed to decrypt field.', { details: 'plaintext is not UTF-8', cause });
+    throw new AttestError('decrypt_failed', 'Failed to decrypt field.', { details: 'plaintext is not UTF-8', cause });
   }
 }
 
