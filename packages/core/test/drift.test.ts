@@ -15,6 +15,7 @@ describe('generated files have not drifted from their sources', () => {
     ['Poseidon2 and zero hashes in Solidity', ['--import', 'tsx', 'scripts/gen-poseidon2-sol.ts', '--check']],
     ['cross-language test vectors', ['--import', 'tsx', 'scripts/gen-vectors.ts', '--check']],
     ['client vectors (request hash, credential encoding)', ['--import', 'tsx', 'scripts/gen-client-vectors.ts', '--check']],
+    ['E2EE field encryption vectors', ['--import', 'tsx', 'scripts/gen-e2ee-vectors.ts', '--check']],
     ['compiled circuit and pinned verification key', ['--import', 'tsx', 'scripts/build-circuits.ts', '--check']],
   ])('%s', async (_name, args) => {
     const { stdout } = await run(process.execPath, args, { cwd: root });

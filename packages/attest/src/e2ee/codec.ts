@@ -75,14 +75,18 @@ function deriveKey(secretKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array
 }
 
 /**
- * Encrypts `plaintext` to `recipientPublicKeyHex` with a fresh ephemeral key.
- * Pass `ephemeral` to use a given key pair instead (Venice accepts either).
+ * Encrypts `plaintext` to `recipientPublicKeyHex` with a fresh ephemeral key and nonce.
+ * `ephemeral` and `nonce` exist for test vectors (protocol/e2ee-vectors.json): a fixed pair
+ * must never encrypt two messages.
  */
-export function encryptField(plaintext: string, recipientPublicKeyHex: string, ephemeral?: KeyPair): string {
+export function encryptField(plaintext: string, recipientPublicKeyHex: string, ephemeral?: KeyPair, nonce?: Uint8Array): string {
   const recipient = parsePublicKey(recipientPublicKeyHex);
   const eph = ephemeral ?? generateKeyPair();
   const key = deriveKey(eph.secretKey, recipient);
-  const nonce = randomBytes(NONCE_LEN);
+  if (nonce !== undefined && nonce.length !== NONCE_LEN) {
+    throw new AttestError('invalid_ciphertext', 'An AES-GCM nonce is 12 bytes.', { details: `got ${nonce.length} bytes` });
+  }
+  nonce ??= randomBytes(NONCE_LEN);
   const sealed = gcm(key, nonce).encrypt(new TextEncoder().encode(plaintext));
   return eph.publicKeyHex + bytesToHex(nonce) + bytesToHex(sealed);
 }
