@@ -125,7 +125,7 @@ async function main() {
       ZKC_SQLITE_PATH: join(dataDir, 'zkcredits.sqlite'),
       ZKC_UPSTREAM_URL: `${simUrl}/api/v1`,
       ZKC_UPSTREAM_API_KEY: SIM_KEY,
-      ZKC_MODELS: 'llama-3.3-70b:1024,venice-uncensored:1024,tee-qwen3-5-122b-a10b:2048,e2ee-qwen3-5-122b-a10b:2048',
+      ZKC_MODELS: 'llama-3.3-70b:1024,venice-uncensored:1024,e2ee-qwen3-5-122b-a10b:2048,e2ee-glm-5:2048',
       ZKC_API_KEY_MODE: 'true',
       ZKC_CORS_ORIGINS: `http://localhost:${WEB_PORT},http://127.0.0.1:${WEB_PORT}`,
       ZKC_LOG_LEVEL: 'warn',

@@ -1,4 +1,10 @@
-/** Model catalogue served by `GET /models`, shaped like Venice's list-models response. */
+/**
+ * Model catalogue served by `GET /models`, shaped like Venice's list-models response.
+ *
+ * Venice's TEE models carry `e2ee-*` ids since 2026-07-28, one id for both flows: a request with
+ * the three `X-Venice-TEE-*` headers runs end-to-end encrypted, one without them runs TEE-only
+ * (plaintext, still inside the enclave). The sim serves both flows under the same id.
+ */
 export interface SimModel {
   id: string;
   name: string;
@@ -15,8 +21,8 @@ export interface SimModel {
 export const DEFAULT_MODELS: readonly SimModel[] = [
   { id: 'venice-uncensored', name: 'Venice Uncensored', tee: false, e2ee: false, availableContextTokens: 32768, maxCompletionTokens: 8192, pricing: { input: 0.2, output: 0.9 } },
   { id: 'llama-3.3-70b', name: 'Llama 3.3 70B', tee: false, e2ee: false, availableContextTokens: 65536, maxCompletionTokens: 8192, pricing: { input: 0.7, output: 2.8 } },
-  { id: 'tee-qwen3-5-122b-a10b', name: 'Qwen 3.5 122B (TEE)', tee: true, e2ee: false, availableContextTokens: 131072, maxCompletionTokens: 16384, pricing: { input: 0.6, output: 2.4 } },
-  { id: 'e2ee-qwen3-5-122b-a10b', name: 'Qwen 3.5 122B (E2EE)', tee: true, e2ee: true, availableContextTokens: 131072, maxCompletionTokens: 16384, pricing: { input: 0.6, output: 2.4 } },
+  { id: 'e2ee-qwen3-5-122b-a10b', name: 'Qwen 3.5 122B (TEE / E2EE)', tee: true, e2ee: true, availableContextTokens: 131072, maxCompletionTokens: 16384, pricing: { input: 0.6, output: 2.4 } },
+  { id: 'e2ee-glm-5', name: 'GLM 5 (TEE / E2EE)', tee: true, e2ee: true, availableContextTokens: 131072, maxCompletionTokens: 16384, pricing: { input: 0.9, output: 3.2 } },
 ];
 
 const CREATED = 1_735_689_600; // fixed so responses are reproducible

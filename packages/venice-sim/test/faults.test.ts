@@ -81,7 +81,7 @@ describe('fault injection', () => {
     sim().faults.clear();
     expect((await chat(sim(), body)).status).toBe(200);
     sim().faults.once('status:502', { route: 'attestation' });
-    const att = await fetch(`${sim().apiBaseUrl}/tee/attestation?model=tee-qwen3-5-122b-a10b`);
+    const att = await fetch(`${sim().apiBaseUrl}/tee/attestation?model=e2ee-qwen3-5-122b-a10b`);
     expect(att.status).toBe(502);
   });
 

@@ -101,14 +101,20 @@ export async function chat(ctx: SimContext, body: unknown, req: IncomingMessage,
     }
     clientPubHex = clientPub.length === 128 ? `04${clientPub}` : clientPub.toLowerCase();
     if (request.stream !== true) throw fail(400, 'E2EE requires streaming');
+    // Venice's E2EE gateway drops function calling (`tools`, `tool_choice`, `functions`): the
+    // model never sees them and never answers with tool calls. The sim does the same by ignoring them.
     messages = request.messages.map((m) => {
       const c = m.content;
-      const mustEncrypt = m.role === 'user' || m.role === 'system';
+      // Every turn the client sends back travels encrypted, its own earlier answers included
+      // (re-encrypted to the enclave): plaintext there is refused like live Venice. An assistant
+      // turn without content (a tool-call turn) and `tool` results pass.
+      const mustEncrypt = m.role !== 'tool' && !(m.role === 'assistant' && (c == null || c === ''));
       if (typeof c !== 'string') {
         if (mustEncrypt) throw fail(400, 'Encrypted field is not valid hex');
         return { role: m.role, content: flattenContent(c) };
       }
       if (!mustEncrypt && !looksEncrypted(c)) return { role: m.role, content: c };
+      if (!looksEncrypted(c)) throw fail(400, 'Encrypted field is not valid hex');
       try {
         return { role: m.role, content: decryptField(c, enclave.secretKey) };
       } catch (e) {
