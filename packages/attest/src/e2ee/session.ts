@@ -54,7 +54,7 @@ export interface E2eeSession {
   /** Decrypts one encrypted delta. Plaintext is refused (fail closed). */
   decryptContent(content: string): string;
   /** Parses an SSE body, decrypting each delta; throws `stream_invalid` if it ends before `[DONE]`. */
-  decryptSseStream(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<DecryptedChunk>;
+  decryptSseStream(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<DecryptedChunk>;
   /** Zeroes the client secret key; the session is unusable afterwards. */
   destroy(): void;
 }
@@ -73,12 +73,14 @@ function textOf(content: unknown): string | undefined {
     .join('\n');
 }
 
-async function* chunksOf(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  if (Symbol.asyncIterator in body) {
-    yield* body as AsyncIterable<Uint8Array>;
+type Body = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+async function* chunksOf(body: Body): AsyncGenerator<Uint8Array> {
+  if (!('getReader' in body)) {
+    yield* body;
     return;
   }
-  const reader = (body as ReadableStream<Uint8Array>).getReader();
+  const reader = body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
