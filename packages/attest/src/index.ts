@@ -16,3 +16,19 @@ export type {
   VerifyOptions,
 } from './types.js';
 export * from './e2ee/index.js';
+export {
+  DEFAULT_PCS_MAX_BYTES,
+  FMSPC_RE,
+  MAX_COLLATERAL_RESPONSE_BYTES,
+  MAX_CRL_HEX_CHARS,
+  MAX_IDENTITY_JSON_CHARS,
+  MAX_PEM_CHAIN_CHARS,
+  collateralCacheKey,
+  collateralFmspc,
+  collateralNextUpdate,
+  collateralSchema,
+  fetchPcsCollateral,
+  parseCollateral,
+  serverCollateralSource,
+} from './collateral.js';
+export type { CollateralCache, PcsCollateralOptions, PckCa, ServerCollateralSourceOptions } from './collateral.js';
