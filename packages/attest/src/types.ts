@@ -82,6 +82,8 @@ export type AttestationReport = {
   tcbStatus?: TcbStatus;
   advisoryIds: string[];
   measurements?: TdMeasurements;
+  /** When the `measurement` check failed on a changed pin: which fields changed. */
+  measurementChanged?: string[];
   /** Platform family and issuing CA of the PCK certificate (which collateral applies). */
   fmspc?: string;
   ca?: 'platform' | 'processor';

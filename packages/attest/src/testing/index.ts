@@ -7,3 +7,4 @@ export type { TestQuoteOptions } from './quote.js';
 export { buildTestCollateral, buildTestPcsCollateral } from './collateral.js';
 export type { TestCollateralOptions, TestPcsCollateral } from './collateral.js';
 export { pem } from './der.js';
+export { verifyAttestationWithRoot } from '../verify.js';
