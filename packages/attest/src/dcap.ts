@@ -43,7 +43,9 @@ export function readPckChain(quote: Uint8Array): PckChain {
   const leafDer = new Uint8Array(certs[0]!);
   const fmspc = bytesToHex(new Uint8Array(qvl.utils.getFmspc(qvl.utils.getIntelExtension(QvlBuffer.from(leafDer)))));
   const issuer = commonName(parseCertificate(leafDer).tbsCertificate.issuer);
-  const ca = issuer === 'Intel SGX PCK Platform CA' ? 'platform' : issuer === 'Intel SGX PCK Processor CA' ? 'processor' : undefined;
+  // Intel's CAs are "Intel SGX PCK Platform CA" / "Intel SGX PCK Processor CA"; the name only picks
+  // the collateral (trust comes from the chain to the root), so a test PKI may prefix its own.
+  const ca = /\bPCK Platform CA\b/.test(issuer) ? 'platform' : /\bPCK Processor CA\b/.test(issuer) ? 'processor' : undefined;
   if (!ca) throw new Error(`the PCK certificate is issued by "${issuer}", not an Intel SGX PCK Platform or Processor CA`);
   return { leafDer, intermediateDer: new Uint8Array(certs[1]!), fmspc, ca };
 }
