@@ -291,7 +291,11 @@ export async function fetchPcsCollateral(options: PcsCollateralOptions): Promise
     try {
       res = await fetchFn(url, { headers: { accept: '*/*' }, signal: options.signal, redirect: 'follow' });
     } catch (cause) {
-      throw new AttestError('collateral_unavailable', 'The PCS could not be reached.', { details: `${what}: ${new URL(url).origin}`, cause });
+      const timedOut = options.signal?.aborted === true;
+      throw new AttestError('collateral_unavailable', timedOut ? 'The PCS did not answer in time.' : 'The PCS could not be reached.', {
+        details: `${what}: ${new URL(url).origin}`,
+        cause,
+      });
     }
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => {});
@@ -300,7 +304,12 @@ export async function fetchPcsCollateral(options: PcsCollateralOptions): Promise
         param: res.status === 404 ? param : undefined,
       });
     }
-    return { res, body: await readCapped(res, maxBytes, what) };
+    try {
+      return { res, body: await readCapped(res, maxBytes, what) };
+    } catch (cause) {
+      if (cause instanceof AttestError) throw cause;
+      throw new AttestError('collateral_unavailable', 'The PCS connection broke or timed out.', { details: what, cause });
+    }
   };
 
   const [pck, tcb, qe, root] = await Promise.all([
@@ -384,7 +393,13 @@ export function serverCollateralSource(options: ServerCollateralSourceOptions): 
     } catch (cause) {
       throw new AttestError('collateral_unavailable', 'The zkcredits server could not be reached for DCAP collateral.', { details: base, cause });
     }
-    const body = await readCapped(res, MAX_COLLATERAL_RESPONSE_BYTES, 'collateral answer');
+    let body: Uint8Array;
+    try {
+      body = await readCapped(res, MAX_COLLATERAL_RESPONSE_BYTES, 'collateral answer');
+    } catch (cause) {
+      if (cause instanceof AttestError) throw cause;
+      throw new AttestError('collateral_unavailable', 'The connection to the zkcredits server broke.', { details: base, cause });
+    }
     let json: unknown;
     try {
       json = JSON.parse(utf8(body));

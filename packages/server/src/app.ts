@@ -11,6 +11,8 @@ import type { PoolStats } from './proof/pool.js';
 import type { Prover, Verifier } from './proof/types.js';
 import { memoryRateLimit, type RateLimitBackend } from './ratelimit.js';
 import type { Store } from './store/index.js';
+import { CollateralMirror } from './tee/collateral-mirror.js';
+import { ModelCapabilityCatalogue } from './upstream/model-capabilities.js';
 import type { Upstream } from './upstream/venice.js';
 
 export type AppDeps = {
@@ -58,7 +60,22 @@ export function createApp(deps: AppDeps): App {
   });
   // The per-address cap applies only where the server sees the clients themselves.
   connections = new ConnectionTracker(config.trustProxy === false ? config.connections.maxPerIp : undefined, metrics);
-  const app = createHttpApp({ ...deps, now, rateLimit }, metrics, traffic);
+  const capabilities = new ModelCapabilityCatalogue({ upstream: deps.upstream, modelIds: config.models.map((m) => m.id), logger: deps.logger });
+  const collateral = new CollateralMirror({ pcsUrl: config.tee.pcsUrl, rootCaCrlUrl: config.tee.rootCaCrlUrl, timeoutMs: config.upstream.headersTimeoutMs });
+  const app = createHttpApp({ ...deps, now, rateLimit, capabilities, collateral }, metrics, traffic);
   const lifecycle = createLifecycle({ config, app, chain: deps.chain, store: deps.store, logger: deps.logger, metrics, traffic, connections, now });
-  return { express: app, metrics, start: lifecycle.start, stop: lifecycle.stop };
+  return {
+    express: app,
+    metrics,
+    async start() {
+      const started = await lifecycle.start();
+      // In the background: /v1/models never waits for the provider (models are unknown until read).
+      capabilities.refreshIfDue();
+      return started;
+    },
+    async stop() {
+      capabilities.stop();
+      await lifecycle.stop();
+    },
+  };
 }

@@ -65,7 +65,20 @@ export type Config = {
   };
   /** A reservation older than this is abandoned (crash) and the credit is spendable again. */
   reservationTtlMs: number;
-  limits: { maxBodyBytes: number; rateLimitPerMinute: number; retryAfterSeconds: number };
+  limits: {
+    maxBodyBytes: number;
+    rateLimitPerMinute: number;
+    /** Per-IP limit of `GET /v1/tee/collateral`, counted apart from the other routes. */
+    collateralRateLimitPerMinute: number;
+    retryAfterSeconds: number;
+  };
+  /** Where the DCAP collateral mirror (`GET /v1/tee/collateral`) fetches from. */
+  tee: {
+    /** Intel PCS (or a PCCS) base URL, without `/sgx|tdx/certification/v4`. */
+    pcsUrl: string;
+    /** Intel SGX root CA CRL (DER, or hex from a PCCS). */
+    rootCaCrlUrl: string;
+  };
   /** Shared per-IP counts for all replicas; undefined = in memory, per process. */
   rateLimitRedis: { url: string; prefix: string } | undefined;
   trustProxy: TrustProxy;
@@ -232,6 +245,15 @@ const envSchema = z.object({
   ZKC_RESERVATION_TTL_MS: int('ZKC_RESERVATION_TTL_MS', 1000, 86_400_000, 360000).optional(),
   ZKC_MAX_BODY_BYTES: int('ZKC_MAX_BODY_BYTES', 32 * 1024, 64 * 1024 * 1024, 1048576).default(1024 * 1024),
   ZKC_RATE_LIMIT_PER_MINUTE: int('ZKC_RATE_LIMIT_PER_MINUTE', 1, 1_000_000, 120).default(120),
+  ZKC_COLLATERAL_RATE_LIMIT_PER_MINUTE: int('ZKC_COLLATERAL_RATE_LIMIT_PER_MINUTE', 1, 1_000_000, 30).default(30),
+  ZKC_TEE_PCS_URL: url('ZKC_TEE_PCS_URL', 'https://api.trustedservices.intel.com')
+    .refine((v) => /^https?:\/\//.test(v), { error: 'ZKC_TEE_PCS_URL must be an http(s) URL, e.g. ZKC_TEE_PCS_URL=https://api.trustedservices.intel.com' })
+    .default('https://api.trustedservices.intel.com'),
+  ZKC_TEE_ROOT_CA_CRL_URL: url('ZKC_TEE_ROOT_CA_CRL_URL', 'https://certificates.trustedservices.intel.com/IntelSGXRootCA.der')
+    .refine((v) => /^https?:\/\//.test(v), {
+      error: 'ZKC_TEE_ROOT_CA_CRL_URL must be an http(s) URL, e.g. ZKC_TEE_ROOT_CA_CRL_URL=https://certificates.trustedservices.intel.com/IntelSGXRootCA.der',
+    })
+    .default('https://certificates.trustedservices.intel.com/IntelSGXRootCA.der'),
   ZKC_REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/[^\s]+$/, {
@@ -349,7 +371,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     limits: {
       maxBodyBytes: e.ZKC_MAX_BODY_BYTES,
       rateLimitPerMinute: e.ZKC_RATE_LIMIT_PER_MINUTE,
+      collateralRateLimitPerMinute: e.ZKC_COLLATERAL_RATE_LIMIT_PER_MINUTE,
       retryAfterSeconds: e.ZKC_RETRY_AFTER_SECONDS,
+    },
+    tee: {
+      pcsUrl: e.ZKC_TEE_PCS_URL.replace(/\/+$/, ''),
+      rootCaCrlUrl: e.ZKC_TEE_ROOT_CA_CRL_URL,
     },
     rateLimitRedis: e.ZKC_REDIS_URL
       ? { url: e.ZKC_REDIS_URL, prefix: e.ZKC_REDIS_PREFIX ?? `zkc:rl:${chainId}:${contract}:` }

@@ -40,6 +40,9 @@ export const ERRORS = {
   model_not_attestable: { status: 400, type: 'invalid_request_error', message: 'The model provider has no TEE attestation for this model. Pick a TEE / E2EE model from GET /v1/models.' },
   unsupported_parameter: { status: 400, type: 'invalid_request_error', message: 'This server does not forward that request field: a credit pays for a plain chat completion. Remove it (the fields forwarded are listed in docs/PROTOCOL.md, "Forwarded fields").' },
   input_tokens_exceeded: { status: 400, type: 'invalid_request_error', message: 'One credit pays for a bounded input. Shorten the conversation to the per-credit input limit in GET /v1/zkcredits/config (max_input_tokens_per_credit).' },
+  invalid_fmspc: { status: 400, type: 'invalid_request_error', message: 'fmspc must be exactly 12 hex characters (the 6-byte FMSPC from the PCK certificate in the quote), e.g. ?fmspc=B0C06F000000&ca=platform.' },
+  invalid_ca: { status: 400, type: 'invalid_request_error', message: 'ca must be platform or processor (the CA that issued the PCK certificate in the quote).' },
+  collateral_not_found: { status: 404, type: 'not_found_error', message: "Intel's PCS has no TCB info for this FMSPC. Check the FMSPC read from the quote's PCK certificate." },
   // credit / proof
   missing_credit: { status: 401, type: 'authentication_error', message: 'No credit attached. Add a "zkcredits" member with your proof to the JSON body, or send a zkc1… credential as the bearer API key.' },
   invalid_proof_payload: { status: 400, type: 'invalid_request_error', message: 'The "zkcredits" member is malformed. Expected {"proof": base64, "root": 0x+64 hex, "nullifier_hash": 0x+64 hex}.' },
@@ -65,6 +68,7 @@ export const ERRORS = {
   upstream_timeout: { status: 504, type: 'upstream_error', message: 'The model provider did not answer in time. Your credit was not spent; retry with the same proof.' },
   upstream_busy: { status: 503, type: 'upstream_error', message: 'The model provider is rate-limiting this server. Your credit was not spent; retry after the delay in the Retry-After header.' },
   upstream_rejected: { status: 400, type: 'invalid_request_error', message: 'The model provider rejected the request. Your credit was not spent; fix the request and prove again.' },
+  collateral_unavailable: { status: 502, type: 'upstream_error', message: "The DCAP collateral could not be fetched from Intel's PCS (or it was malformed or too large). Retry after the delay in the Retry-After header; never verify without it." },
   // server
   internal_error: { status: 500, type: 'server_error', message: 'Internal server error. Your credit was not spent unless an answer reached you; retry later.' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -10,7 +10,10 @@ import type { Metrics } from './metrics.js';
 import type { RateLimitBackend } from './ratelimit.js';
 import { ATTESTATION_PATH, attestationHandler } from './routes/attestation.js';
 import { chatHandler } from './routes/chat.js';
+import { COLLATERAL_PATH, collateralHandler } from './routes/collateral.js';
 import { publicRoutes } from './routes/public.js';
+import type { CollateralMirror } from './tee/collateral-mirror.js';
+import type { ModelCapabilityCatalogue } from './upstream/model-capabilities.js';
 
 /** What the routes and the lifecycle share: requests in flight, and whether the server is stopping. */
 export type Traffic = { inFlight: number; stopping: boolean };
@@ -23,7 +26,7 @@ const wrap = (fn: AsyncHandler) => (req: Request, res: Response, next: NextFunct
  * middleware that turns every error into status + OpenAI-shaped JSON. Listens on nothing.
  */
 export function createHttpApp(
-  deps: AppDeps & { now: () => number; rateLimit: RateLimitBackend },
+  deps: AppDeps & { now: () => number; rateLimit: RateLimitBackend; capabilities: ModelCapabilityCatalogue; collateral: CollateralMirror },
   metrics: Metrics,
   traffic: Traffic,
 ): express.Express {
@@ -83,31 +86,41 @@ export function createHttpApp(
   // No /metrics here: spend counters polled by anyone could be timed against on-chain
   // purchases. Metrics have their own listener (ZKC_METRICS_ADDR, loopback by default).
 
-  const limiter = rateLimit({
-    windowMs: 60_000,
-    limit: config.limits.rateLimitPerMinute,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    store: rateLimitBackend.createStore(),
-    // Store init failures and misconfiguration warnings; message only (no request data).
-    logger: {
-      error: (err, msg) => log.warn({ err: err instanceof Error ? err.message : String(err) }, msg ?? 'rate limiter error'),
-      warn: (err, msg) => log.warn({ err: err instanceof Error ? err.message : String(err) }, msg ?? 'rate limiter warning'),
-    },
-    handler: (_req, _res, next, options) => {
-      next(new ApiError('rate_limited', { retryAfter: Math.ceil(options.windowMs / 1000) }));
-    },
-  });
-  // A shared store that does not answer fails closed: 503 not_ready (like a lost database).
-  app.use((req, res, next) =>
-    limiter(req, res, (err?: unknown) =>
-      err === undefined || err instanceof ApiError
-        ? next(err)
-        : next(new ApiError('not_ready', { details: 'rate-limit store unreachable', retryAfter: retryAfterSeconds, cause: err })),
-    ),
+  /** A per-IP limiter; a shared store that does not answer fails closed: 503 not_ready (like a lost database). */
+  const perIpLimit = (limit: number, name?: string) => {
+    const limiter = rateLimit({
+      windowMs: 60_000,
+      limit,
+      standardHeaders: 'draft-7',
+      legacyHeaders: false,
+      store: rateLimitBackend.createStore(name),
+      // Store init failures and misconfiguration warnings; message only (no request data).
+      logger: {
+        error: (err, msg) => log.warn({ err: err instanceof Error ? err.message : String(err) }, msg ?? 'rate limiter error'),
+        warn: (err, msg) => log.warn({ err: err instanceof Error ? err.message : String(err) }, msg ?? 'rate limiter warning'),
+      },
+      handler: (_req, _res, next, options) => {
+        next(new ApiError('rate_limited', { retryAfter: Math.ceil(options.windowMs / 1000) }));
+      },
+    });
+    return (req: Request, res: Response, next: NextFunction) =>
+      limiter(req, res, (err?: unknown) =>
+        err === undefined || err instanceof ApiError
+          ? next(err)
+          : next(new ApiError('not_ready', { details: 'rate-limit store unreachable', retryAfter: retryAfterSeconds, cause: err })),
+      );
+  };
+
+  // DCAP collateral: counted on its own (ZKC_COLLATERAL_RATE_LIMIT_PER_MINUTE), not against chat's limit.
+  app.get(
+    COLLATERAL_PATH,
+    perIpLimit(config.limits.collateralRateLimitPerMinute, 'collateral'),
+    wrap(collateralHandler({ mirror: deps.collateral, logger, metrics, retryAfterSeconds })),
   );
 
-  app.use(publicRoutes({ config, chain, store }));
+  app.use(perIpLimit(config.limits.rateLimitPerMinute));
+
+  app.use(publicRoutes({ config, chain, store, capabilities: deps.capabilities }));
   app.get(ATTESTATION_PATH, wrap(attestationHandler({ config, upstream: deps.upstream, logger, metrics, retryAfterSeconds })));
 
   const jsonBody = express.json({ limit: config.limits.maxBodyBytes, strict: true, type: 'application/json' });
@@ -135,7 +148,7 @@ export function createHttpApp(
       }),
     ),
   );
-  app.all([CHAT_PATH, '/v1/models', ATTESTATION_PATH, '/v1/zkcredits/{*rest}'], (_req, _res, next) => next(new ApiError('method_not_allowed')));
+  app.all([CHAT_PATH, '/v1/models', ATTESTATION_PATH, COLLATERAL_PATH, '/v1/zkcredits/{*rest}'], (_req, _res, next) => next(new ApiError('method_not_allowed')));
   app.use((_req, _res, next) => next(new ApiError('not_found')));
 
   // The one error middleware: typed errors → status + OpenAI-shaped JSON.

@@ -13,8 +13,11 @@ const REDIS_COMMAND_TIMEOUT_MS = 2_000;
  */
 export type RateLimitBackend = {
   kind: 'memory' | 'redis';
-  /** A fresh express-rate-limit store (one per limiter); undefined = its default memory store. */
-  createStore(): RateLimitStore | undefined;
+  /**
+   * A fresh express-rate-limit store (one per limiter); undefined = its default memory store.
+   * `name` keeps a limiter's counts apart from the others' in a shared Redis (its own key prefix).
+   */
+  createStore(name?: string): RateLimitStore | undefined;
   /** Resolves when the store answers; rejects otherwise (for `/ready`). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -71,9 +74,9 @@ export async function createRateLimitBackend(config: Config['rateLimitRedis'], l
   log.info({ prefix: config.prefix }, 'rate limits shared through redis');
   return {
     kind: 'redis',
-    createStore: () =>
+    createStore: (name?: string) =>
       new RedisStore({
-        prefix: config.prefix,
+        prefix: name ? `${config.prefix}${name}:` : config.prefix,
         sendCommand: (...args: string[]) => client.sendCommand(args) as Promise<RedisReply>,
       }),
     async ping() {

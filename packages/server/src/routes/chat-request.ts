@@ -49,6 +49,12 @@ export const DROPPED_CHAT_FIELDS = ['user', 'safety_identifier', 'metadata', 'st
 /** Always allowed in `venice_parameters`: end-to-end encryption needs it. */
 const E2EE_PARAMETER = 'enable_e2ee';
 
+/**
+ * Function calling, refused on end-to-end encrypted requests: Venice's E2EE gateway drops it (the
+ * model never sees the tools) and the schemas would travel in plaintext beside the ciphertext.
+ */
+export const E2EE_REFUSED_FIELDS = ['tools', 'tool_choice', 'functions', 'function_call'] as const;
+
 /** Tokens charged per message for the chat template around it (role markers, separators). */
 const TOKENS_PER_MESSAGE = 4;
 /** Packed E2EE payload overhead: ephemeral public key (65 B) + nonce (12 B) + GCM tag (16 B). */
@@ -96,6 +102,19 @@ export function prepareChat(config: Config, body: Record<string, unknown>, heade
     if (v != null && (v < 1 || v > cap)) throw new ApiError('max_tokens_exceeded', { param: name, details: `${name} must be 1..${cap} for ${model.id}, got ${v}` });
   }
 
+  const e2ee = req.venice_parameters?.[E2EE_PARAMETER] === true || BOUND_REQUEST_HEADERS.some((h) => headers[h] !== undefined);
+  if (e2ee) {
+    for (const key of E2EE_REFUSED_FIELDS) {
+      if (body[key] != null) {
+        throw new ApiError('unsupported_parameter', {
+          param: key,
+          message:
+            "Function calling does not work end-to-end encrypted: Venice's E2EE gateway drops tools, and they would travel in plaintext beside the encrypted messages. Remove tools, tool_choice and functions, or send the request without the X-Venice-TEE-* headers.",
+        });
+      }
+    }
+  }
+
   const forward: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
     if (key === PROOF_BODY_FIELD || (DROPPED_CHAT_FIELDS as readonly string[]).includes(key)) continue;
@@ -117,7 +136,6 @@ export function prepareChat(config: Config, body: Record<string, unknown>, heade
   }
   if (req.max_tokens == null && req.max_completion_tokens == null) forward.max_completion_tokens = cap;
 
-  const e2ee = req.venice_parameters?.[E2EE_PARAMETER] === true || BOUND_REQUEST_HEADERS.some((h) => headers[h] !== undefined);
   const inputTokens = estimateInputTokens(forward, e2ee);
   if (inputTokens > model.maxInputTokensPerCredit) {
     throw new ApiError('input_tokens_exceeded', {

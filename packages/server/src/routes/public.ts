@@ -12,6 +12,7 @@ import type { ChainView } from '../chain/indexer.js';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
 import type { Store } from '../store/index.js';
+import type { ModelCapabilityCatalogue } from '../upstream/model-capabilities.js';
 
 /** Most leaves one `/leaves` page returns. */
 export const MAX_LEAVES_PAGE = 16_384;
@@ -33,22 +34,31 @@ function cache(res: Response, seconds: number): void {
 }
 
 /** Public, cacheable data: models, deployment config, circuit, leaves, accepted roots. */
-export function publicRoutes(deps: { config: Config; chain: ChainView; store: Store }): Router {
-  const { config, chain, store } = deps;
+export function publicRoutes(deps: { config: Config; chain: ChainView; store: Store; capabilities: ModelCapabilityCatalogue }): Router {
+  const { config, chain, store, capabilities } = deps;
   const r = Router();
 
+  // `e2ee` / `tee_attestation`: what the provider's model list says (refreshed in the background).
+  // `null` while the server has not been able to read it: unknown, which clients must treat as
+  // "no E2EE" (fail closed); the answer is then cached briefly so clients soon see the real one.
   r.get('/v1/models', (_req, res) => {
-    cache(res, 60);
-    res.json({
-      object: 'list',
-      data: config.models.map((m) => ({
+    const data = config.models.map((m) => {
+      const c = capabilities.get(m.id);
+      return {
         id: m.id,
         object: 'model',
         created: 0,
         owned_by: 'zkcredits',
-        zkcredits: { max_tokens_per_credit: m.maxTokensPerCredit, max_input_tokens_per_credit: m.maxInputTokensPerCredit },
-      })),
+        zkcredits: {
+          max_tokens_per_credit: m.maxTokensPerCredit,
+          max_input_tokens_per_credit: m.maxInputTokensPerCredit,
+          e2ee: c ? c.e2ee : null,
+          tee_attestation: c ? c.teeAttestation : null,
+        },
+      };
     });
+    cache(res, data.every((m) => m.zkcredits.e2ee !== null) ? 60 : 5);
+    res.json({ object: 'list', data });
   });
 
   r.get('/v1/zkcredits/config', (_req, res) => {

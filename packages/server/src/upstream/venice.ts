@@ -26,6 +26,8 @@ export type UpstreamAttestation = { status: number; headers: Headers; body: Buff
 
 /** Largest attestation answer read (an Intel quote plus NVIDIA evidence is tens of KB). */
 export const MAX_ATTESTATION_BYTES = 4 * 1024 * 1024;
+/** Largest model list read (Venice's, with every model's spec, is a few hundred KB). */
+export const MAX_MODELS_BYTES = 8 * 1024 * 1024;
 
 export interface Upstream {
   /** `POST {baseUrl}/chat/completions` with the given JSON body. Resolves once headers arrive. */
@@ -36,6 +38,11 @@ export interface Upstream {
    * `MAX_ATTESTATION_BYTES`. Throws `UpstreamFailure` on timeout, network error or oversize.
    */
   attestation(request: { model: string; nonce: string; signal?: AbortSignal }): Promise<UpstreamAttestation>;
+  /**
+   * `GET {baseUrl}/models`: the provider's model list (Venice: each model's `model_spec.capabilities`).
+   * Same limits as `attestation` (headers timeout, at most `MAX_MODELS_BYTES`).
+   */
+  models(request: { signal?: AbortSignal }): Promise<UpstreamAttestation>;
 }
 
 /**
@@ -43,34 +50,39 @@ export interface Upstream {
  * until the response headers, between body chunks, and for the whole call.
  */
 export function createVeniceUpstream(config: Config['upstream']): Upstream {
-  return {
-    async attestation({ model, nonce, signal }) {
-      const timeout = AbortSignal.timeout(config.headersTimeoutMs);
-      const url = `${config.baseUrl}/tee/attestation?${new URLSearchParams({ model, nonce })}`;
-      try {
-        const response = await fetch(url, {
-          headers: { accept: 'application/json', authorization: `Bearer ${config.apiKey}` },
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        });
-        const declared = Number(response.headers.get('content-length'));
-        if (declared > MAX_ATTESTATION_BYTES) {
-          await response.body?.cancel();
-          throw new UpstreamFailure('network', `attestation answer of ${declared} bytes is over ${MAX_ATTESTATION_BYTES}`);
-        }
-        const parts: Uint8Array[] = [];
-        let size = 0;
-        for await (const chunk of response.body ?? []) {
-          size += chunk.byteLength;
-          if (size > MAX_ATTESTATION_BYTES) throw new UpstreamFailure('network', `attestation answer is over ${MAX_ATTESTATION_BYTES} bytes`);
-          parts.push(chunk);
-        }
-        return { status: response.status, headers: response.headers, body: Buffer.concat(parts) };
-      } catch (cause) {
-        if (cause instanceof UpstreamFailure) throw cause;
-        if (timeout.aborted) throw new UpstreamFailure('timeout', `no attestation within ${config.headersTimeoutMs} ms`, { cause });
-        throw new UpstreamFailure('network', 'could not reach the attestation endpoint', { cause });
+  /** A small GET with the server's key, read whole within the headers timeout and at most `maxBytes`. */
+  async function getSmall(url: string, what: string, maxBytes: number, signal: AbortSignal | undefined): Promise<UpstreamAttestation> {
+    const timeout = AbortSignal.timeout(config.headersTimeoutMs);
+    try {
+      const response = await fetch(url, {
+        headers: { accept: 'application/json', authorization: `Bearer ${config.apiKey}` },
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      const declared = Number(response.headers.get('content-length'));
+      if (declared > maxBytes) {
+        await response.body?.cancel();
+        throw new UpstreamFailure('network', `${what} answer of ${declared} bytes is over ${maxBytes}`);
       }
-    },
+      const parts: Uint8Array[] = [];
+      let size = 0;
+      for await (const chunk of response.body ?? []) {
+        size += chunk.byteLength;
+        if (size > maxBytes) throw new UpstreamFailure('network', `${what} answer is over ${maxBytes} bytes`);
+        parts.push(chunk);
+      }
+      return { status: response.status, headers: response.headers, body: Buffer.concat(parts) };
+    } catch (cause) {
+      if (cause instanceof UpstreamFailure) throw cause;
+      if (timeout.aborted) throw new UpstreamFailure('timeout', `no ${what} within ${config.headersTimeoutMs} ms`, { cause });
+      throw new UpstreamFailure('network', `could not reach the ${what} endpoint`, { cause });
+    }
+  }
+
+  return {
+    attestation: ({ model, nonce, signal }) =>
+      getSmall(`${config.baseUrl}/tee/attestation?${new URLSearchParams({ model, nonce })}`, 'attestation', MAX_ATTESTATION_BYTES, signal),
+
+    models: ({ signal }) => getSmall(`${config.baseUrl}/models`, 'model list', MAX_MODELS_BYTES, signal),
 
     async chatCompletions({ body, headers, signal }) {
       const controller = new AbortController();
