@@ -28,7 +28,14 @@ export type AppErrorCode =
   | 'chain_unavailable'
   | 'tree_mismatch'
   | 'upstream_failed'
-  | 'aborted';
+  | 'aborted'
+  // end-to-end encryption
+  /** The enclave's attestation did not verify (or could not be fetched): nothing was sent. */
+  | 'attestation_failed'
+  /** An E2EE answer was not what it must be (plaintext, undecryptable), or the session is gone. */
+  | 'e2ee_failed'
+  /** A request an E2EE model cannot take privately (tools, non-text content, a readable model mid-conversation). */
+  | 'e2ee_unsupported';
 
 /**
  * Error of the web app: a short headline meant for people, a stable `code`, optional

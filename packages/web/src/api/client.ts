@@ -60,13 +60,21 @@ async function getJson<T>(path: string, schema: z.ZodType<T>, signal?: AbortSign
 
 const models = z.object({
   data: z.array(
-    z.object({ id: z.string().min(1).max(200), zkcredits: z.object({ max_tokens_per_credit: z.number().int().positive() }).optional() }),
+    z.object({
+      id: z.string().min(1).max(200),
+      zkcredits: z.object({ max_tokens_per_credit: z.number().int().positive(), e2ee: z.boolean().optional() }).optional(),
+    }),
   ),
 });
-export type Model = { id: string; maxTokensPerCredit?: number };
+/** A model the server sells; `e2ee`: it runs in an enclave the app can verify and encrypt to. */
+export type Model = { id: string; maxTokensPerCredit?: number; e2ee: boolean };
 
 export async function listModels(signal?: AbortSignal): Promise<Model[]> {
-  return (await getJson('/v1/models', models, signal)).data.map((m) => ({ id: m.id, maxTokensPerCredit: m.zkcredits?.max_tokens_per_credit }));
+  return (await getJson('/v1/models', models, signal)).data.map((m) => ({
+    id: m.id,
+    maxTokensPerCredit: m.zkcredits?.max_tokens_per_credit,
+    e2ee: m.zkcredits?.e2ee === true,
+  }));
 }
 
 const serverConfig = z.object({ chain_id: z.number().int(), contract: z.string() });
@@ -106,17 +114,31 @@ export type StreamHandlers = {
   onDelta(text: string): void;
 };
 
+/** End-to-end encryption of one request: its headers, and the decryption of its streamed deltas. */
+export type StreamE2ee = {
+  /** The three Venice E2EE headers (bound into the proof's request hash). */
+  headers: Record<string, string>;
+  /** Decrypts deltas in order; rejects (fails closed) on plaintext or a bad ciphertext. */
+  decrypt(contents: string[]): Promise<string[]>;
+};
+
 /**
  * POST /v1/chat/completions with the proof attached, streaming the answer (SSE) into
  * `onDelta`. Resolves when the stream ends; rejects with a ServerError on an error answer
- * (before `onOpen`) or on an error event in the stream (after it).
+ * (before `onOpen`) or on an error event in the stream (after it). With `e2ee`, every delta
+ * is decrypted before it reaches `onDelta`; one that does not decrypt ends the stream.
  */
-export async function streamChat(body: Record<string, unknown>, handlers: StreamHandlers, signal: AbortSignal): Promise<{ finishReason?: string }> {
+export async function streamChat(
+  body: Record<string, unknown>,
+  handlers: StreamHandlers,
+  signal: AbortSignal,
+  e2ee?: StreamE2ee,
+): Promise<{ finishReason?: string }> {
   let res: Response;
   try {
     res = await fetch(`${BASE}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      headers: { ...e2ee?.headers, 'content-type': 'application/json', accept: 'text/event-stream' },
       body: JSON.stringify(body),
       signal,
     });
@@ -130,6 +152,14 @@ export async function streamChat(body: Record<string, unknown>, handlers: Stream
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   let finishReason: string | undefined;
+  /** Deltas of the current read, emitted together (decrypted first under E2EE). */
+  let pending: string[] = [];
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    for (const text of e2ee ? await e2ee.decrypt(batch) : batch) if (text) handlers.onDelta(text);
+  };
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -140,7 +170,10 @@ export async function streamChat(body: Record<string, unknown>, handlers: Stream
       buffer = buffer.slice(cut + 1);
       if (!line.startsWith('data:')) continue;
       const data = line.slice(5).trim();
-      if (data === '[DONE]') return { finishReason };
+      if (data === '[DONE]') {
+        await flush();
+        return { finishReason };
+      }
       let event: {
         choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
         error?: { message?: string; code?: string };
@@ -151,12 +184,16 @@ export async function streamChat(body: Record<string, unknown>, handlers: Stream
         continue;
       }
       if (event.error) {
+        await flush();
         throw new ServerError(502, event.error.code ?? 'upstream_error', event.error.message ?? 'The model provider failed mid-answer.');
       }
       const choice = event.choices?.[0];
-      if (choice?.delta?.content) handlers.onDelta(choice.delta.content);
+      const content = choice?.delta?.content;
+      if (typeof content === 'string' && content) pending.push(content);
       if (choice?.finish_reason) finishReason = choice.finish_reason;
     }
+    await flush();
   }
+  await flush();
   return { finishReason };
 }

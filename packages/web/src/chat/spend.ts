@@ -1,8 +1,9 @@
 import { CHAT_PATH } from '@zkcredits/core';
 import type { Address, PublicClient } from 'viem';
-import { fetchLeaves, getServerConfig, ServerError, streamChat } from '../api/client';
+import { fetchLeaves, getServerConfig, ServerError, streamChat, type StreamE2ee } from '../api/client';
 import { verifyTreeOnChain, type ChainTreeReader } from '../chain/tree-check';
-import { AppError } from '../errors';
+import { AppError, isAppError } from '../errors';
+import { assertE2eeBody } from './e2ee';
 import type { ProgressEvent, ProverApi } from '../prover/types';
 import { isActive, type CreditRecord, type Vault } from '../vault';
 import { isFromResetChain, readDeploymentBlockHash } from '../chain/chain-reset';
@@ -16,8 +17,10 @@ export type PaidChatParameters = {
   publicClient: ChainTreeReader & Pick<PublicClient, 'getBlock'>;
   chainId: number;
   pool: Address;
-  /** The OpenAI-style request body (without `zkcredits`). */
+  /** The OpenAI-style request body (without `zkcredits`); under E2EE, already sealed (src/chat/e2ee.ts). */
   body: Record<string, unknown>;
+  /** End-to-end encryption: the headers the proof binds and sends, and the answer's decryption. */
+  e2ee?: StreamE2ee;
   signal: AbortSignal;
   onStage(stage: SpendStage, info?: { elapsedMs?: number }): void;
   onDelta(text: string): void;
@@ -96,6 +99,7 @@ export async function syncTree(prover: Pick<ProverApi, 'appendLeaves' | 'tree'>,
  * other failure it stays unspent and the error says why.
  */
 export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResult> {
+  if (p.e2ee) assertE2eeBody(p.body); // before anything is proven or sent
   for (let attempt = 0; attempt < 4; attempt++) {
     const credit = nextCredit(p.vault, p.chainId, p.pool);
     if (!credit) throw new AppError('no_credits', 'You have no credits left. Buy credits to keep chatting.');
@@ -126,6 +130,7 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
           contract: p.pool,
           method: 'POST',
           path: CHAT_PATH,
+          ...(p.e2ee ? { headers: p.e2ee.headers } : {}),
           body: p.body,
         },
         (e) => p.onStage(e.stage, { elapsedMs: e.elapsedMs }),
@@ -152,6 +157,7 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
             onDelta: p.onDelta,
           },
           p.signal,
+          p.e2ee,
         );
         await p.vault.update(credit.id, { status: 'spent', spentAt: Date.now() });
         return { proofMs: proof.proveMs + proof.witnessMs, loadMs: proof.loadMs, credit: credit.id, finishReason: result.finishReason };
@@ -159,6 +165,9 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
         if (accepted) {
           await p.vault.update(credit.id, { status: 'spent', spentAt: Date.now() });
           if (p.signal.aborted) throw new AppError('aborted', 'Stopped.');
+          if (isAppError(error, 'e2ee_failed')) {
+            throw new AppError('e2ee_failed', `${error.shortMessage} Its credit was used.`, { details: error.details, cause: error });
+          }
           throw new AppError('upstream_failed', 'The answer broke off after it had started; its credit was used. Send the message again to retry.', {
             details: error instanceof Error ? error.message.split('\n')[0]!.slice(0, 200) : undefined,
             cause: error,

@@ -3,11 +3,16 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 export type ChatTurn = {
   role: 'user' | 'assistant';
   content: string;
-  /** Assistant turns: how the answer was paid and produced. */
-  meta?: { model: string; proofMs?: number; loadMs?: number; error?: string; stopped?: boolean };
+  /**
+   * Assistant turns: how the answer was paid and produced. `e2ee`: the request was end-to-end
+   * encrypted to a verified enclave. `unsent`: nothing left this browser (the attestation did
+   * not verify); that turn and its question are not sent again as history.
+   */
+  meta?: { model: string; proofMs?: number; loadMs?: number; error?: string; stopped?: boolean; e2ee?: boolean; unsent?: boolean };
 };
 
-export type Conversation = { id: string; title: string; model: string; turns: ChatTurn[]; updatedAt: number };
+/** `e2ee`: a message of it was sent end-to-end encrypted; it is never sent to a model the operator can read. */
+export type Conversation = { id: string; title: string; model: string; turns: ChatTurn[]; updatedAt: number; e2ee?: boolean };
 
 interface ChatDB extends DBSchema {
   conversations: { key: string; value: Conversation; indexes: { updatedAt: number } };

@@ -17,7 +17,17 @@ export function prover(): ProverApi {
       indexOf: (c) => r.indexOf(c),
       warmup: (onProgress) => r.warmup(onProgress ? Comlink.proxy(onProgress) : undefined),
       prove: (req, onProgress) => r.prove(req, onProgress ? Comlink.proxy(onProgress) : undefined),
+      e2eeOpen: (model) => r.e2eeOpen(model),
+      e2eeEncrypt: (id, messages) => r.e2eeEncrypt(id, messages),
+      e2eeDecrypt: (id, contents) => r.e2eeDecrypt(id, contents),
+      e2eeClose: (id) => r.e2eeClose(id),
     };
+    if (process.env.NEXT_PUBLIC_ZKC_TEST_WALLET === '1') {
+      // Test builds only (the worker has these hooks only there too).
+      const t = r as unknown as Comlink.Remote<Required<Pick<ProverApi, 'e2eeTrustTestRoot' | 'e2eeBenchVerify'>>>;
+      facade.e2eeTrustTestRoot = (hex) => t.e2eeTrustTestRoot(hex);
+      facade.e2eeBenchVerify = (model) => t.e2eeBenchVerify(model);
+    }
   }
   return facade;
 }

@@ -1,4 +1,5 @@
 import type { ProofPayload } from '@zkcredits/core';
+import type { E2eeWorkerApi } from '../e2ee/types';
 
 export type Hex = `0x${string}`;
 
@@ -13,6 +14,8 @@ export type ProveRequest = SecretPair & {
   contract: Hex;
   method: 'POST';
   path: string;
+  /** Request headers the request hash binds (the three Venice E2EE headers; others are ignored). */
+  headers?: Record<string, string>;
   /** The JSON body without the `zkcredits` member. */
   body: unknown;
 };
@@ -29,8 +32,11 @@ export type ProveResult = {
 
 export type TreeState = { size: number; root: Hex };
 
-/** The API of the prover worker (all heavy work: Poseidon2, the tree mirror, proving). */
-export interface ProverApi {
+/**
+ * The API of the prover worker (all heavy work: Poseidon2, the tree mirror, proving; and
+ * end-to-end encryption: attestation verification, the E2EE sessions and their keys).
+ */
+export interface ProverApi extends E2eeWorkerApi {
   commitments(pairs: SecretPair[]): Promise<{ commitment: Hex; nullifierHash: Hex }[]>;
   appendLeaves(startIndex: number, leaves: Hex[]): Promise<TreeState>;
   tree(): Promise<TreeState>;

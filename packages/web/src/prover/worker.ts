@@ -19,6 +19,9 @@ import {
 import { CREDIT_CRS_POINTS, CreditProver } from '@zkcredits/core/prover';
 import type { Hex, ProgressEvent, ProveRequest, ProveResult, ProverApi, SecretPair, TreeState } from './types';
 
+/** End-to-end encryption (verifier, sessions), loaded on first use: see src/e2ee/worker-side.ts. */
+const e2ee = () => import('../e2ee/worker-side');
+
 let tree: MerkleTree | undefined;
 let prover: Promise<CreditProver> | undefined;
 
@@ -103,7 +106,7 @@ const api: ProverApi = {
     const t = await ready();
     tick('witness');
     const tw = performance.now();
-    const rh = requestHash({ chainId: req.chainId, contract: req.contract, method: req.method, path: req.path, body: req.body });
+    const rh = requestHash({ chainId: req.chainId, contract: req.contract, method: req.method, path: req.path, headers: req.headers, body: req.body });
     const witness = buildSpendWitness(pair(req), t, rh);
     const witnessMs = performance.now() - tw;
     tick('proving');
@@ -120,6 +123,35 @@ const api: ProverApi = {
       proveMs,
     };
   },
+
+  async e2eeOpen(model) {
+    return (await e2ee()).open(model);
+  },
+
+  async e2eeEncrypt(sessionId, messages) {
+    return (await e2ee()).encrypt(sessionId, messages);
+  },
+
+  async e2eeDecrypt(sessionId, contents) {
+    return (await e2ee()).decrypt(sessionId, contents);
+  },
+
+  async e2eeClose(sessionId) {
+    (await e2ee()).close(sessionId);
+  },
 };
+
+// Test builds only: a production build compiles this condition to false and drops the branch,
+// its dynamic import and @zkcredits/attest/testing (test/production-build.test.ts checks).
+if (process.env.NEXT_PUBLIC_ZKC_TEST_WALLET === '1') {
+  api.e2eeTrustTestRoot = async (rootCaDerHex) => {
+    const [{ testRootVerifier }, side] = await Promise.all([import('../e2ee/test-trust'), e2ee()]);
+    side.setVerifier(testRootVerifier(rootCaDerHex));
+  };
+  api.e2eeBenchVerify = async (model) => {
+    const { report, verifyMs } = await (await e2ee()).attest(model);
+    return { ok: report.ok, verifyMs };
+  };
+}
 
 Comlink.expose(api);

@@ -1,18 +1,24 @@
 'use client';
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { usePublicClient } from 'wagmi';
+import { openChannel, sealRequest, type E2eeChannel } from '../chat/e2ee';
 import { sendPaidChat, type SpendStage } from '../chat/spend';
 import { chatStore, type ChatTurn, type Conversation } from '../chat/store';
+import type { AttestationSummary, ChatMessage } from '../e2ee/types';
 import { AppError, isAppError } from '../errors';
 import { prover } from '../prover/client';
 import { newId } from '../vault';
+import { E2eeBadge, E2eeDetails, type E2eeState } from './E2eeBadge';
 import { errorText } from './ErrorNotice';
 import { Markdown } from './Markdown';
 import { useConfig } from './config-context';
 import { useModels } from './hooks';
 import { useUnlockedVault, useVault } from './vault-context';
 
-const STAGE_TEXT: Record<SpendStage, string> = {
+type Stage = SpendStage | 'attesting';
+
+const STAGE_TEXT: Record<Stage, string> = {
+  attesting: 'Verifying the model’s enclave',
   syncing: 'Syncing the credit tree',
   loading: 'Loading the prover (first message only)',
   witness: 'Preparing your proof',
@@ -22,7 +28,15 @@ const STAGE_TEXT: Record<SpendStage, string> = {
   streaming: 'Answering',
 };
 
-type Live = { stage: SpendStage; startedAt: number; proofMs?: number };
+type Live = { stage: Stage; startedAt: number; proofMs?: number };
+
+/** An attestation that did not verify, for one conversation and model: nothing was sent. */
+type Refusal = { conversationId: string; model: string; attestation?: AttestationSummary };
+
+/** The turns sent as history: no failed answers, no question that never left (attestation refused). */
+function sendable(turns: ChatTurn[]): ChatTurn[] {
+  return turns.filter((t, i) => !(t.role === 'assistant' && t.meta?.error) && !(t.role === 'user' && turns[i + 1]?.meta?.unsent));
+}
 
 export function ChatScreen({ onBuy }: { onBuy(): void }) {
   const config = useConfig();
@@ -40,13 +54,37 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   const [drawer, setDrawer] = useState(false);
   const abort = useRef<AbortController | null>(null);
   const bottom = useRef<HTMLDivElement>(null);
+  /** The current conversation's verified enclave and E2EE session (its key lives in the worker). */
+  const channel = useRef<E2eeChannel | null>(null);
+  const [verified, setVerified] = useState<E2eeChannel | null>(null);
+  const [refusal, setRefusal] = useState<Refusal | null>(null);
+  const [checking, setChecking] = useState(false);
+  const [details, setDetails] = useState(false);
+  const modelInfo = models.data?.find((m) => m.id === model);
+
+  /** Drops the conversation's E2EE session: the worker zeroes its client key. */
+  const closeChannel = useCallback(() => {
+    const c = channel.current;
+    channel.current = null;
+    setVerified(null);
+    if (c) void prover().e2eeClose(c.sessionId).catch(() => undefined);
+  }, []);
 
   useEffect(() => {
     chatStore.list().then(setConversations).catch(() => setConversations([]));
   }, []);
   useEffect(() => {
-    if (!model && models.data?.[0]) setModel(models.data[0].id);
+    // End-to-end encryption by default: the first model that supports it.
+    const first = models.data?.find((m) => m.e2ee) ?? models.data?.[0];
+    if (!model && first) setModel(first.id);
   }, [models.data, model]);
+  useEffect(() => {
+    // A fresh client key per conversation: leaving it (or switching its model) drops the session.
+    const c = channel.current;
+    if (c && (c.conversationId !== current?.id || c.model !== model)) closeChannel();
+    setDetails(false);
+  }, [current?.id, model, closeChannel]);
+  useEffect(() => closeChannel, [closeChannel]);
   useEffect(() => {
     // Load the prover in the background so the first message is quick.
     if (counts.unspent > 0) prover().warmup().catch(() => undefined);
@@ -68,29 +106,52 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   async function send() {
     const text = input.trim();
     if (!text || live || !model) return;
-    const maxTokens = models.data?.find((m) => m.id === model)?.maxTokensPerCredit;
+    const maxTokens = modelInfo?.maxTokensPerCredit;
+    const e2ee = modelInfo?.e2ee === true;
     const base: Conversation = current ?? { id: newId(), title: text.slice(0, 60), model, turns: [], updatedAt: Date.now() };
-    const history = base.turns.filter((t) => !(t.role === 'assistant' && t.meta?.error));
+    if (base.e2ee && !e2ee) return; // never downgraded: the composer says why (Send is disabled)
+    const history = sendable(base.turns);
     const turns: ChatTurn[] = [...base.turns, { role: 'user', content: text }];
     let convo: Conversation = { ...base, model, turns: [...turns, { role: 'assistant', content: '', meta: { model } }], updatedAt: Date.now() };
     setCurrent(convo);
     setInput('');
     const controller = new AbortController();
     abort.current = controller;
-    setLive({ stage: 'syncing', startedAt: Date.now() });
+    setLive({ stage: e2ee ? 'attesting' : 'syncing', startedAt: Date.now() });
     let answer = '';
-    const body: Record<string, unknown> = {
-      model,
-      messages: [...history, { role: 'user', content: text }].map((t) => ({ role: t.role, content: t.content })),
-      stream: true,
-      ...(maxTokens ? { max_tokens: maxTokens } : {}),
-    };
+    /** Set when the attestation was refused: nothing left this browser. */
+    let unsent = false;
+    const messages: ChatMessage[] = [...history, { role: 'user' as const, content: text }].map((t) => ({ role: t.role, content: t.content }));
+    const request: Record<string, unknown> = { model, stream: true, ...(maxTokens ? { max_tokens: maxTokens } : {}) };
     const finish = (meta: ChatTurn['meta']) => {
       convo = { ...convo, turns: [...turns, { role: 'assistant', content: answer, meta }], updatedAt: Date.now() };
       setCurrent(convo);
     };
     try {
       if (!publicClient) throw new AppError('chain_unavailable', 'This app cannot reach the blockchain right now. Nothing was spent; try again.');
+      let body: Record<string, unknown> = { ...request, messages };
+      let sealed: Awaited<ReturnType<typeof sealRequest>> | undefined;
+      if (e2ee) {
+        // Verify the enclave (once per conversation) before anything is proven or sent.
+        let c = channel.current;
+        if (!c || c.conversationId !== base.id || c.model !== model) {
+          closeChannel();
+          setChecking(true);
+          const opened = await openChannel(prover(), base.id, model).finally(() => setChecking(false));
+          if ('refused' in opened) {
+            unsent = true;
+            setRefusal({ conversationId: base.id, model, attestation: opened.refused.attestation });
+            const { code, message, details } = opened.refused.error;
+            throw new AppError(code, message, { details });
+          }
+          c = channel.current = opened.channel;
+          setVerified(c);
+          setRefusal(null);
+        }
+        sealed = await sealRequest(prover(), c, request, messages);
+        body = sealed.body;
+        convo = { ...convo, e2ee: true };
+      }
       const result = await sendPaidChat({
         vault,
         prover: prover(),
@@ -98,6 +159,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
         chainId: config.chainId,
         pool: config.pool,
         body,
+        e2ee: sealed?.e2ee,
         signal: controller.signal,
         onStage(stage, info) {
           setLive((l) => ({ stage, startedAt: l?.startedAt ?? Date.now(), proofMs: stage === 'waiting' ? info?.elapsedMs : l?.proofMs }));
@@ -105,13 +167,14 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
         },
         onDelta(delta) {
           answer += delta;
-          finish({ model });
+          finish({ model, e2ee });
         },
       });
-      finish({ model, proofMs: result.proofMs, loadMs: result.loadMs });
+      finish({ model, proofMs: result.proofMs, loadMs: result.loadMs, e2ee });
     } catch (error) {
       const stopped = isAppError(error, 'aborted');
-      finish({ model, stopped, error: stopped ? undefined : errorText(error) });
+      finish({ model, stopped, e2ee, error: stopped ? undefined : errorText(error), ...(unsent ? { unsent } : {}) });
+      if (unsent) setInput(text); // nothing was sent: the question is back in the box
     } finally {
       abort.current = null;
       setLive(null);
@@ -130,12 +193,27 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   async function clearAll() {
     if (!window.confirm('Delete all conversations from this browser?')) return;
     await chatStore.clear();
+    closeChannel();
     setConversations([]);
     setCurrent(null);
   }
 
   const elapsed = live ? ((now - live.startedAt) / 1000).toFixed(1) : '0.0';
   const noCredits = counts.unspent === 0;
+  const convoId = current?.id;
+  const e2eeState: E2eeState = !modelInfo?.e2ee
+    ? { kind: 'off' }
+    : checking
+      ? { kind: 'checking' }
+      : verified && verified.conversationId === convoId && verified.model === model
+        ? { kind: 'verified', attestation: verified.attestation }
+        : refusal && refusal.conversationId === convoId && refusal.model === model
+          ? { kind: 'failed', attestation: refusal.attestation }
+          : { kind: 'pending' };
+  const report = e2eeState.kind === 'verified' || e2eeState.kind === 'failed' ? e2eeState.attestation : undefined;
+  /** An end-to-end encrypted conversation never goes to a model the operator can read. */
+  const downgrade = !!current?.e2ee && modelInfo !== undefined && !modelInfo.e2ee;
+  const readable = models.data?.find((m) => !m.e2ee);
 
   return (
     <div className={`chat${drawer ? ' drawer-open' : ''}`}>
@@ -188,6 +266,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
                     {!(live && i === current.turns.length - 1) && !t.meta?.error && (
                       <div className="turn-meta">
                         {t.meta?.proofMs !== undefined && <span className="lock">● Paid privately</span>}
+                        {t.meta?.proofMs !== undefined && t.meta.e2ee && <span className="lock" data-testid="e2ee-turn">● End-to-end encrypted</span>}
                         {t.meta?.proofMs !== undefined && <span data-testid="proof-time">proof {(t.meta.proofMs / 1000).toFixed(1)} s</span>}
                         {t.meta?.stopped && <span>Stopped</span>}
                         <span>{t.meta?.model}</span>
@@ -201,6 +280,24 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
           </div>
         </div>
         <div className="composer-wrap">
+          {details && report && <E2eeDetails attestation={report} />}
+          {e2eeState.kind === 'failed' && !live && (
+            <div className="notice bad e2ee-refused" role="status" data-testid="e2ee-refused">
+              The model’s enclave did not verify, so nothing was sent and no credit was used. The app never switches models by itself.{' '}
+              {readable && !current?.e2ee ? (
+                <button className="btn small" type="button" onClick={() => setModel(readable.id)} data-testid="use-readable">
+                  Use {readable.id} — the operator can read this
+                </button>
+              ) : (
+                'Start a new chat to use a model the operator can read.'
+              )}
+            </div>
+          )}
+          {downgrade && (
+            <div className="notice warn" role="status" data-testid="e2ee-downgrade">
+              This conversation is end-to-end encrypted. {model} would let the operator read all of it: start a new chat to use that model.
+            </div>
+          )}
           <div className="composer">
             <textarea
               rows={1}
@@ -217,7 +314,11 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
             />
             <div className="composer-bar">
               <select className="select" value={model} onChange={(e) => setModel(e.target.value)} aria-label="Model" disabled={!!live}>
-                {models.data?.map((m) => <option key={m.id} value={m.id}>{m.id}</option>)}
+                {models.data?.map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {m.id} · {m.e2ee ? 'end-to-end encrypted' : 'the operator can read this'}
+                  </option>
+                ))}
                 {!models.data && <option value="">{models.error ? 'Models unavailable' : 'Loading models…'}</option>}
               </select>
               {live ? (
@@ -231,11 +332,12 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
               ) : (
                 <span className="status num">{counts.unspent} credit{counts.unspent === 1 ? '' : 's'} left</span>
               )}
+              {modelInfo && <E2eeBadge state={e2eeState} open={details} onToggle={() => setDetails((d) => !d)} />}
               <span style={{ marginLeft: 'auto' }} />
               {live ? (
                 <button className="btn small" type="button" onClick={() => abort.current?.abort()} data-testid="stop">■ Stop</button>
               ) : (
-                <button className="btn primary small" type="button" onClick={send} disabled={!input.trim() || !model || noCredits} data-testid="send">Send</button>
+                <button className="btn primary small" type="button" onClick={send} disabled={!input.trim() || !model || noCredits || downgrade} data-testid="send">Send</button>
               )}
             </div>
           </div>

@@ -16,8 +16,16 @@ import { VaultProvider } from './vault-context';
 
 if (process.env.NEXT_PUBLIC_ZKC_TEST_WALLET === '1' && typeof window !== 'undefined') {
   installTestWallet();
-  // Test builds only: lets browser tests and the benchmark reach the vault and the prover.
-  (window as unknown as { __zkcTest: unknown }).__zkcTest = { Vault, readBackup, prover, syncTree, generateSecrets };
+  // Test builds only: lets browser tests and the benchmark reach the vault and the prover, and
+  // make the worker trust the Venice simulator's test attestation root instead of Intel's.
+  (window as unknown as { __zkcTest: unknown }).__zkcTest = {
+    Vault,
+    readBackup,
+    prover,
+    syncTree,
+    generateSecrets,
+    trustAttestationRoot: (rootCaDerHex: string) => prover().e2eeTrustTestRoot!(rootCaDerHex),
+  };
 }
 
 const accent = { accentColor: '#4f46e5', accentColorForeground: '#ffffff', borderRadius: 'medium' as const, fontStack: 'system' as const };

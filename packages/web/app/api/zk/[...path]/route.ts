@@ -1,16 +1,14 @@
 import { serverUrl } from '@/config';
+import { FORWARD_REQUEST, FORWARD_RESPONSE } from '@/server/forward';
 
 export const dynamic = 'force-dynamic';
 
-/** Request headers passed on to the API server; everything else (cookies…) stays here. */
-const FORWARD_REQUEST = ['content-type', 'accept', 'x-request-id'];
-/** Response headers passed back to the browser. */
-const FORWARD_RESPONSE = ['content-type', 'retry-after', 'x-request-id', 'cache-control'];
 const PATH = /^v1\/[A-Za-z0-9._\-/]{1,200}$/;
 
 /**
  * Same-origin pass-through to the zkcredits API server (ZKC_SERVER_URL), so the page stays
  * cross-origin isolated and never talks to another origin. Responses stream through unchanged.
+ * It never logs or inspects bodies (prompts and answers, end-to-end encrypted or not).
  */
 async function proxy(request: Request, context: { params: Promise<{ path: string[] }> }): Promise<Response> {
   const { path } = await context.params;
