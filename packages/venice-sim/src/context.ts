@@ -1,10 +1,12 @@
-// What the sim is: its options, models, enclave and authority keys, recorded requests and
-// armed faults. Built once by createVeniceSim; routes read it and never hold state of their own.
-import { p256 } from '@noble/curves/nist.js';
+// What the sim is: its options, models, enclave keys, attestation PKI, recorded requests and
+// receipts, armed faults. Built once by createVeniceSim; routes read it and never hold state of their own.
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { z } from 'zod';
 import { generateKeyPair, keyPairFromSecret, type KeyPair } from '@zkcredits/attest/e2ee';
+import { createTestPki, type TestPki } from '@zkcredits/attest/testing';
+import { AttestationFaultControl, type AttestationFaults } from './attestation-faults.js';
 import { FaultControl } from './faults.js';
+import { ReceiptStore } from './receipts.js';
 import { DEFAULT_MODELS, type SimModel } from './models.js';
 import { SimState } from './state.js';
 
@@ -18,10 +20,20 @@ const optionsSchema = z.object({
   models: z.array(z.custom<SimModel>((v) => typeof v === 'object' && v !== null && 'id' in v)).optional(),
   /** Fixed secp256k1 enclave keys per TEE model id (hex); random when absent. */
   enclaveSecretKeys: z.record(z.string(), hex32).default({}),
-  /** Fixed P-256 key of the simulated attestation authority (hex); random when absent. */
-  authoritySecretKey: hex32.optional(),
-  /** Report the enclave as a debug TD (tests that clients reject it). */
+  /** Makes the attestation PKI (root CA, PCK chain, TCB signer) and the QE attestation key deterministic. */
+  attestationSeed: z.string().min(1).optional(),
+  /** Encoding of the quote in attestation responses (Venice's docs say base64; real gateways send hex). */
+  quoteEncoding: z.enum(['hex', 'base64']).default('hex'),
+  /** `flat`: Venice's documented fields. `aci/1`: the gateway envelope (`api_version`, `attestation.evidence`). */
+  attestationShape: z.enum(['flat', 'aci/1']).default('flat'),
+  /** Attestation faults armed at start (see `AttestationFaults`); `sim.attestationFaults` changes them later. */
+  attestationFaults: z.custom<AttestationFaults>((v) => typeof v === 'object' && v !== null).default({}),
+  /** Report the enclave as a debug TD, as an honest Venice would: DEBUG bit set, `verified: false`, negative `server_verification`. */
   debugEnclave: z.boolean().default(false),
+  /** The sim's clock for attestation timestamps and collateral freshness (tests pin it). */
+  now: z.custom<() => Date>((v) => typeof v === 'function').optional(),
+  /** Completions remembered for `/tee/signature` (oldest forgotten first). */
+  maxReceipts: z.number().int().positive().default(1000),
   /** Honour the `x-sim-fault` request header (state faults always work). */
   allowFaultHeader: z.boolean().default(true),
   maxRecordedRequests: z.number().int().positive().default(100),
@@ -38,8 +50,14 @@ export interface SimContext {
   models: Map<string, SimModel>;
   /** secp256k1 key pair of each TEE model's enclave. */
   enclaveKeys: Map<string, KeyPair>;
-  /** P-256 secret key of the simulated attestation authority. */
-  authoritySecret: Uint8Array;
+  /** The test DCAP PKI quotes chain to (its root is `sim.attestationRootCaDer`). */
+  pki: TestPki;
+  /** P-256 attestation key of the simulated quoting enclave. */
+  attestationKey: Uint8Array;
+  attestationFaults: AttestationFaultControl;
+  /** Completed TEE chats, by completion id, for `/tee/signature`. */
+  receipts: ReceiptStore;
+  now: () => Date;
   state: SimState;
   faults: FaultControl;
 }
@@ -53,10 +71,22 @@ export function createContext(options: VeniceSimOptions): SimContext {
     const fixed = opts.enclaveSecretKeys[m.id];
     enclaveKeys.set(m.id, fixed ? keyPairFromSecret(hexToBytes(fixed.replace(/^0x/, ''))) : generateKeyPair());
   }
-  const authoritySecret = opts.authoritySecretKey
-    ? hexToBytes(opts.authoritySecretKey.replace(/^0x/, ''))
-    : p256.utils.randomSecretKey();
-  return { opts, models, enclaveKeys, authoritySecret, state: new SimState(opts.maxRecordedRequests), faults: new FaultControl() };
+  const pki = createTestPki(opts.attestationSeed ? { seed: opts.attestationSeed } : {});
+  const initialFaults: AttestationFaults = opts.debugEnclave
+    ? { debug: true, serverVerdictFalse: true, negativeServerVerification: true, ...opts.attestationFaults }
+    : opts.attestationFaults;
+  return {
+    opts,
+    models,
+    enclaveKeys,
+    pki,
+    attestationKey: pki.deriveSecretKey('attestation-key'),
+    attestationFaults: new AttestationFaultControl(initialFaults),
+    receipts: new ReceiptStore(opts.maxReceipts),
+    now: opts.now ?? (() => new Date()),
+    state: new SimState(opts.maxRecordedRequests),
+    faults: new FaultControl(),
+  };
 }
 
 /** Venice's x-ratelimit-* and balance headers (`remaining` = 0 on a simulated 429). */

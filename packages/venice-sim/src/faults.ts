@@ -65,8 +65,8 @@ export function parseFault(spec: string): Fault {
   return fault;
 }
 
-/** Which routes a state-set fault applies to. */
-export type FaultRoute = 'chat' | 'models' | 'attestation' | 'any';
+/** Which routes a state-set fault applies to (`pcs`: the Intel-PCS-shaped collateral routes). */
+export type FaultRoute = 'chat' | 'models' | 'attestation' | 'signature' | 'pcs' | 'any';
 
 /**
  * Faults set from test code (for requests whose headers the test does not control,

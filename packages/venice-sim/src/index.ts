@@ -25,8 +25,14 @@ export {
   ethereumAddress,
 } from '@zkcredits/attest/e2ee';
 export type { KeyPair } from '@zkcredits/attest/e2ee';
-export { buildQuote, parseQuote, measurementFor } from './quote.js';
-export type { ParsedQuote, QuoteInput } from './quote.js';
+export { buildSimQuote, reportDataFor, measurementFor } from './quote.js';
+export type { SimQuoteInput } from './quote.js';
+export { AttestationFaultControl } from './attestation-faults.js';
+export type { AttestationFaults } from './attestation-faults.js';
+export { ReceiptStore, personalMessageHash, personalSign } from './receipts.js';
+export type { Receipt } from './receipts.js';
+export { PCS_PATHS } from './routes/pcs.js';
+export { nvidiaPayload } from './nvidia.js';
 export {
   E2EE_SIGNING_ALGO,
   attestationResponseSchema,

@@ -1,96 +1,45 @@
 /**
- * Simulated TDX attestation quote.
+ * The sim's TDX quotes: full Intel TDX v4 DCAP quotes (`@zkcredits/attest/testing`) under the sim's
+ * test PKI, so clients run the real DCAP path with `sim.attestationRootCaDer` as trust anchor.
  *
- * Layout follows the Intel TDX v4 quote closely enough for the client-side
- * binding checks Venice documents (teeType, TD attributes debug bit, REPORTDATA):
- *
- *   [0, 48)     header: version u16le = 4, att. key type u16le = 2 (ECDSA P-256), teeType u32le = 0x81
- *   [48, 632)   TD report body: tdAttributes @ +120 (8 B), mrTd @ +136 (48 B), reportData @ +520 (64 B)
- *   [632, 636)  signature data length u32le = 128
- *   [636, 700)  ECDSA P-256 signature (r||s) over sha256(header || body)
- *   [700, 764)  attestation public key (P-256, x||y)
- *
- * REPORTDATA = signing address (20 B) || zeros (12 B) || client nonce (32 B).
- * The real quote is signed by a key certified by Intel (PCK chain); here the
- * attestation key is the simulator's "hardware authority" key, which a client pins.
+ * REPORTDATA = signing address (20 B) ‖ zeros (12 B) ‖ client nonce (32 B), as Venice's providers bind
+ * it. MRTD is a deterministic stand-in per model; MRCONFIGID is zero; RTMRs are synthetic.
  */
-import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { buildTestQuote, type TestPki } from '@zkcredits/attest/testing';
 
-export const TDX_TEE_TYPE = 0x81;
-export const HEADER_LEN = 48;
-export const BODY_LEN = 584;
-export const TD_ATTRIBUTES_OFFSET = HEADER_LEN + 120;
-export const MR_TD_OFFSET = HEADER_LEN + 136;
-export const REPORT_DATA_OFFSET = HEADER_LEN + 520;
-export const SIGNED_LEN = HEADER_LEN + BODY_LEN;
-export const QUOTE_LEN = SIGNED_LEN + 4 + 64 + 64;
-
-export interface QuoteInput {
-  signingAddress: string; // 0x + 40 hex
-  nonce: Uint8Array; // 32 bytes
-  measurement: Uint8Array; // 48 bytes (mrTd)
-  debug: boolean;
-  authoritySecretKey: Uint8Array; // P-256
+/** REPORTDATA for an enclave key's Ethereum address (0x + 40 hex) and a 32-byte nonce. */
+export function reportDataFor(signingAddress: string, nonce: Uint8Array): Uint8Array {
+  if (nonce.length !== 32) throw new RangeError(`nonce must be 32 bytes, got ${nonce.length}`);
+  const rd = new Uint8Array(64);
+  rd.set(hexToBytes(signingAddress.replace(/^0x/, '').toLowerCase()), 0);
+  rd.set(nonce, 32);
+  return rd;
 }
 
-export function buildQuote(input: QuoteInput): Uint8Array {
-  const q = new Uint8Array(QUOTE_LEN);
-  const dv = new DataView(q.buffer);
-  dv.setUint16(0, 4, true);
-  dv.setUint16(2, 2, true);
-  dv.setUint32(4, TDX_TEE_TYPE, true);
-  if (input.debug) q[TD_ATTRIBUTES_OFFSET] = 0x01;
-  q.set(input.measurement.subarray(0, 48), MR_TD_OFFSET);
-  q.set(hexToBytes(input.signingAddress.slice(2)), REPORT_DATA_OFFSET);
-  q.set(input.nonce, REPORT_DATA_OFFSET + 32);
-  dv.setUint32(SIGNED_LEN, 128, true);
-  const sig = p256.sign(q.subarray(0, SIGNED_LEN), input.authoritySecretKey); // sha256 prehash
-  q.set(sig, SIGNED_LEN + 4);
-  q.set(p256.getPublicKey(input.authoritySecretKey, false).subarray(1), SIGNED_LEN + 4 + 64);
-  return q;
-}
-
-export interface ParsedQuote {
-  teeType: number;
-  debug: boolean;
-  measurementHex: string;
-  reportData: Uint8Array;
-  signatureValid: boolean;
-  /** Attestation key embedded in the quote, uncompressed P-256 hex (04||x||y). */
-  attestationKeyHex: string;
-}
-
-/** Parses and checks the quote's own signature. Throws on malformed input. */
-export function parseQuote(quote: Uint8Array): ParsedQuote {
-  if (quote.length < QUOTE_LEN) throw new Error(`quote too short: ${quote.length} bytes, expected >= ${QUOTE_LEN}`);
-  const dv = new DataView(quote.buffer, quote.byteOffset, quote.byteLength);
-  const teeType = dv.getUint32(4, true);
-  const sigLen = dv.getUint32(SIGNED_LEN, true);
-  if (sigLen !== 128) throw new Error(`unexpected signature data length ${sigLen}, expected 128`);
-  const sig = quote.subarray(SIGNED_LEN + 4, SIGNED_LEN + 68);
-  const attKey = new Uint8Array(65);
-  attKey[0] = 0x04;
-  attKey.set(quote.subarray(SIGNED_LEN + 68, SIGNED_LEN + 132), 1);
-  let signatureValid = false;
-  try {
-    signatureValid = p256.verify(sig, quote.subarray(0, SIGNED_LEN), attKey);
-  } catch {
-    signatureValid = false;
-  }
-  return {
-    teeType,
-    debug: ((quote[TD_ATTRIBUTES_OFFSET] ?? 0) & 0x01) !== 0,
-    measurementHex: bytesToHex(quote.subarray(MR_TD_OFFSET, MR_TD_OFFSET + 48)),
-    reportData: quote.slice(REPORT_DATA_OFFSET, REPORT_DATA_OFFSET + 64),
-    signatureValid,
-    attestationKeyHex: bytesToHex(attKey),
-  };
-}
-
-/** Deterministic stand-in for the TD measurement of a model's enclave image. */
+/** Deterministic stand-in for the TD measurement (MRTD, 48 bytes) of a model's enclave image. */
 export function measurementFor(modelId: string): Uint8Array {
   const a = sha256(new TextEncoder().encode(`venice-sim/mrtd/${modelId}`));
   return new Uint8Array([...a, ...sha256(a).subarray(0, 16)]);
+}
+
+export interface SimQuoteInput {
+  modelId: string;
+  reportData: Uint8Array;
+  debug: boolean;
+  /** The QE's attestation key (stable for the sim's lifetime, like a real QE's until reboot). */
+  attestationSecretKey: Uint8Array;
+  corruptSignature: boolean;
+}
+
+/** A signed TDX v4 quote for a model's enclave. */
+export function buildSimQuote(pki: TestPki, input: SimQuoteInput): Uint8Array {
+  return buildTestQuote(pki, {
+    reportData: input.reportData,
+    debug: input.debug,
+    mrTd: measurementFor(input.modelId),
+    attestationSecretKey: input.attestationSecretKey,
+    corruptSignature: input.corruptSignature,
+  });
 }

@@ -1,12 +1,15 @@
 // The sim's lifecycle: build its context (context.ts), serve it over HTTP (router.ts), close.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { p256 } from '@noble/curves/nist.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import type { TestPki } from '@zkcredits/attest/testing';
+import type { AttestationFaultControl } from './attestation-faults.js';
 import { createContext, type VeniceSimOptions } from './context.js';
 import type { FaultControl } from './faults.js';
 import { HttpError, sendJson } from './http.js';
 import { handle } from './router.js';
+import type { ReceiptStore } from './receipts.js';
+import { PCS_PATHS } from './routes/pcs.js';
 import type { SimState } from './state.js';
 
 export interface VeniceSim {
@@ -15,8 +18,23 @@ export interface VeniceSim {
   apiBaseUrl: string;
   state: SimState;
   faults: FaultControl;
-  /** Uncompressed P-256 public key (hex) of the simulated attestation authority; pin it in clients. */
-  authorityPublicKeyHex: string;
+  /**
+   * DER of the sim's test SGX root CA: the trust anchor for its quotes and collateral. Clients must be
+   * told to trust it explicitly (e.g. `verifyAttestationWithRoot` from `@zkcredits/attest/testing`).
+   */
+  attestationRootCaDer: Uint8Array;
+  /** The whole test PKI (keys included), for tests that build their own quotes or collateral. */
+  attestationPki: TestPki;
+  /** The platform's FMSPC (12 uppercase hex), what `/tdx/certification/v4/tcb?fmspc=` serves. */
+  fmspc: string;
+  /** Base URL of the PCS-shaped collateral routes (= `url`; use it where Intel's PCS URL goes). */
+  pcsUrl: string;
+  /** Where the root CA CRL is served as DER (Intel's: https://certificates.trustedservices.intel.com/IntelSGXRootCA.der). */
+  rootCaCrlUrl: string;
+  /** Attestation faults: `set({...})` replaces them, `clear()` restores the start options. */
+  attestationFaults: AttestationFaultControl;
+  /** Completed TEE chats that `/tee/signature` can sign. */
+  receipts: ReceiptStore;
   /** Uncompressed secp256k1 enclave public key (hex) of a TEE model. */
   enclavePublicKeyHex(modelId: string): string;
   close(): Promise<void>;
@@ -47,7 +65,13 @@ export async function createVeniceSim(options: VeniceSimOptions): Promise<Venice
     apiBaseUrl: `${url}/api/v1`,
     state: ctx.state,
     faults: ctx.faults,
-    authorityPublicKeyHex: bytesToHex(p256.getPublicKey(ctx.authoritySecret, false)),
+    attestationRootCaDer: ctx.pki.rootCaDer,
+    attestationPki: ctx.pki,
+    fmspc: bytesToHex(ctx.pki.platform.fmspc).toUpperCase(),
+    pcsUrl: url,
+    rootCaCrlUrl: `${url}${PCS_PATHS.rootCaCrlDer}`,
+    attestationFaults: ctx.attestationFaults,
+    receipts: ctx.receipts,
     enclavePublicKeyHex(modelId: string) {
       const k = ctx.enclaveKeys.get(modelId);
       if (!k) throw new Error(`Model ${modelId} has no enclave: it is unknown or not a TEE model`);
