@@ -1,7 +1,9 @@
 // End to end over HTTP: real Anvil + CreditPool, real proofs (native bb), real store, the
 // Venice-compatible simulator upstream. Runs once per store implementation.
 import { CHAT_PATH, encodeCredential, toFieldHex, FIELD_MODULUS, type Credential } from '@zkcredits/core';
-import { createE2eeSession } from '@zkcredits/venice-sim';
+import { assertAttested, createE2eeSession, fetchAttestation, fetchPcsCollateral } from '@zkcredits/attest';
+import { verifyAttestationWithRoot } from '@zkcredits/attest/testing';
+import type { VeniceSim } from '@zkcredits/venice-sim';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_KINDS } from './helpers/stores.js';
@@ -192,23 +194,13 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
   });
 
   it('passes client-encrypted (E2EE) bodies and Venice E2EE headers through untouched', async () => {
-    const session = await createE2eeSession({
-      baseUrl: s.sim.apiBaseUrl,
-      apiKey: 'sim-upstream-key',
-      model: E2EE_MODEL,
-      trustedAuthorityKeys: [s.sim.authorityPublicKeyHex],
-    });
+    const session = await e2eeSession(s.sim, { baseUrl: s.sim.apiBaseUrl, apiKey: 'sim-upstream-key' });
     const messages = session.encryptMessages([{ role: 'user', content: 'secret prompt' }]);
     const headers = session.headers();
     const body = { model: E2EE_MODEL, messages, stream: true, max_tokens: 16 };
     const zk = await s.prove(credit(), body, headers);
     // The E2EE headers are bound into the request hash: the same proof with another client key is refused.
-    const other = await createE2eeSession({
-      baseUrl: s.sim.apiBaseUrl,
-      apiKey: 'sim-upstream-key',
-      model: E2EE_MODEL,
-      trustedAuthorityKeys: [s.sim.authorityPublicKeyHex],
-    });
+    const other = await e2eeSession(s.sim, { baseUrl: s.sim.apiBaseUrl, apiKey: 'sim-upstream-key' });
     const hijack = await s.post({ ...body, zkcredits: zk }, other.headers());
     expect(hijack.status).toBe(401);
     expect((await hijack.json()).error.code).toBe('invalid_proof');
@@ -228,10 +220,8 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
   it('serves the TEE attestation through the server, then an E2EE chat paid by a proof', async () => {
     // The client talks only to our server: no provider key, its address never reaches the provider.
     const seen: { url: string; headers: Headers }[] = [];
-    const session = await createE2eeSession({
+    const session = await e2eeSession(s.sim, {
       baseUrl: `${s.url}/v1`,
-      model: E2EE_MODEL,
-      trustedAuthorityKeys: [s.sim.authorityPublicKeyHex],
       fetch: async (url, init) => {
         const res = await fetch(url, { ...init, headers: { ...init?.headers, 'x-forwarded-for': '198.51.100.23' } });
         seen.push({ url, headers: res.headers });
@@ -365,6 +355,28 @@ describe.each(STORE_KINDS)('chat completions with %s', (kind) => {
 
 // A provider that never answers, against a server with short provider timeouts: the timeout is the
 // only way such a request can end, however fast or slow the machine.
+
+/**
+ * An E2EE session to the sim's enclave, the way a client opens one: fetch the attestation from
+ * `baseUrl` (the sim, or our server in front of it), verify it at level dcap trusting only the sim's
+ * test root with collateral from the sim's PCS routes, then encrypt to the attested key.
+ */
+async function e2eeSession(
+  sim: VeniceSim,
+  opts: { baseUrl: string; apiKey?: string; fetch?: (url: string, init?: RequestInit) => Promise<Response> },
+) {
+  const { response, nonce } = await fetchAttestation({
+    baseUrl: opts.baseUrl,
+    model: E2EE_MODEL,
+    ...(opts.apiKey ? { headers: { authorization: `Bearer ${opts.apiKey}` } } : {}),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
+  const collateral = (q: { fmspc: string; ca: 'platform' | 'processor' }) =>
+    fetchPcsCollateral({ pcsUrl: sim.pcsUrl, rootCaCrlUrl: sim.rootCaCrlUrl, ...q });
+  const report = await verifyAttestationWithRoot(response, { nonce, model: E2EE_MODEL, collateral }, sim.attestationRootCaDer);
+  return createE2eeSession(assertAttested(report));
+}
+
 describe('provider timeouts', () => {
   let s: Stack;
 
