@@ -13,18 +13,6 @@ export type { PlainMessage, SimCompletion } from './completion.js';
 export { VENICE_ERRORS, veniceErrorBody } from './errors-http.js';
 export { E2eeError } from './errors.js';
 export type { E2eeErrorCode } from './errors.js';
-export {
-  HKDF_INFO,
-  MIN_PACKED_HEX_LEN,
-  encryptField,
-  decryptField,
-  generateKeyPair,
-  keyPairFromSecret,
-  parsePublicKey,
-  looksEncrypted,
-  ethereumAddress,
-} from '@zkcredits/attest/e2ee';
-export type { KeyPair } from '@zkcredits/attest/e2ee';
 export { buildSimQuote, reportDataFor, measurementFor } from './quote.js';
 export type { SimQuoteInput } from './quote.js';
 export { AttestationFaultControl } from './attestation-faults.js';
@@ -33,21 +21,3 @@ export { ReceiptStore, personalMessageHash, personalSign } from './receipts.js';
 export type { Receipt } from './receipts.js';
 export { PCS_PATHS } from './routes/pcs.js';
 export { nvidiaPayload } from './nvidia.js';
-export {
-  E2EE_SIGNING_ALGO,
-  attestationResponseSchema,
-  fetchAttestation,
-  verifyAttestation,
-  createE2eeSession,
-  createE2eeSessionFromAttestation,
-} from './e2ee.js';
-export type {
-  AttestationResponse,
-  VerifiedAttestation,
-  FetchAttestationParameters,
-  VerifyAttestationExpectations,
-  ChatMessageLike,
-  DecryptedChunk,
-  E2eeSession,
-  CreateE2eeSessionParameters,
-} from './e2ee.js';

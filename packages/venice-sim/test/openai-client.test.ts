@@ -1,6 +1,8 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { createE2eeSession, simulateCompletion } from '../src/index.js';
+import { assertAttested, createE2eeSession } from '@zkcredits/attest';
+import { simulateCompletion } from '../src/index.js';
+import { attestSim } from './attest-client.js';
 import { API_KEY, useSim } from './helpers.js';
 
 const messages = [{ role: 'user' as const, content: 'ping from the openai client' }];
@@ -43,9 +45,10 @@ describe('OpenAI npm client against the sim', () => {
   });
 
   it('carries an E2EE request and the client decrypts each delta', async () => {
-    const s = await createE2eeSession({ baseUrl: sim().apiBaseUrl, model: 'e2ee-qwen3-5-122b-a10b', trustedAuthorityKeys: [sim().authorityPublicKeyHex] });
+    const model = 'e2ee-qwen3-5-122b-a10b';
+    const s = createE2eeSession(assertAttested(await attestSim(sim(), model)));
     const stream = await client().chat.completions.create(
-      { model: s.model, messages: s.encryptMessages(messages), stream: true },
+      { model, messages: s.encryptMessages(messages), stream: true },
       { headers: s.headers() },
     );
     let text = '';
