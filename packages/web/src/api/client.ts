@@ -62,18 +62,23 @@ const models = z.object({
   data: z.array(
     z.object({
       id: z.string().min(1).max(200),
-      zkcredits: z.object({ max_tokens_per_credit: z.number().int().positive(), e2ee: z.boolean().optional() }).optional(),
+      zkcredits: z.object({ max_tokens_per_credit: z.number().int().positive(), e2ee: z.boolean().nullish() }).optional(),
     }),
   ),
 });
-/** A model the server sells; `e2ee`: it runs in an enclave the app can verify and encrypt to. */
-export type Model = { id: string; maxTokensPerCredit?: number; e2ee: boolean };
+/**
+ * A model the server sells. `e2ee`: it takes end-to-end encrypted requests (an enclave the app
+ * verifies and encrypts to); `null` while the server does not know yet (it reads the provider's
+ * model list in the background): nothing is sent to such a model until it is known.
+ */
+export type Model = { id: string; maxTokensPerCredit?: number; e2ee: boolean | null };
 
 export async function listModels(signal?: AbortSignal): Promise<Model[]> {
   return (await getJson('/v1/models', models, signal)).data.map((m) => ({
     id: m.id,
     maxTokensPerCredit: m.zkcredits?.max_tokens_per_credit,
-    e2ee: m.zkcredits?.e2ee === true,
+    // Absent (a server without E2EE support): false. null: the server does not know yet.
+    e2ee: m.zkcredits?.e2ee === undefined ? false : m.zkcredits.e2ee,
   }));
 }
 

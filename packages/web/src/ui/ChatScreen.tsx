@@ -74,9 +74,11 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
     chatStore.list().then(setConversations).catch(() => setConversations([]));
   }, []);
   useEffect(() => {
-    // End-to-end encryption by default: the first model that supports it.
-    const first = models.data?.find((m) => m.e2ee) ?? models.data?.[0];
-    if (!model && first) setModel(first.id);
+    // End-to-end encryption by default: the first model that supports it (once the server knows).
+    const list = models.data;
+    if (model || !list?.length) return;
+    const first = list.find((m) => m.e2ee === true) ?? (list.every((m) => m.e2ee !== null) ? list[0] : undefined);
+    if (first) setModel(first.id);
   }, [models.data, model]);
   useEffect(() => {
     // A fresh client key per conversation: leaving it (or switching its model) drops the session.
@@ -105,7 +107,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
 
   async function send() {
     const text = input.trim();
-    if (!text || live || !model) return;
+    if (!text || live || !model || !modelInfo || modelInfo.e2ee === null) return;
     const maxTokens = modelInfo?.maxTokensPerCredit;
     const e2ee = modelInfo?.e2ee === true;
     const base: Conversation = current ?? { id: newId(), title: text.slice(0, 60), model, turns: [], updatedAt: Date.now() };
@@ -201,7 +203,9 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   const elapsed = live ? ((now - live.startedAt) / 1000).toFixed(1) : '0.0';
   const noCredits = counts.unspent === 0;
   const convoId = current?.id;
-  const e2eeState: E2eeState = !modelInfo?.e2ee
+  const e2eeState: E2eeState = !modelInfo || modelInfo.e2ee === null
+    ? { kind: 'unknown' }
+    : !modelInfo.e2ee
     ? { kind: 'off' }
     : checking
       ? { kind: 'checking' }
@@ -212,8 +216,8 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
           : { kind: 'pending' };
   const report = e2eeState.kind === 'verified' || e2eeState.kind === 'failed' ? e2eeState.attestation : undefined;
   /** An end-to-end encrypted conversation never goes to a model the operator can read. */
-  const downgrade = !!current?.e2ee && modelInfo !== undefined && !modelInfo.e2ee;
-  const readable = models.data?.find((m) => !m.e2ee);
+  const downgrade = !!current?.e2ee && modelInfo?.e2ee === false;
+  const readable = models.data?.find((m) => m.e2ee === false);
 
   return (
     <div className={`chat${drawer ? ' drawer-open' : ''}`}>
@@ -316,9 +320,10 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
               <select className="select" value={model} onChange={(e) => setModel(e.target.value)} aria-label="Model" disabled={!!live}>
                 {models.data?.map((m) => (
                   <option key={m.id} value={m.id}>
-                    {m.id} · {m.e2ee ? 'end-to-end encrypted' : 'the operator can read this'}
+                    {m.id} · {m.e2ee === null ? 'checking for end-to-end encryption…' : m.e2ee ? 'end-to-end encrypted' : 'the operator can read this'}
                   </option>
                 ))}
+                {models.data && !model && <option value="">Choose a model</option>}
                 {!models.data && <option value="">{models.error ? 'Models unavailable' : 'Loading models…'}</option>}
               </select>
               {live ? (
@@ -337,7 +342,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
               {live ? (
                 <button className="btn small" type="button" onClick={() => abort.current?.abort()} data-testid="stop">■ Stop</button>
               ) : (
-                <button className="btn primary small" type="button" onClick={send} disabled={!input.trim() || !model || noCredits || downgrade} data-testid="send">Send</button>
+                <button className="btn primary small" type="button" onClick={send} disabled={!input.trim() || !model || noCredits || downgrade || e2eeState.kind === 'unknown'} data-testid="send">Send</button>
               )}
             </div>
           </div>

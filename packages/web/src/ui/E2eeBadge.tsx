@@ -4,11 +4,13 @@ import type { AttestationSummary } from '../e2ee/types';
 import { NOT_PROVEN, badgeText, checkLabel, shortHex } from '../e2ee/words';
 
 /**
- * What the app knows about the privacy of the next message: `off` (a model the operator can
+ * What the app knows about the privacy of the next message: `unknown` (the server does not
+ * know yet whether the model takes E2EE: nothing is sent), `off` (a model the operator can
  * read), `pending` (E2EE; the enclave is verified before anything is sent), `checking`,
  * `verified` (with the report) or `failed` (nothing was sent).
  */
 export type E2eeState =
+  | { kind: 'unknown' }
   | { kind: 'off' }
   | { kind: 'pending' }
   | { kind: 'checking' }
@@ -17,6 +19,8 @@ export type E2eeState =
 
 function text(state: E2eeState): { label: string; tone: string } {
   switch (state.kind) {
+    case 'unknown':
+      return { label: 'Checking whether this model takes end-to-end encryption…', tone: 'muted' };
     case 'off':
       return { label: 'Not end-to-end encrypted · the operator can read this', tone: 'warn' };
     case 'pending':

@@ -18,5 +18,12 @@ export function useQuote() {
 }
 
 export function useModels() {
-  return useQuery({ queryKey: ['models'], queryFn: ({ signal }) => listModels(signal), staleTime: 5 * 60_000, retry: 2 });
+  return useQuery({
+    queryKey: ['models'],
+    queryFn: ({ signal }) => listModels(signal),
+    staleTime: 5 * 60_000,
+    retry: 2,
+    // Until the server knows which models take end-to-end encryption, ask again soon.
+    refetchInterval: (query) => (query.state.data?.some((m) => m.e2ee === null) ? 2_000 : false),
+  });
 }

@@ -17,6 +17,8 @@ import { foundry } from 'viem/chains';
 export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const REPO_ROOT = resolve(WEB_DIR, '../..');
 export const MODEL = 'llama-3.3-70b';
+/** The simulator's end-to-end encryption model (TEE + E2EE), sold only by stacks started with `e2ee`. */
+export const E2EE_MODEL = 'e2ee-qwen3-5-122b-a10b';
 export const PRICE = 1_500_000n; // 1.50 tUSD (6 decimals)
 /** The browser's wallet: Anvil dev account #2 (public test key). */
 export const BUYER = privateKeyToAccount(ANVIL_KEYS[2]).address;
@@ -25,6 +27,28 @@ const tokenAbi = parseAbi(['function mint(address to, uint256 amount)', 'functio
 
 class Sink extends Writable {
   override _write(_c: Buffer, _e: string, cb: () => void): void {
+    cb();
+  }
+}
+
+/** Options of `startStack`; the defaults are what most tests need. */
+export type StackOptions = {
+  /** Also sell the simulator's E2EE model (E2EE_MODEL). */
+  e2ee?: boolean;
+  /** Every line the API server logs, at its most verbose level (default: none, silent). */
+  apiLog?: (chunk: Buffer) => void;
+  /** Everything the web server (`next start`) writes to stdout and stderr (default: stderr passes through). */
+  webOutput?: (chunk: Buffer) => void;
+  /** Puts something between the app's pass-through and the API server: gets the API's URL, returns the one the app uses. */
+  interpose?: (apiUrl: string) => Promise<string>;
+};
+
+class Capture extends Writable {
+  constructor(private readonly onChunk: (chunk: Buffer) => void) {
+    super();
+  }
+  override _write(c: Buffer, _e: string, cb: () => void): void {
+    this.onChunk(Buffer.from(c));
     cb();
   }
 }
@@ -112,7 +136,7 @@ async function deploy(rpcUrl: string, dir: string): Promise<Deployed> {
 }
 
 /** The real API server for one deployment, on `port` (0: any free port). */
-async function startApi(rpcUrl: string, d: Deployed, sim: VeniceSim, port = 0): Promise<RunningServer> {
+async function startApi(rpcUrl: string, d: Deployed, sim: VeniceSim, opts: StackOptions, port = 0): Promise<RunningServer> {
   const config = loadConfig({
     ZKC_HOST: '127.0.0.1',
     ZKC_PORT: String(port),
@@ -123,17 +147,21 @@ async function startApi(rpcUrl: string, d: Deployed, sim: VeniceSim, port = 0): 
     ZKC_POLL_INTERVAL_MS: '200',
     ZKC_UPSTREAM_URL: sim.apiBaseUrl,
     ZKC_UPSTREAM_API_KEY: 'sim-key',
-    ZKC_MODELS: `${MODEL}:256`,
+    ZKC_MODELS: opts.e2ee ? `${MODEL}:256,${E2EE_MODEL}:256` : `${MODEL}:256`,
+    // DCAP collateral from the simulator's Intel-PCS-shaped routes (its test PKI).
+    ZKC_TEE_PCS_URL: sim.pcsUrl,
+    ZKC_TEE_ROOT_CA_CRL_URL: sim.rootCaCrlUrl,
     ZKC_STORE: 'sqlite',
     ZKC_SQLITE_PATH: ':memory:',
     ZKC_VERIFIERS: '1',
     ZKC_CRS_PATH: resolve(REPO_ROOT, '../shared/crs'),
-    ZKC_LOG_LEVEL: 'silent',
+    ZKC_LOG_LEVEL: opts.apiLog ? 'trace' : 'silent',
   });
-  return startServer(config, createLogger({ level: 'silent', destination: new Sink() }));
+  const logger = opts.apiLog ? createLogger({ level: 'trace', destination: new Capture(opts.apiLog) }) : createLogger({ level: 'silent', destination: new Sink() });
+  return startServer(config, logger);
 }
 
-export async function startStack(): Promise<Stack> {
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   assertTestBuild();
   const manifests = mkdtempSync(join(tmpdir(), 'zkc-deployments-'));
   let anvil = await startAnvil();
@@ -147,8 +175,9 @@ export async function startStack(): Promise<Stack> {
   try {
     let d = await deploy(anvil.rpcUrl, manifests);
     sim = await createVeniceSim({ apiKey: 'sim-key' });
-    server = await startApi(anvil.rpcUrl, d, sim);
-    web = await startWeb({ serverUrl: server.url, deployment: d.manifestPath, rpcUrl: anvil.rpcUrl });
+    server = await startApi(anvil.rpcUrl, d, sim, opts);
+    const appServerUrl = opts.interpose ? await opts.interpose(server.url) : server.url;
+    web = await startWeb({ serverUrl: appServerUrl, deployment: d.manifestPath, rpcUrl: anvil.rpcUrl, output: opts.webOutput });
     const stack: Stack = {
       anvil,
       sim,
@@ -164,12 +193,12 @@ export async function startStack(): Promise<Stack> {
         await anvil.stop();
         anvil = await startAnvil({ port: anvil.port });
         d = await deploy(anvil.rpcUrl, manifests);
-        server = await startApi(anvil.rpcUrl, d, sim!, stack.server.port);
+        server = await startApi(anvil.rpcUrl, d, sim!, opts, stack.server.port);
         if (d.manifestPath !== stack.manifestPath) {
           // Another CreditPool address: the app must be pointed at the new manifest (same port, same origin).
           const port = Number(new URL(stack.webUrl).port);
           await web!.stop();
-          web = await startWeb({ serverUrl: server.url, deployment: d.manifestPath, rpcUrl: anvil.rpcUrl, port });
+          web = await startWeb({ serverUrl: appServerUrl, deployment: d.manifestPath, rpcUrl: anvil.rpcUrl, port, output: opts.webOutput });
         }
         Object.assign(stack, { anvil, server, web: web!.process, pool: d.pool, token: d.token, deploymentBlockHash: d.deploymentBlockHash, manifestPath: d.manifestPath });
       },
@@ -194,7 +223,15 @@ export type Web = { url: string; process: ChildProcess; stop(): Promise<void> };
  * its manifest (`deployment`, as ZKC_DEPLOYMENT), or only a CreditPool address (`pool`, the
  * ZKC_CHAIN_ID/ZKC_POOL_ADDRESS fallback).
  */
-export async function startWeb(opts: { serverUrl: string; rpcUrl: string; deployment?: string; pool?: Address; port?: number }): Promise<Web> {
+export async function startWeb(opts: {
+  serverUrl: string;
+  rpcUrl: string;
+  deployment?: string;
+  pool?: Address;
+  port?: number;
+  /** Receives all of the server's stdout and stderr (default: stdout dropped, stderr passed through). */
+  output?: (chunk: Buffer) => void;
+}): Promise<Web> {
   assertTestBuild();
   const port = opts.port ?? (await freePort());
   const nextBin = join(REPO_ROOT, 'node_modules/next/dist/bin/next');
@@ -210,8 +247,12 @@ export async function startWeb(opts: { serverUrl: string; rpcUrl: string; deploy
       ZKC_RPC_URL: opts.rpcUrl,
       CRS_PATH: resolve(REPO_ROOT, '../shared/crs'),
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', opts.output ? 'pipe' : 'ignore', opts.output ? 'pipe' : 'inherit'],
   });
+  if (opts.output) {
+    child.stdout?.on('data', opts.output);
+    child.stderr?.on('data', opts.output);
+  }
   const kill = () => child.exitCode === null && child.kill('SIGKILL');
   process.once('exit', kill);
   const url = `http://127.0.0.1:${port}`;
