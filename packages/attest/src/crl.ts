@@ -43,7 +43,7 @@ export type CrlCheckInput = {
   now: Date;
 };
 
-export type CrlCheckResult = {
+type CrlCheckResult = {
   ok: boolean;
   /** What passed, or every problem found, for people. */
   detail: string;

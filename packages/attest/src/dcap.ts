@@ -21,7 +21,7 @@ export function intelRootCaDer(): Uint8Array {
   return new Uint8Array(qvl.constants.TRUSTED_ROOT_CA_DER);
 }
 
-export type PckChain = {
+type PckChain = {
   /** PCK leaf certificate, DER. */
   leafDer: Uint8Array;
   /** The PCK CA that issued it (Platform or Processor CA), DER. */
@@ -86,7 +86,7 @@ export function collateralWindow(c: Collateral, now: Date): Date {
   return tcb.nextUpdate < qe.nextUpdate ? tcb.nextUpdate : qe.nextUpdate;
 }
 
-export type DcapOutcome =
+type DcapOutcome =
   /** Every signature and the chain verified; `status` is the platform's TCB status. */
   | { ok: true; status: TcbStatus; advisoryIds: string[] }
   /** Verification failed (`reason` is dcap-qvl's message); `status` when only the TCB status was refused. */

@@ -6,7 +6,7 @@
 import { AttestError } from './errors.js';
 import type { AttestationReport, PinStore, TdMeasurements } from './types.js';
 
-export const MEASUREMENT_FIELDS: readonly (keyof TdMeasurements)[] = ['mrTd', 'mrConfigId', 'rtmr0', 'rtmr1', 'rtmr2', 'rtmr3'];
+const MEASUREMENT_FIELDS: readonly (keyof TdMeasurements)[] = ['mrTd', 'mrConfigId', 'rtmr0', 'rtmr1', 'rtmr2', 'rtmr3'];
 
 /** A PinStore in memory (one process, one tab). Persisting stores implement the same interface. */
 export class MemoryPinStore implements PinStore {

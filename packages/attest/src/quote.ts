@@ -14,12 +14,12 @@ import { AttestError } from './errors.js';
 import type { TdMeasurements } from './types.js';
 
 export const TDX_TEE_TYPE = 0x81;
-export const QUOTE_VERSION_4 = 4;
-export const ATTESTATION_KEY_TYPE_ECDSA_P256 = 2;
-export const HEADER_LEN = 48;
-export const TD_REPORT10_LEN = 584;
+const QUOTE_VERSION_4 = 4;
+const ATTESTATION_KEY_TYPE_ECDSA_P256 = 2;
+const HEADER_LEN = 48;
+const TD_REPORT10_LEN = 584;
 /** Offsets inside the TD report body. */
-export const TD_OFFSETS = {
+const TD_OFFSETS = {
   tdAttributes: 120,
   mrTd: 136,
   mrConfigId: 184,
@@ -29,8 +29,6 @@ export const TD_OFFSETS = {
   rtmr3: 472,
   reportData: 520,
 } as const;
-/** Absolute offset of REPORTDATA in a v4 quote. */
-export const REPORT_DATA_OFFSET = HEADER_LEN + TD_OFFSETS.reportData;
 /** Largest quote accepted (real ones are ~5 KB). */
 export const MAX_QUOTE_BYTES = 64 * 1024;
 

@@ -41,7 +41,7 @@ export const freshNonce = () => bytesToHex(randomBytes(32));
 export const toBase64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
 /** address (20) ‖ zeros (12) ‖ nonce or sha256(nonce) (32). */
-export function veniceReportData(address: string, nonce: string, mode: 'raw' | 'sha256' = 'raw'): Uint8Array {
+function veniceReportData(address: string, nonce: string, mode: 'raw' | 'sha256' = 'raw'): Uint8Array {
   const rd = new Uint8Array(64);
   rd.set(hexToBytes(address.slice(2)), 0);
   const n = hexToBytes(nonce);
