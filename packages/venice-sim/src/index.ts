@@ -11,8 +11,6 @@ export type { SimModel } from './models.js';
 export { simulateCompletion, countTokens, countPromptTokens, conversationDigest } from './completion.js';
 export type { PlainMessage, SimCompletion } from './completion.js';
 export { VENICE_ERRORS, veniceErrorBody } from './errors-http.js';
-export { E2eeError } from './errors.js';
-export type { E2eeErrorCode } from './errors.js';
 export { buildSimQuote, reportDataFor, measurementFor } from './quote.js';
 export type { SimQuoteInput } from './quote.js';
 export { AttestationFaultControl } from './attestation-faults.js';

@@ -132,7 +132,7 @@ describe('E2EE chat completions', () => {
       (async () => {
         for await (const c of s.decryptSseStream(res.body!)) got.push(c.content);
       })(),
-    ).rejects.toThrow(); // the cut connection surfaces as a fetch error (or stream_invalid if it ends cleanly)
+    ).rejects.toThrow(expect.objectContaining({ code: 'stream_invalid' })); // cut mid-answer, whether the transport errors or the body just ends
     expect(got.length).toBeLessThanOrEqual(3);
   });
 

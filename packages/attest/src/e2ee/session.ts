@@ -75,7 +75,7 @@ function textOf(content: unknown): string | undefined {
 
 type Body = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
-async function* chunksOf(body: Body): AsyncGenerator<Uint8Array> {
+async function* rawChunks(body: Body): AsyncGenerator<Uint8Array> {
   if (!('getReader' in body)) {
     yield* body;
     return;
@@ -89,6 +89,24 @@ async function* chunksOf(body: Body): AsyncGenerator<Uint8Array> {
     }
   } finally {
     reader.releaseLock();
+  }
+}
+
+/** The body's chunks; a transport failure mid-answer (fetch's `TypeError: terminated`) becomes `stream_invalid`. */
+async function* chunksOf(body: Body): AsyncGenerator<Uint8Array> {
+  const it = rawChunks(body);
+  for (;;) {
+    let next: IteratorResult<Uint8Array>;
+    try {
+      next = await it.next();
+    } catch (cause) {
+      throw new AttestError('stream_invalid', 'The answer stream broke off.', {
+        details: cause instanceof Error ? cause.message.slice(0, 200) : 'the connection failed mid-answer',
+        cause,
+      });
+    }
+    if (next.done) return;
+    yield next.value;
   }
 }
 
