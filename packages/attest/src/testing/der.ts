@@ -28,7 +28,6 @@ export function tlv(tag: number, ...content: Uint8Array[]): Uint8Array {
 export const seq = (...items: Uint8Array[]) => tlv(0x30, ...items);
 export const set = (...items: Uint8Array[]) => tlv(0x31, ...items);
 export const octets = (b: Uint8Array) => tlv(0x04, b);
-const nul = () => Uint8Array.of(0x05, 0x00);
 export const bool = (v: boolean) => tlv(0x01, Uint8Array.of(v ? 0xff : 0x00));
 export const utf8 = (s: string) => tlv(0x0c, new TextEncoder().encode(s));
 export const printable = (s: string) => tlv(0x13, new TextEncoder().encode(s));
