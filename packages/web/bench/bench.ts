@@ -7,6 +7,10 @@
 //                            /api/zk/v1/zkcredits/leaves through the app's proxy; the mirror is
 //                            up to date, so one page with no new leaves)
 //   web_first_load_kb        gzip size of the JavaScript loaded before the app is usable
+//   browser_attest_verify_ms median of warm verifications (DCAP, in the worker) of fresh attestations of
+//                            the simulator's E2EE model (test build: its test root is trusted); the
+//                            attestation fetch is not counted, the first run (verifier load, collateral
+//                            fetch) is not either
 import { gzipSync } from 'node:zlib';
 import { ANVIL_KEYS } from '@zkcredits/core/node';
 import { credentialCommitment, generateCredential, initPoseidon2, toFieldHex, waitForReceipt } from '@zkcredits/core';
@@ -14,9 +18,10 @@ import { createPublicClient, createWalletClient, http, parseAbi } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { launchProfile, removeProfile } from '../test/helpers/browser';
-import { MODEL, startStack } from '../test/helpers/stack';
+import { E2EE_MODEL, MODEL, startStack } from '../test/helpers/stack';
 
 const WARM_RUNS = 4;
+const ATTEST_RUNS = 5;
 
 const abi = parseAbi([
   'function mint(address to, uint256 amount)',
@@ -32,7 +37,7 @@ function median(xs: number[]): number {
 
 export async function benchWeb(): Promise<Record<string, number>> {
   await initPoseidon2();
-  const stack = await startStack();
+  const stack = await startStack({ e2ee: true });
   const profile = await launchProfile();
   try {
     // Credits bought from Node (the purchase UI is covered by the e2e tests).
@@ -95,11 +100,32 @@ export async function benchWeb(): Promise<Record<string, number>> {
       return out;
     }, inputs);
     const warm = times.slice(1);
+
+    // Attestation verification in the worker (the verifier is loaded on the first run).
+    const verifyMs = await page.evaluate(
+      async ({ root, model, runs }) => {
+        type Hooks = {
+          trustAttestationRoot(hex: string): Promise<void>;
+          prover(): { e2eeBenchVerify(model: string): Promise<{ ok: boolean; verifyMs: number }> };
+        };
+        const t = (window as unknown as { __zkcTest: Hooks }).__zkcTest;
+        await t.trustAttestationRoot(root);
+        const out: number[] = [];
+        for (let i = 0; i <= runs; i++) {
+          const r = await t.prover().e2eeBenchVerify(model);
+          if (!r.ok) throw new Error('the sim attestation did not verify');
+          out.push(r.verifyMs);
+        }
+        return out.slice(1);
+      },
+      { root: Buffer.from(stack.sim.attestationRootCaDer).toString('hex'), model: E2EE_MODEL, runs: ATTEST_RUNS },
+    );
     return {
       browser_prove_cold_ms: Math.round(times[0]!.prove),
       browser_prove_warm_ms: Math.round(median(warm.map((x) => x.prove))),
       browser_leaves_fetch_ms: Math.round(median(warm.map((x) => x.sync)) * 10) / 10,
       web_first_load_kb: Math.round(gz / 1024),
+      browser_attest_verify_ms: Math.round(median(verifyMs) * 10) / 10,
     };
   } finally {
     await profile.close();
