@@ -21,6 +21,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc ./
 COPY packages/core/package.json packages/core/package.json
+COPY packages/attest/package.json packages/attest/package.json
 COPY packages/web/package.json packages/web/package.json
 # The web package's dev dependencies (types, and its tests' workspaces) are needed to build:
 # `next build` type-checks. npm needs the manifests of the workspaces it links.
@@ -28,6 +29,7 @@ COPY packages/server/package.json packages/server/package.json
 COPY packages/venice-sim/package.json packages/venice-sim/package.json
 RUN npm ci --workspace=@zkcredits/web --no-audit --no-fund --loglevel=error
 COPY packages/core/src packages/core/src
+COPY packages/attest/src packages/attest/src
 COPY packages/web packages/web
 ENV NEXT_TELEMETRY_DISABLED=1 \
     NEXT_IGNORE_INCORRECT_LOCKFILE=1
@@ -38,6 +40,7 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY packages/core/package.json packages/core/package.json
+COPY packages/attest/package.json packages/attest/package.json
 COPY packages/web/package.json packages/web/package.json
 RUN npm ci --workspace=@zkcredits/web --omit=dev --no-audit --no-fund --loglevel=error
 
@@ -51,6 +54,7 @@ COPY --from=build /app/packages/web/.next packages/web/.next
 COPY packages/web/next.config.mjs packages/web/next.config.mjs
 COPY packages/web/stubs packages/web/stubs
 COPY packages/core/src packages/core/src
+COPY packages/attest/src packages/attest/src
 # The app finds the repository root by protocol/constants.json (relative ZKC_DEPLOYMENT / CRS_PATH);
 # the circuit is bundled from core.
 COPY protocol/constants.json protocol/constants.json
