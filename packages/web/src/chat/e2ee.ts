@@ -22,6 +22,18 @@ const PACKED = /^[0-9a-f]{186,}$/;
 /** A conversation's verified enclave and E2EE session (its key is in the worker). */
 export type E2eeChannel = { conversationId: string; model: string; sessionId: string; attestation: AttestationSummary };
 
+/**
+ * How long one verification (and its session) serves a conversation. Older, the enclave is
+ * verified again with a fresh nonce (and a fresh client key) before the next message: TCB
+ * status, CRLs and collateral change over time.
+ */
+export const E2EE_REVERIFY_MS = 30 * 60_000;
+
+/** Whether `channel` may carry the next message of `conversationId` to `model`. */
+export function channelFits(channel: E2eeChannel | null, conversationId: string, model: string, now = Date.now()): channel is E2eeChannel {
+  return !!channel && channel.conversationId === conversationId && channel.model === model && now - channel.attestation.verifiedAt < E2EE_REVERIFY_MS;
+}
+
 export function unwrap<T>(wire: Wire<T>): T {
   if (wire.ok) return wire.value;
   throw new AppError(wire.error.code, wire.error.message, { details: wire.error.details });
@@ -36,7 +48,15 @@ export async function openChannel(
   conversationId: string,
   model: string,
 ): Promise<{ channel: E2eeChannel } | { refused: E2eeRefused }> {
-  const opened = await worker.e2eeOpen(model);
+  let opened: Awaited<ReturnType<E2eeWorkerApi['e2eeOpen']>>;
+  try {
+    opened = await worker.e2eeOpen(model);
+  } catch (cause) {
+    // The worker itself failed (e.g. the verifier's code did not load): still nothing is sent.
+    const details = cause instanceof Error ? cause.message.split('\n')[0]!.slice(0, 200) : undefined;
+    const message = 'The model’s attestation could not be checked in this browser, so your message was not sent and no credit was used. Reload the page and try again.';
+    return { refused: { error: { code: 'attestation_failed', message, ...(details ? { details } : {}) } } };
+  }
   if (!opened.ok) return { refused: { error: opened.error, attestation: opened.attestation } };
   return { channel: { conversationId, model, sessionId: opened.sessionId, attestation: opened.attestation } };
 }

@@ -1,7 +1,7 @@
 'use client';
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { usePublicClient } from 'wagmi';
-import { openChannel, sealRequest, type E2eeChannel } from '../chat/e2ee';
+import { channelFits, openChannel, sealRequest, type E2eeChannel } from '../chat/e2ee';
 import { sendPaidChat, type SpendStage } from '../chat/spend';
 import { chatStore, type ChatTurn, type Conversation } from '../chat/store';
 import type { AttestationSummary, ChatMessage } from '../e2ee/types';
@@ -136,7 +136,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
       if (e2ee) {
         // Verify the enclave (once per conversation) before anything is proven or sent.
         let c = channel.current;
-        if (!c || c.conversationId !== base.id || c.model !== model) {
+        if (!channelFits(c, base.id, model)) {
           closeChannel();
           setChecking(true);
           const opened = await openChannel(prover(), base.id, model).finally(() => setChecking(false));

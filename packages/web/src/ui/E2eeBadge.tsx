@@ -78,7 +78,7 @@ export function E2eeDetails({ attestation: a }: { attestation: AttestationSummar
       <dl>
         <Row name="Model">{a.model}</Row>
         <Row name="Verified">
-          {a.achieved === 'none' ? 'nothing' : a.achieved.toUpperCase()} ({a.level.toUpperCase()} required) at {new Date(a.verifiedAt).toLocaleTimeString()}, in this browser
+          {a.achieved === 'none' ? 'nothing' : a.achieved.toUpperCase()} in this browser at {new Date(a.verifiedAt).toLocaleTimeString()} (required: {a.level.toUpperCase()})
         </Row>
         <Row name="TCB status">
           {a.tcbStatus ?? 'unknown'}
