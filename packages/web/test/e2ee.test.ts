@@ -217,4 +217,24 @@ describe('end-to-end encrypted chat (real stack, Chromium)', () => {
       stack.sim.attestationFaults.clear();
     }
   });
+
+  it('once the enclave verifies again, the question goes through, under another conversation’s fresh client key', async () => {
+    const firstKey = chatRequestsAtSim().find((r) => r.e2ee)!.headers['x-venice-tee-client-pub-key'];
+    await page.getByRole('button', { name: 'Chat', exact: true }).click();
+    await page.getByRole('button', { name: /Only for a verified enclave/ }).click();
+    await page.waitForFunction((id) => (document.querySelector('select[aria-label="Model"]') as HTMLSelectElement | null)?.value === id, E2EE_MODEL);
+    await page.getByLabel('Message').fill((await page.getByTestId('user-turn').last().textContent())!.trim());
+    await page.getByTestId('send').click();
+    const turn = page.getByTestId('assistant-turn').last();
+    await turn.getByTestId('e2ee-turn').waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('e2ee-badge').getAttribute('data-state')).toBe('verified');
+    const atSim = chatRequestsAtSim().at(-1)!;
+    expect(atSim.e2ee).toBe(true);
+    expect(atSim.headers['x-venice-tee-client-pub-key']).toMatch(/^04[0-9a-f]{128}$/);
+    expect(atSim.headers['x-venice-tee-client-pub-key']).not.toBe(firstKey);
+    // The questions that never left are not sent as history: one message, encrypted.
+    expect((atSim.body as { messages: unknown[] }).messages.length).toBe(1);
+    expect(await pill(page)).toMatch(/^0 credits$/);
+    expect(leaks(everythingTheServersSaw(), [(await turn.locator('.prose').textContent())!.trim()])).toEqual([]);
+  });
 });
