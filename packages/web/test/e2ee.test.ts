@@ -171,8 +171,12 @@ describe('end-to-end encrypted chat (real stack, Chromium)', () => {
     const turn = page.getByTestId('assistant-turn').last();
     await turn.getByTestId('proof-time').waitFor({ timeout: 120_000 });
     expect(await turn.getByTestId('e2ee-turn').count()).toBe(0);
-    // The control: what the operator can read does show up in the recording.
+    // The control: what the operator can read does show up in the recording, both ways (the
+    // answer streams word by word: its first word and the marker each travel whole).
+    const answer = ((await turn.locator('.prose').textContent()) ?? '').trim();
+    expect(answer).toContain(word);
     expect(leaks(recorder.sent(), [word])).toEqual([word]);
+    expect(leaks(recorder.received(), [answer.split(' ')[0]!, word])).toEqual([answer.split(' ')[0]!, word]);
     expect(await pill(page)).toMatch(/^1 credit$/);
   });
 
@@ -235,6 +239,7 @@ describe('end-to-end encrypted chat (real stack, Chromium)', () => {
     // The questions that never left are not sent as history: one message, encrypted.
     expect((atSim.body as { messages: unknown[] }).messages.length).toBe(1);
     expect(await pill(page)).toMatch(/^0 credits$/);
-    expect(leaks(everythingTheServersSaw(), [(await turn.locator('.prose').textContent())!.trim()])).toEqual([]);
+    const answer = (await turn.locator('.prose').textContent())!.trim();
+    expect(leaks(everythingTheServersSaw(), [answer, answer.split(' ')[0]!])).toEqual([]);
   });
 });
