@@ -125,6 +125,9 @@ async function main() {
       ZKC_SQLITE_PATH: join(dataDir, 'zkcredits.sqlite'),
       ZKC_UPSTREAM_URL: `${simUrl}/api/v1`,
       ZKC_UPSTREAM_API_KEY: SIM_KEY,
+      // DCAP collateral from the simulator's Intel-PCS-shaped routes (its test PKI), not Intel's.
+      ZKC_TEE_PCS_URL: simUrl,
+      ZKC_TEE_ROOT_CA_CRL_URL: `${simUrl}/IntelSGXRootCA.der`,
       ZKC_MODELS: 'llama-3.3-70b:1024,venice-uncensored:1024,e2ee-qwen3-5-122b-a10b:2048,e2ee-glm-5:2048',
       ZKC_API_KEY_MODE: 'true',
       ZKC_CORS_ORIGINS: `http://localhost:${WEB_PORT},http://127.0.0.1:${WEB_PORT}`,
@@ -196,6 +199,9 @@ zkcredits is running:
   Venice sim ${simUrl}/api/v1
   API server ${serverUrl}  (OpenAI base URL: ${serverUrl}/v1)
   web app    ${webUrl ?? '(not started: --no-web)'}${webUrl ? '  (add the Anvil network, chain id 31337 at ' + anvil.rpcUrl + ', to your wallet and import an Anvil dev key: it holds 1,000 test-USDC)' : ''}
+  E2EE       the simulator's enclaves are attested under a test PKI, not Intel's: the web app
+             refuses them, as it must for anything Intel did not sign. To chat locally, pick a
+             model labelled "the operator can read this".
 Press Ctrl-C to stop.`);
 }
 

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = "test" ]; then dir=.next-test; script=build:test; else dir=.next; script=build; fi
 marker="packages/web/$dir/BUILD_ID"
-if [ -f "$marker" ] && [ -z "$(find packages/web/app packages/web/src packages/web/next.config.mjs packages/core/src -newer "$marker" -type f -print -quit)" ]; then
+if [ -f "$marker" ] && [ -z "$(find packages/web/app packages/web/src packages/web/next.config.mjs packages/core/src packages/attest/src -newer "$marker" -type f -print -quit)" ]; then
   exit 0
 fi
 echo "[web] building the web app ($script; about a minute on 2 cores)"
