@@ -1,0 +1,161 @@
+// The published packages, as a user gets them: `npm run pack` builds core, attest (and client,
+// cli once they have sources) to JavaScript + `.d.ts` and packs them; the tarballs are installed
+// into a scratch project with npm (third-party dependencies from the registry or npm's cache), and
+// plain `node` (no tsx, no TypeScript anywhere) makes a proof-paid call against a real stack
+// (Anvil + CreditPool, server, simulator). It lives in the server's suite for the stack helpers.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { encodeCredential } from '@zkcredits/core';
+import { resolveCrsPath } from '@zkcredits/core/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatBody, errorOf, MODEL, startStack, type Stack } from './helpers/stack.js';
+
+const run = promisify(execFile);
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The call a user writes with the published packages: sync, prove (native bb), pay, print the answer. */
+const CALL_SCRIPT = String.raw`
+import { CHAT_PATH, CREDIT_VK_SHA256, MerkleTree, buildSpendWitness, bytesToBigInt, decodeCredential, encodeProofPayload, initPoseidon2, requestHash, toFieldHex } from '@zkcredits/core';
+import { createNodeProver } from '@zkcredits/core/node';
+
+const [server, chainId, contract, crsPath, prompt] = process.argv.slice(2);
+const credential = decodeCredential(process.env.ZKC_CREDENTIAL);
+
+const config = await (await fetch(server + '/v1/zkcredits/config')).json();
+if (config.chain_id !== Number(chainId) || config.contract.toLowerCase() !== contract.toLowerCase()) throw new Error('server is on another deployment');
+if (config.verification_key_sha256 !== CREDIT_VK_SHA256) throw new Error('server has another verification key');
+
+await initPoseidon2();
+const tree = new MerkleTree();
+let root;
+for (;;) {
+  const page = await (await fetch(server + '/v1/zkcredits/leaves?from=' + tree.size)).json();
+  const bytes = Buffer.from(page.leaves, 'base64');
+  for (let i = 0; i < page.count; i++) tree.insert(bytesToBigInt(bytes.subarray(i * 32, i * 32 + 32)));
+  root = page.root;
+  if (tree.size >= page.total) break;
+}
+if (toFieldHex(tree.root) !== root) throw new Error('synced leaves do not give the server root');
+
+const body = { model: config.models[0].id, messages: [{ role: 'user', content: prompt }], max_tokens: 16 };
+const rh = requestHash({ chainId: Number(chainId), contract, method: 'POST', path: CHAT_PATH, body });
+const prover = await createNodeProver({ backend: 'native', crsPath });
+const proof = await prover.prove(buildSpendWitness(credential, tree, rh));
+await prover.destroy();
+
+const res = await fetch(server + CHAT_PATH, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ ...body, zkcredits: encodeProofPayload(proof) }),
+});
+const json = await res.json();
+if (res.status !== 200) throw new Error('HTTP ' + res.status + ': ' + JSON.stringify(json));
+console.log(JSON.stringify({ leaves: tree.size, answer: json.choices[0].message.content }));
+`;
+
+type Manifest = { name: string; exports: Record<string, { types: string; import: string; default: string }> };
+
+/** The environment of a plain node run: no loader or option from vitest or tsx. */
+function plainEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+describe('published packages (npm pack → npm install → plain node)', () => {
+  let s: Stack;
+  let work: string;
+  let scratch: string;
+  let tarballs: string[];
+  const installed = (name: string) => join(scratch, 'node_modules', name);
+  const manifest = (name: string) => JSON.parse(readFileSync(join(installed(name), 'package.json'), 'utf8')) as Manifest;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'zkc-pack-'));
+    scratch = join(work, 'scratch');
+    const packAndInstall = async () => {
+      let t = Date.now();
+      const { stdout } = await run('npm', ['run', '--silent', 'pack', '--', '--out', join(work, 'out')], { cwd: repoRoot, env: plainEnv() });
+      console.log(`${stdout.trim()}\npack: built and packed in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      tarballs = [...stdout.matchAll(/→ (\S+\.tgz)/g)].map((m) => join(repoRoot, m[1]!));
+      t = Date.now();
+      mkdirSync(scratch, { recursive: true });
+      writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
+      await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', ...tarballs], { cwd: scratch, env: plainEnv() });
+      console.log(`pack: npm install of ${tarballs.length} tarballs in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    };
+    // The stack starts while tsc and npm work.
+    [s] = await Promise.all([startStack('sqlite'), packAndInstall()]);
+  }, 300_000);
+  afterAll(async () => {
+    await s?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('packs core and attest as JavaScript with a .d.ts for every export, without test-only code', async () => {
+    const names = tarballs.map((t) => t.replace(/^.*\/zkcredits-(.+)-\d+\.\d+\.\d+\.tgz$/, '$1'));
+    expect(names).toEqual(expect.arrayContaining(['core', 'attest']));
+    for (const tarball of tarballs) {
+      const files = (await run('tar', ['tzf', tarball])).stdout.trim().split('\n');
+      expect(files).toContain('package/package.json');
+      // JavaScript and declarations only: no TypeScript sources, tests or test helpers.
+      expect(files.filter((f) => /\.ts$/.test(f) && !/\.d\.ts$/.test(f))).toEqual([]);
+      expect(files.filter((f) => /(^|\/)(test|testing)(\/|$)|\.test\./.test(f))).toEqual([]);
+    }
+    expect(manifest('@zkcredits/core').exports).toEqual(
+      expect.objectContaining({ '.': expect.anything(), './prover': expect.anything(), './node': expect.anything(), './errors': expect.anything() }),
+    );
+    expect(Object.keys(manifest('@zkcredits/attest').exports).sort()).toEqual(['.', './e2ee']);
+    for (const name of names) {
+      const m = manifest(`@zkcredits/${name}`);
+      expect(m).toMatchObject({ type: 'module' });
+      expect(m).not.toHaveProperty('private');
+      for (const target of Object.values(m.exports)) {
+        expect(target.types).toMatch(/\.d\.ts$/);
+        expect(existsSync(join(installed(m.name), target.types)), `${m.name} ${target.types}`).toBe(true);
+        expect(existsSync(join(installed(m.name), target.import)), `${m.name} ${target.import}`).toBe(true);
+      }
+    }
+    // attest's dependency on core is the packed core, not another copy from the registry.
+    expect(existsSync(join(installed('@zkcredits/attest'), 'node_modules'))).toBe(false);
+  });
+
+  it('loads every export with plain node as an ES module, and keeps @zkcredits/attest/testing unexported', async () => {
+    const specifiers = tarballs
+      .map((t) => `@zkcredits/${t.replace(/^.*\/zkcredits-(.+)-\d+\.\d+\.\d+\.tgz$/, '$1')}`)
+      .flatMap((name) => Object.keys(manifest(name).exports).map((sub) => (sub === '.' ? name : `${name}/${sub.slice(2)}`)));
+    const code = `const out = {};\n${specifiers.map((x, i) => `import * as m${i} from '${x}'; out['${x}'] = Object.keys(m${i}).length;`).join('\n')}\nconsole.log(JSON.stringify(out));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], { cwd: scratch, env: plainEnv() });
+    const counts = JSON.parse(stdout) as Record<string, number>;
+    expect(Object.keys(counts).sort()).toEqual([...specifiers].sort());
+    for (const [specifier, n] of Object.entries(counts)) expect(n, specifier).toBeGreaterThan(0);
+
+    const testing = run(process.execPath, ['--input-type=module', '-e', "await import('@zkcredits/attest/testing')"], { cwd: scratch, env: plainEnv() });
+    await expect(testing).rejects.toMatchObject({ stderr: expect.stringContaining('ERR_PACKAGE_PATH_NOT_EXPORTED') });
+  });
+
+  it('makes a proof-paid call from plain node with the installed packages, and the credit is then spent', async () => {
+    const [credential] = await s.buyCredits(1);
+    writeFileSync(join(scratch, 'call.mjs'), CALL_SCRIPT);
+    const crsPath = resolveCrsPath();
+    expect(crsPath, 'the CRS (../shared/crs or $ZKCREDITS_CRS_PATH)').toBeDefined();
+    const t = Date.now();
+    const { stdout } = await run(process.execPath, ['call.mjs', s.url, String(s.chain.chainId), s.chain.pool, crsPath!, 'paid from plain node'], {
+      cwd: scratch,
+      env: plainEnv({ ZKC_CREDENTIAL: encodeCredential(credential!) }),
+    });
+    console.log(`pack: plain-node call (sync, native proof, paid request) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { leaves: number; answer: string };
+    expect(out.leaves).toBe(s.tree.size);
+    expect(out.answer).toContain('paid from plain node');
+    expect(s.sim.state.lastRequest!.body).toMatchObject({ model: MODEL });
+
+    const body = chatBody('again');
+    const again = await s.post({ ...body, zkcredits: await s.prove(credential!, body) });
+    expect(await errorOf(again)).toMatchObject({ status: 402, code: 'credit_spent' });
+  });
+});
