@@ -14,7 +14,27 @@ export type ZkCreditsErrorCode =
   | 'contract_error'
   | 'invalid_manifest'
   /** The proving/verifying backend itself failed (a bb process died, its socket closed): not the input's fault. */
-  | 'backend_failed';
+  | 'backend_failed'
+  /** The server's tree does not match the CreditPool on chain (see `verifyTreeOnChain`). */
+  | 'tree_mismatch'
+  /** The chain could not be read to check the tree. */
+  | 'chain_unavailable'
+  // The credential vault (`@zkcredits/core/vault`):
+  | 'weak_passphrase'
+  | 'wrong_passphrase'
+  | 'vault_missing'
+  | 'vault_exists'
+  /** The vault was locked (`lock()`); unlock it again to use it. */
+  | 'vault_locked'
+  /** The stored vault cannot be read (malformed, or a credit fails to decrypt under the right key). */
+  | 'vault_corrupt'
+  | 'invalid_credit'
+  | 'credit_not_found'
+  | 'backup_invalid'
+  | 'backup_unsupported_version'
+  | 'backup_wrong_passphrase'
+  /** The vault's storage (IndexedDB, a file) failed to read or write. */
+  | 'storage_failed';
 
 export type ZkCreditsErrorOptions = {
   /** The offending value or what was expected, for people reading logs. Never secrets. */
@@ -74,6 +94,11 @@ export class TreeError extends ZkCreditsError {
 
 export class ProofError extends ZkCreditsError {
   override name = 'ProofError';
+}
+
+/** An error of the credential vault or its backup file (`@zkcredits/core/vault`). */
+export class VaultError extends ZkCreditsError {
+  override name = 'VaultError';
 }
 
 /**

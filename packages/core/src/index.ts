@@ -9,6 +9,7 @@ export {
   CredentialError,
   TreeError,
   ProofError,
+  VaultError,
   isZkCreditsError,
   findErrorByName,
   type ZkCreditsErrorCode,
@@ -41,6 +42,7 @@ export {
   type BuyCreditsParameters,
   type BuyCreditsResult,
 } from './buy.js';
+export { verifyTreeOnChain, type ChainTreeReader, type TreeSnapshot, type VerifiedTreeSizes } from './tree-check.js';
 export { waitForReceipt, type WaitForReceiptParameters } from './receipt.js';
 export { permitDomain, signPermit, PERMIT_TYPES, type SignPermitParameters } from './permit.js';
 export {
