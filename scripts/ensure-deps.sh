@@ -36,3 +36,11 @@ if [ "${ZKC_NEED_DOCKER_TOOLS:-0}" = "1" ] && { ! command -v docker-compose >/de
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose nginx-light prometheus openssl >/dev/null
 fi
+
+# Client network tests (packages/client/test/network*.test.ts, crs*.test.ts) route through a real
+# SOCKS5 server: Debian's microsocks (a tiny daemon, no configuration).
+if ! command -v microsocks >/dev/null 2>&1; then
+  echo "[deps] installing Debian microsocks (SOCKS5 server for the client's network tests)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq microsocks >/dev/null
+fi
