@@ -142,7 +142,12 @@ function compile(pkg: Publishable, stage: string, paths: Record<string, string[]
   };
   const configPath = join(dirname(stage), `tsconfig.${basename(stage)}.json`);
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', configPath], { stdio: 'inherit', cwd: root });
+  try {
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', configPath], { cwd: root, encoding: 'utf8' });
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+    throw new Error(`pack: tsc failed for ${pkg.dir}:\n${stdout ?? ''}${stderr ?? ''}`, { cause: err });
+  }
 }
 
 /** Non-TypeScript files under src (JSON, WASM, …), which code may load at run time. */
@@ -170,10 +175,17 @@ export function pack(options: { out?: string; only?: string[] } = {}): PackResul
 
   const present = PUBLISHABLE.filter((p) => hasSources(p.dir));
   const versions = new Map(present.map((p) => [readManifest(p.dir).name, readManifest(p.dir).version]));
+  // Those named, with the `@zkcredits/*` packages they depend on (built first, not packed).
+  const needed = new Set(options.only ?? versions.keys());
+  for (const pkg of [...present].reverse()) {
+    const m = readManifest(pkg.dir);
+    if (needed.has(m.name)) for (const dep of Object.keys(m.dependencies ?? {})) if (versions.has(dep)) needed.add(dep);
+  }
   const staged = new Map<string, { dir: string; manifest: Record<string, unknown> }>();
   const results: PackResult[] = [];
   for (const pkg of present) {
     const manifest = readManifest(pkg.dir);
+    if (!needed.has(manifest.name)) continue;
     const stage = join(stageRoot, manifest.name.replace(/^@[^/]+\//, ''));
     const publish = publishManifest(pkg, manifest, versions);
     const started = Date.now();
@@ -195,7 +207,7 @@ export function pack(options: { out?: string; only?: string[] } = {}): PackResul
     const [info] = JSON.parse(json) as { filename: string; size: number; unpackedSize: number; entryCount: number }[];
     const tarball = join(out, info!.filename);
     console.log(
-      `pack: ${manifest.name}@${manifest.version} → ${relative(process.cwd(), tarball)} ` +
+      `pack: ${manifest.name}@${manifest.version} → ${relative(process.cwd(), tarball).startsWith('..') ? tarball : relative(process.cwd(), tarball)} ` +
         `(${info!.entryCount} files, ${(info!.size / 1024).toFixed(0)} kB packed, ${(info!.unpackedSize / 1024).toFixed(0)} kB unpacked, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
     );
     results.push({ name: manifest.name, version: manifest.version, tarball });

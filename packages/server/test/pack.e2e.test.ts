@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { encodeCredential } from '@zkcredits/core';
@@ -73,6 +73,11 @@ describe('published packages (npm pack → npm install → plain node)', () => {
   let tarballs: string[];
   const installed = (name: string) => join(scratch, 'node_modules', name);
   const manifest = (name: string) => JSON.parse(readFileSync(join(installed(name), 'package.json'), 'utf8')) as Manifest;
+  /** `core`, `attest`, … from the tarballs' file names. */
+  const packedNames = () => tarballs.map((t) => t.replace(/^.*\/zkcredits-(.+)-\d+\.\d+\.\d+\.tgz$/, '$1'));
+  /** Every import specifier the installed packages export: `@zkcredits/core`, `@zkcredits/core/node`, … */
+  const exportSpecifiers = () =>
+    packedNames().flatMap((n) => Object.keys(manifest(`@zkcredits/${n}`).exports).map((sub) => (sub === '.' ? `@zkcredits/${n}` : `@zkcredits/${n}/${sub.slice(2)}`)));
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'zkc-pack-'));
@@ -81,7 +86,7 @@ describe('published packages (npm pack → npm install → plain node)', () => {
       let t = Date.now();
       const { stdout } = await run('npm', ['run', '--silent', 'pack', '--', '--out', join(work, 'out')], { cwd: repoRoot, env: plainEnv() });
       console.log(`${stdout.trim()}\npack: built and packed in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-      tarballs = [...stdout.matchAll(/→ (\S+\.tgz)/g)].map((m) => join(repoRoot, m[1]!));
+      tarballs = [...stdout.matchAll(/→ (\S+\.tgz)/g)].map((m) => resolve(repoRoot, m[1]!));
       t = Date.now();
       mkdirSync(scratch, { recursive: true });
       writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
@@ -97,7 +102,7 @@ describe('published packages (npm pack → npm install → plain node)', () => {
   });
 
   it('packs core and attest as JavaScript with a .d.ts for every export, without test-only code', async () => {
-    const names = tarballs.map((t) => t.replace(/^.*\/zkcredits-(.+)-\d+\.\d+\.\d+\.tgz$/, '$1'));
+    const names = packedNames();
     expect(names).toEqual(expect.arrayContaining(['core', 'attest']));
     for (const tarball of tarballs) {
       const files = (await run('tar', ['tzf', tarball])).stdout.trim().split('\n');
@@ -125,9 +130,7 @@ describe('published packages (npm pack → npm install → plain node)', () => {
   });
 
   it('loads every export with plain node as an ES module, and keeps @zkcredits/attest/testing unexported', async () => {
-    const specifiers = tarballs
-      .map((t) => `@zkcredits/${t.replace(/^.*\/zkcredits-(.+)-\d+\.\d+\.\d+\.tgz$/, '$1')}`)
-      .flatMap((name) => Object.keys(manifest(name).exports).map((sub) => (sub === '.' ? name : `${name}/${sub.slice(2)}`)));
+    const specifiers = exportSpecifiers();
     const code = `const out = {};\n${specifiers.map((x, i) => `import * as m${i} from '${x}'; out['${x}'] = Object.keys(m${i}).length;`).join('\n')}\nconsole.log(JSON.stringify(out));`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], { cwd: scratch, env: plainEnv() });
     const counts = JSON.parse(stdout) as Record<string, number>;
@@ -136,6 +139,27 @@ describe('published packages (npm pack → npm install → plain node)', () => {
 
     const testing = run(process.execPath, ['--input-type=module', '-e', "await import('@zkcredits/attest/testing')"], { cwd: scratch, env: plainEnv() });
     await expect(testing).rejects.toMatchObject({ stderr: expect.stringContaining('ERR_PACKAGE_PATH_NOT_EXPORTED') });
+  });
+
+  it('type-checks a strict TypeScript consumer against the published declarations', async () => {
+    const specifiers = exportSpecifiers();
+    writeFileSync(
+      join(scratch, 'consumer.ts'),
+      [
+        ...specifiers.map((x, i) => `import * as m${i} from '${x}';`),
+        `import { MerkleTree, type Credential } from '@zkcredits/core';`,
+        `import type { CreditProver } from '@zkcredits/core/prover';`,
+        `export const size: number = new MerkleTree().size;`,
+        `export type Uses = [Credential, CreditProver];`,
+        `export const all = [${specifiers.map((_, i) => `m${i}`).join(', ')}];`,
+      ].join('\n'),
+    );
+    // noImplicitAny (strict) turns a module without declarations into an error (TS7016).
+    const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
+    const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', 'consumer.ts'];
+    await run(process.execPath, [tsc, ...args], { cwd: scratch, env: plainEnv() }).catch((err: { stdout: string }) => {
+      throw new Error(`tsc in the scratch project:\n${err.stdout}`);
+    });
   });
 
   it('makes a proof-paid call from plain node with the installed packages, and the credit is then spent', async () => {
