@@ -13,7 +13,7 @@ export type ProbeCredentials = { username: string; password: string };
  *   authentication refused). The message names the proxy without its credentials.
  */
 export async function probeSocksProxy(proxy: SocksProxyConfig, credentials: ProbeCredentials | undefined, timeoutMs = 5_000): Promise<void> {
-  const { connect } = await import('node:net');
+  const { connect } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:net')) as typeof import('node:net');
   const where = describeSocksProxy(proxy);
   const fail = (why: string, cause?: unknown): NetworkError =>
     new NetworkError('socks_unreachable', `SOCKS5 proxy ${where} is unusable: ${why}`, { details: SOCKS_HELP, cause });

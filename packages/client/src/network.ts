@@ -146,6 +146,12 @@ function directNetwork(): Network {
 }
 
 function proxiedNetwork(proxy: SocksProxyConfig, options: NetworkOptions): Network {
+  if (!globalThis.process?.versions?.node) {
+    throw new NetworkError('invalid_socks_url', 'a SOCKS5 proxy can only be used from Node', {
+      param: 'socks5',
+      details: 'Browsers cannot open SOCKS connections; use Tor Browser, or the zkcredits CLI proxy (`zkcredits serve --socks5 …`).',
+    });
+  }
   const where = describeSocksProxy(proxy);
   const fixed = proxy.username !== undefined || proxy.password !== undefined;
   const connectTimeout = options.connectTimeoutMs ?? 30_000;
@@ -155,7 +161,11 @@ function proxiedNetwork(proxy: SocksProxyConfig, options: NetworkOptions): Netwo
 
   /** An undici Agent whose every connection is a SOCKS5 CONNECT by host name with `credentials`. */
   async function makeAgent(credentials: Credentials | undefined): Promise<Agent> {
-    const [{ socksConnector }, { Agent }] = await Promise.all([import('fetch-socks'), import('undici')]);
+    // Loaded on first use, hidden from bundlers: the browser build of the SDK never needs them.
+    const [{ socksConnector }, { Agent }] = await Promise.all([
+      import(/* webpackIgnore: true */ /* @vite-ignore */ 'fetch-socks') as Promise<typeof import('fetch-socks')>,
+      import(/* webpackIgnore: true */ /* @vite-ignore */ 'undici') as Promise<typeof import('undici')>,
+    ]);
     const connector = socksConnector(
       {
         type: 5,

@@ -36,7 +36,7 @@ function serve(variant: string, file: string, range: string | undefined): { stat
   else if (file === 'g1.dat') {
     if (variant === 'corrupt') {
       data = Buffer.from(g1);
-      data[1_000_000] ^= 0xff;
+      data[1_000_000] = data[1_000_000]! ^ 0xff;
     } else if (variant === 'short') data = g1.subarray(0, CRS_G1_BYTES - 64);
     else data = Buffer.concat([g1, Buffer.alloc(64 * 1024, 7)]); // the real file goes on far beyond the pinned prefix
   } else return undefined;
