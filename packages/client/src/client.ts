@@ -1,0 +1,274 @@
+/**
+ * `ZkCreditsClient`: pays OpenAI-compatible chat calls to one zkcredits server with credits the
+ * caller holds, for Node and the browser. It checks the server before anything is proven (its
+ * verification key is the pinned one, its chain and contract are the ones the caller chose),
+ * syncs the credit tree and checks it against the chain, gives each request its own credit, and
+ * end-to-end encrypts to attested enclaves. `zk.fetch` plugs it into any OpenAI client.
+ *
+ * It never logs: prompts, answers and credentials stay in memory and in the caller's store.
+ */
+import type { AttestationReport } from '@zkcredits/attest';
+import { CREDIT_VK_SHA256, initPoseidon2 } from '@zkcredits/core';
+import { createPublicClient, http, type PublicClient } from 'viem';
+import { buyInto, type BuyOptions } from './buy.js';
+import { decryptAnswer } from './e2ee-answer.js';
+import { EnclaveKeys, assertE2eeRequest, sealRequest, type E2eeOptions } from './e2ee.js';
+import { ClientError, briefly } from './errors.js';
+import { sendPaidChat, type PaidChatContext, type SpendProver } from './paid-chat.js';
+import { belongsTo, countCredits, type CreditCounts, type CreditRecord, type DeploymentRef, type Hex } from './records.js';
+import { ServerApi, serverOrigin, type FetchFn, type ModelInfo, type ServerConfig } from './server-api.js';
+import type { CreditStore } from './store.js';
+import { chainTreeCheck } from './tree-check.js';
+import { TreeSync } from './tree-sync.js';
+import { assertUnpaid, createZkFetch } from './zk-fetch.js';
+
+/** How the client reads the chain: an RPC URL (read through `fetch`, default the client's) or a viem client. */
+export type ChainOptions = { rpcUrl: string; fetch?: FetchFn } | { publicClient: PublicClient };
+
+export type ZkCreditsClientOptions = {
+  /** The zkcredits server, e.g. `https://api.example` (a trailing `/v1` is ignored). */
+  server: string;
+  /** Where the credits are kept. */
+  store: CreditStore;
+  /**
+   * The prover: an instance (the caller owns it), or a function that makes one on first use (the
+   * client owns it and destroys it in `close()`). Node: `nodeProver()` from `@zkcredits/client/node`.
+   */
+  prover: SpendProver | (() => Promise<SpendProver>);
+  /** The chain the credits live on, read directly (never through the zkcredits server). */
+  chain: ChainOptions;
+  /** The deployment the caller chose: a server serving another is refused before anything is proven. */
+  expect: { chainId: number; contract: Hex };
+  /** Every request to the server (and, by default, to the RPC) goes through it, e.g. a SOCKS fetch. */
+  fetch?: FetchFn;
+  /** End-to-end encryption to models the server marks `zkcredits.e2ee === true` (always on for them). */
+  e2ee?: E2eeOptions;
+  /** Clock (ms since the epoch); default `Date.now`. */
+  now?: () => number;
+  /** Proofs one request may make before giving up (new roots, credits in use or spent elsewhere); default 4. */
+  maxAttempts?: number;
+};
+
+export type ChatOptions = { signal?: AbortSignal };
+
+const MODELS_TTL_MS = 60_000;
+const MODELS_UNKNOWN_TTL_MS = 5_000;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+export class ZkCreditsClient {
+  /**
+   * A drop-in `fetch` for OpenAI clients with base URL `<server>/v1`: pays chat completions by
+   * proof, passes `GET /v1/models` through, refuses other routes with an OpenAI-shaped error.
+   *
+   * @example
+   * const openai = new OpenAI({ baseURL: `${server}/v1`, apiKey: 'unused', fetch: zk.fetch });
+   */
+  readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+  /** The server's origin as the client calls it. */
+  readonly server: string;
+  readonly deployment: DeploymentRef;
+  readonly publicClient: PublicClient;
+
+  readonly #api: ServerApi;
+  readonly #fetch: FetchFn;
+  readonly #store: CreditStore;
+  readonly #tree: TreeSync;
+  readonly #keys: EnclaveKeys;
+  readonly #now: () => number;
+  readonly #maxAttempts: number;
+  readonly #proverOption: ZkCreditsClientOptions['prover'];
+  #prover: Promise<SpendProver> | undefined;
+  #checked: Promise<ServerConfig> | undefined;
+  #models: { at: number; ttl: number; list: ModelInfo[] } | undefined;
+
+  constructor(options: ZkCreditsClientOptions) {
+    if (!Number.isSafeInteger(options.expect.chainId) || options.expect.chainId <= 0 || !ADDRESS.test(options.expect.contract)) {
+      throw new ClientError('invalid_request', 'expect needs a chain id and a contract address', { details: `${options.expect.chainId} ${options.expect.contract}` });
+    }
+    this.server = serverOrigin(options.server);
+    const fetchFn: FetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#fetch = fetchFn;
+    this.#api = new ServerApi(this.server, fetchFn);
+    this.#store = options.store;
+    this.#now = options.now ?? Date.now;
+    this.#maxAttempts = options.maxAttempts ?? 4;
+    this.#proverOption = options.prover;
+    this.deployment = { chainId: options.expect.chainId, contract: options.expect.contract };
+    this.publicClient =
+      'publicClient' in options.chain
+        ? options.chain.publicClient
+        : (createPublicClient({ transport: http(options.chain.rpcUrl, { fetchFn: options.chain.fetch ?? fetchFn }) }) as PublicClient);
+    this.#tree = new TreeSync(this.#api, chainTreeCheck(this.publicClient, this.deployment));
+    this.#keys = new EnclaveKeys(this.server, fetchFn, options.e2ee ?? {}, this.#now);
+    this.fetch = createZkFetch({ origin: this.server, passThrough: fetchFn, chat: (body, o) => this.chat(body, o) });
+  }
+
+  /**
+   * Fetches the server's config and checks it: the verification key is the one pinned in
+   * `@zkcredits/core`, the chain and contract are `expect`'s, and the RPC is on that chain.
+   * Throws `vk_mismatch`, `wrong_chain` or `wrong_contract` otherwise; nothing is proven or spent.
+   * A passing check is kept for the client's lifetime.
+   */
+  checkServer(signal?: AbortSignal): Promise<ServerConfig> {
+    this.#checked ??= this.#checkServer(signal).catch((error: unknown) => {
+      this.#checked = undefined;
+      throw error;
+    });
+    return this.#checked;
+  }
+
+  async #checkServer(signal?: AbortSignal): Promise<ServerConfig> {
+    const [config] = await Promise.all([this.#api.config(signal), initPoseidon2()]);
+    const { chainId, contract } = this.deployment;
+    if (config.vkSha256.toLowerCase() !== CREDIT_VK_SHA256) {
+      throw new ClientError('vk_mismatch', 'The server verifies proofs with another circuit than this client proves. Nothing was sent.', {
+        details: `server verification key SHA-256 ${config.vkSha256.slice(0, 80)}, pinned ${CREDIT_VK_SHA256}`,
+      });
+    }
+    if (config.chainId !== chainId) {
+      throw new ClientError('wrong_chain', 'The server serves credits on another chain than the one you chose. Nothing was sent.', {
+        details: `server chain ${config.chainId}, expected ${chainId}`,
+      });
+    }
+    if (config.contract.toLowerCase() !== contract.toLowerCase()) {
+      throw new ClientError('wrong_contract', 'The server serves another CreditPool than the one you chose. Nothing was sent.', {
+        details: `server CreditPool ${config.contract}, expected ${contract}`,
+      });
+    }
+    let rpcChain: number;
+    try {
+      rpcChain = await this.publicClient.getChainId();
+    } catch (cause) {
+      throw new ClientError('chain_unavailable', 'The chain RPC could not be read. Nothing was sent.', { details: briefly(cause), cause });
+    }
+    if (rpcChain !== chainId) {
+      throw new ClientError('wrong_chain', 'The chain RPC is on another chain than the one you chose. Nothing was sent.', { details: `RPC chain ${rpcChain}, expected ${chainId}` });
+    }
+    return config;
+  }
+
+  /**
+   * Syncs the credit tree from the server, checks it against the chain, and marks credits
+   * bought earlier (`pending`) that are now in the tree `unspent`. Returns the counts.
+   */
+  async sync(signal?: AbortSignal): Promise<{ size: number; root: bigint; credits: CreditCounts }> {
+    await this.checkServer(signal);
+    const state = await this.#tree.sync(signal);
+    await this.#tree.verify(state);
+    await this.#reconcile();
+    return { ...state, credits: await this.balance() };
+  }
+
+  /** This deployment's credits by status. */
+  async balance(): Promise<CreditCounts> {
+    return countCredits((await this.#store.list()).filter((r) => r.chainId === this.deployment.chainId && r.contract.toLowerCase() === this.deployment.contract.toLowerCase()));
+  }
+
+  /** The models on sale, with whether each takes end-to-end encrypted requests (cached up to a minute). */
+  async models(signal?: AbortSignal, fresh = false): Promise<ModelInfo[]> {
+    const cached = this.#models;
+    if (!fresh && cached && this.#now() - cached.at < cached.ttl) return cached.list;
+    const list = await this.#api.models(signal);
+    this.#models = { at: this.#now(), ttl: list.some((m) => m.e2ee === null) ? MODELS_UNKNOWN_TTL_MS : MODELS_TTL_MS, list };
+    return list;
+  }
+
+  /** A fresh attestation of `model`'s enclave, verified as requests to it are (the report, passed or not). */
+  attest(model: string, signal?: AbortSignal): Promise<AttestationReport> {
+    return this.#keys.attest(model, signal);
+  }
+
+  /**
+   * Buys `n` credits from the wallet's account. The credentials are saved `pending` in the store
+   * before the wallet is asked for anything, and become `unspent` once the purchase is confirmed.
+   */
+  buy(n: number, options: BuyOptions): Promise<CreditRecord[]> {
+    return buyInto({ publicClient: this.publicClient, store: this.#store, deployment: this.deployment, now: this.#now }, n, options);
+  }
+
+  /**
+   * Sends one OpenAI chat request (the JSON body, without `zkcredits`) paid by one credit and
+   * returns the answer as the server would give it: SSE when `stream: true`, else one JSON
+   * completion. To a model the server marks E2EE, the request is encrypted to its attested
+   * enclave and the answer decrypted here. Rejects with a `ClientError`.
+   */
+  async chat(body: Record<string, unknown>, options: ChatOptions = {}): Promise<Response> {
+    const { signal } = options;
+    assertUnpaid(body);
+    const model = body.model;
+    if (typeof model !== 'string' || model === '') throw new ClientError('invalid_request', 'The request names no model.', { param: 'model' });
+    await this.checkServer(signal);
+    const streams = body.stream === true;
+    if (!(await this.#isE2ee(model, signal))) {
+      const { response } = await sendPaidChat(this.#context(), { body, accept: streams ? 'text/event-stream' : 'application/json', ...(signal ? { signal } : {}) });
+      return response;
+    }
+    assertE2eeRequest(body); // before the enclave is attested: a refusal costs nothing
+    const sealed = sealRequest(body, await this.#keys.key(model, signal));
+    let response: Response;
+    try {
+      ({ response } = await sendPaidChat(this.#context(), { body: sealed.body, headers: sealed.headers, accept: 'text/event-stream', ...(signal ? { signal } : {}) }));
+    } catch (error) {
+      sealed.session.destroy();
+      throw error;
+    }
+    return decryptAnswer(response, sealed.session, { stream: streams, model, onDecryptFailure: () => this.#keys.forget(model) });
+  }
+
+  /** Destroys the prover if the client made it. */
+  async close(): Promise<void> {
+    const owned = typeof this.#proverOption === 'function' ? this.#prover : undefined;
+    this.#prover = undefined;
+    if (owned) await (await owned.catch(() => undefined))?.destroy?.();
+  }
+
+  /** Whether requests to `model` must be end-to-end encrypted; fails closed while the server does not know. */
+  async #isE2ee(model: string, signal?: AbortSignal): Promise<boolean> {
+    let info = (await this.models(signal)).find((m) => m.id === model);
+    if (info?.e2ee === null) info = (await this.models(signal, true)).find((m) => m.id === model);
+    // Not on the list: the server refuses the model before any credit is reserved.
+    if (!info) return false;
+    if (info.e2ee === null) {
+      throw new ClientError('e2ee_unknown', `The server does not know yet whether ${model} takes end-to-end encrypted requests, so nothing was sent. Retry in a few seconds.`, { retryAfter: 5 });
+    }
+    return info.e2ee;
+  }
+
+  #context(): PaidChatContext {
+    return {
+      api: this.#api,
+      fetchFn: this.#fetch,
+      store: this.#store,
+      deployment: this.deployment,
+      tree: this.#tree,
+      prover: () => this.#getProver(),
+      ready: async (signal) => {
+        await this.checkServer(signal);
+      },
+      reconcile: () => this.#reconcile(),
+      now: this.#now,
+      maxAttempts: this.#maxAttempts,
+    };
+  }
+
+  #getProver(): Promise<SpendProver> {
+    const option = this.#proverOption;
+    this.#prover ??= typeof option === 'function'
+      ? option().catch((cause: unknown) => {
+          this.#prover = undefined;
+          throw new ClientError('prover_failed', 'The prover could not be started. No credit was used.', { details: briefly(cause), cause });
+        })
+      : Promise.resolve(option);
+    return this.#prover;
+  }
+
+  /** Marks this deployment's `pending` (or given-up) credits that are in the synced tree `unspent`. */
+  async #reconcile(): Promise<void> {
+    const tree = this.#tree.tree;
+    for (const r of await this.#store.list()) {
+      if ((r.status !== 'pending' && r.status !== 'abandoned') || !belongsTo(r, this.deployment)) continue;
+      const leafIndex = tree.indexOf(BigInt(r.commitment));
+      if (leafIndex >= 0) await this.#store.update(r.id, { status: 'unspent', leafIndex });
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * A `CreditStore` over the encrypted credential vault of `@zkcredits/core/vault` (the web app's
+ * format: a backup made there imports here and back). The vault keeps the records; reservations
+ * live in this process. Two processes sharing one vault file must also share a lock around it
+ * (the CLI holds a file lock), or they could pick the same credit.
+ */
+import type { Vault } from '@zkcredits/core/vault';
+import { ClientError, briefly } from './errors.js';
+import { belongsTo, type CreditRecord } from './records.js';
+import { patchRecord, type CreditPatch, type CreditStore, type ReserveQuery } from './store.js';
+
+export class VaultCreditStore implements CreditStore {
+  readonly #reserved = new Set<string>();
+
+  /** `vault` must be unlocked; locking it makes every call fail until it is unlocked again. */
+  constructor(private readonly vault: Vault) {}
+
+  async list(): Promise<readonly CreditRecord[]> {
+    return this.vault.list();
+  }
+
+  async add(records: readonly CreditRecord[]): Promise<void> {
+    await this.vault.add([...records]);
+  }
+
+  async update(id: string, patch: CreditPatch): Promise<CreditRecord> {
+    const current = this.vault.get(id);
+    if (!current) throw new ClientError('store_failed', 'no stored credit has this id', { details: id });
+    const next = patchRecord(current, patch); // refuses a status change backwards
+    const changes: CreditPatch = {};
+    for (const key of Object.keys(patch) as (keyof CreditPatch)[]) if (patch[key] !== undefined) Object.assign(changes, { [key]: next[key] });
+    try {
+      return await this.vault.update(id, changes);
+    } catch (cause) {
+      throw new ClientError('store_failed', 'The vault could not save a credit.', { details: briefly(cause), cause });
+    }
+  }
+
+  async reserve(query: ReserveQuery): Promise<CreditRecord | undefined> {
+    // Synchronous from list to mark: two concurrent calls never get the same credit.
+    for (const r of this.vault.list()) {
+      if (r.status !== 'unspent' || this.#reserved.has(r.id) || !belongsTo(r, query.deployment)) continue;
+      if (query.accept && !query.accept(r)) continue;
+      this.#reserved.add(r.id);
+      return r;
+    }
+    return undefined;
+  }
+
+  async release(id: string): Promise<void> {
+    this.#reserved.delete(id);
+  }
+}
