@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 export type UpstreamGate = {
   /** Base URL to give the server as its provider (same path as `target`). */
   url: string;
-  /** Requests that have arrived (held until `open`). */
+  /** Chat requests that have arrived (held until `open`). */
   held(): number;
   /** Lets every held and later request through to the provider. */
   open(): void;
@@ -13,8 +13,8 @@ export type UpstreamGate = {
 };
 
 /**
- * An HTTP hop in front of the provider that holds every request until the test opens it, then
- * forwards it and passes the answer back as it comes. A request can be kept in flight for exactly
+ * An HTTP hop in front of the provider that holds every chat request until the test opens it,
+ * then forwards it and passes the answer back as it comes (other routes pass straight through). A request can be kept in flight for exactly
  * as long as a test needs, whatever the machine's speed.
  */
 export async function startUpstreamGate(target: string): Promise<UpstreamGate> {
@@ -25,8 +25,11 @@ export async function startUpstreamGate(target: string): Promise<UpstreamGate> {
     void (async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      held++;
-      await opened;
+      // Only chat calls wait (the server also reads the provider's model list in the background).
+      if (req.url?.endsWith('/chat/completions')) {
+        held++;
+        await opened;
+      }
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
         if (typeof value === 'string' && !['host', 'connection', 'content-length', 'transfer-encoding'].includes(name)) headers[name] = value;
