@@ -3,6 +3,12 @@
  * 127.0.0.2, so the HTTP server (standing in for the zkcredits server and a chain RPC) can tell a
  * proxied connection (from 127.0.0.2) from a direct one (from 127.0.0.1).
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPublicClient } from 'viem';
 import { isZkCreditsError } from '@zkcredits/core/errors';
@@ -174,6 +180,28 @@ describe('through microsocks (egress 127.0.0.2)', () => {
     await network.close();
     await (await network.fetch(`${base}/b`)).text();
     expect(http.connections).toEqual([PROXY_EGRESS, PROXY_EGRESS]);
+  });
+});
+
+describe('https through the proxy', () => {
+  it('TLS runs end to end inside the tunnel and certificates are still checked (a self-signed one is refused)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zkc-tls-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost',
+        '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+      const peers: string[] = [];
+      const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('ok'));
+      server.on('connection', (s) => peers.push(s.remoteAddress ?? ''));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const network = track(createNetwork({ socks5: socks.url }));
+      const error = await network.fetch(`https://localhost:${(server.address() as AddressInfo).port}/`).catch((e: unknown) => e);
+      server.close();
+      expect(isZkCreditsError(error, 'socks_request_failed')).toBe(true);
+      expect((error as Error).message).toMatch(/self[- ]signed certificate/);
+      expect(peers).toEqual([PROXY_EGRESS]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
