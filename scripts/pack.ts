@@ -220,5 +220,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const outAt = args.indexOf('--out');
   const out = outAt >= 0 ? args[outAt + 1] : undefined;
   const only = args.filter((a, i) => !a.startsWith('--') && (outAt < 0 || i !== outAt + 1));
-  pack({ out, only: only.length > 0 ? only : undefined });
+  try {
+    pack({ out, only: only.length > 0 ? only : undefined });
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  }
 }
