@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -191,7 +191,7 @@ describe('https through the proxy', () => {
         '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
       const peers: string[] = [];
       const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('ok'));
-      server.on('connection', (s) => peers.push(s.remoteAddress ?? ''));
+      server.on('connection', (s: Socket) => peers.push(s.remoteAddress ?? ''));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       const network = track(createNetwork({ socks5: socks.url }));
       const error = await network.fetch(`https://localhost:${(server.address() as AddressInfo).port}/`).catch((e: unknown) => e);
