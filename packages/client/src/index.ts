@@ -12,6 +12,6 @@ export type { SpendProver } from './paid-chat.js';
 export type { FetchFn, ModelInfo, ServerConfig } from './server-api.js';
 export type { TreeCheck, TreeState } from './tree-check.js';
 // Network privacy: every request through one SOCKS5 proxy (`--socks5` / ZKC_SOCKS_PROXY), or none.
-export { createNetwork, networkFromEnv, type Network, type NetworkOptions } from './network.js';
+export { createNetwork, openNetwork, networkFromEnv, type Network, type NetworkOptions } from './network.js';
 export { NetworkError, type NetworkErrorCode } from './network-errors.js';
 export { parseSocksUrl, describeSocksProxy, type SocksProxyConfig } from './network-url.js';

@@ -100,6 +100,17 @@ export function createNetwork(options: NetworkOptions = {}): Network {
 }
 
 /**
+ * `createNetwork` then `check()`: for a CLI or proxy at start, which must refuse to run (never
+ * go direct) when the configured proxy is not there.
+ * @throws {NetworkError} `invalid_socks_url` or `socks_unreachable`
+ */
+export async function openNetwork(options: NetworkOptions = {}): Promise<Network> {
+  const network = createNetwork(options);
+  await network.check();
+  return network;
+}
+
+/**
  * The network the environment asks for: `overrides.socks5` (a `--socks5` flag) wins over
  * `ZKC_SOCKS_PROXY`; neither set means direct connections.
  * @throws {NetworkError} `invalid_socks_url`

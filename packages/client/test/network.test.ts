@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPublicClient } from 'viem';
 import { isZkCreditsError } from '@zkcredits/core/errors';
-import { createNetwork, networkFromEnv, type Network } from '../src/network.js';
+import { createNetwork, networkFromEnv, openNetwork, type Network } from '../src/network.js';
 import { describeSocksProxy, parseSocksUrl } from '../src/network-url.js';
 import { freeTcpPort, PROXY_EGRESS, startMicrosocks, startRecordingHttp, type Microsocks, type RecordingHttp } from './network-helpers.js';
 
@@ -225,6 +225,13 @@ describe('an unreachable proxy', () => {
     await expect(chain.getChainId()).rejects.toThrow();
     expect(http.requests).toEqual([]);
     expect(http.connections).toEqual([]);
+  });
+
+  it('openNetwork() refuses to hand out a network whose proxy is down; with microsocks up it works', async () => {
+    const error = await openNetwork({ socks5: `socks5://127.0.0.1:${await freeTcpPort()}` }).catch((e: unknown) => e);
+    expect(isZkCreditsError(error, 'socks_unreachable')).toBe(true);
+    const network = track(await openNetwork({ socks5: socks.url }));
+    expect(await (await network.fetch(`http://localhost:${http.port}/ok`)).json()).toMatchObject({ from: PROXY_EGRESS });
   });
 
   it('check() refuses something that is not a SOCKS5 proxy (here: an HTTP server)', async () => {
