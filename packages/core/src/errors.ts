@@ -14,27 +14,7 @@ export type ZkCreditsErrorCode =
   | 'contract_error'
   | 'invalid_manifest'
   /** The proving/verifying backend itself failed (a bb process died, its socket closed): not the input's fault. */
-  | 'backend_failed'
-  /** The server's tree does not match the CreditPool on chain (see `verifyTreeOnChain`). */
-  | 'tree_mismatch'
-  /** The chain could not be read to check the tree. */
-  | 'chain_unavailable'
-  // The credential vault (`@zkcredits/core/vault`):
-  | 'weak_passphrase'
-  | 'wrong_passphrase'
-  | 'vault_missing'
-  | 'vault_exists'
-  /** The vault was locked (`lock()`); unlock it again to use it. */
-  | 'vault_locked'
-  /** The stored vault cannot be read (malformed, or a credit fails to decrypt under the right key). */
-  | 'vault_corrupt'
-  | 'invalid_credit'
-  | 'credit_not_found'
-  | 'backup_invalid'
-  | 'backup_unsupported_version'
-  | 'backup_wrong_passphrase'
-  /** The vault's storage (IndexedDB, a file) failed to read or write. */
-  | 'storage_failed';
+  | 'backend_failed';
 
 export type ZkCreditsErrorOptions = {
   /** The offending value or what was expected, for people reading logs. Never secrets. */
@@ -96,8 +76,41 @@ export class ProofError extends ZkCreditsError {
   override name = 'ProofError';
 }
 
+/** Codes of the check of a server's tree against the chain (`verifyTreeOnChain`), a client-side check. */
+export type TreeCheckErrorCode =
+  /** The server's tree does not match the CreditPool on chain: drop it, prove nothing. */
+  | 'tree_mismatch'
+  /** The chain could not be read to check the tree; nothing was checked. */
+  | 'chain_unavailable';
+
+/** The server's tree failed the check against the chain, or the chain could not be read. */
+export class TreeCheckError extends ZkCreditsError<TreeCheckErrorCode> {
+  override name = 'TreeCheckError';
+}
+
+/** Codes of the credential vault and its backup file (`@zkcredits/core/vault`), client-side only. */
+export type VaultErrorCode =
+  | 'weak_passphrase'
+  | 'wrong_passphrase'
+  | 'vault_missing'
+  | 'vault_exists'
+  /** The vault was locked (`lock()`); unlock it again to use it. */
+  | 'vault_locked'
+  /** The stored vault cannot be read (malformed, or a credit fails to decrypt under the right key). */
+  | 'vault_corrupt'
+  /** A credit record does not have the vault's shape. */
+  | 'invalid_credit'
+  | 'credit_not_found'
+  /** Not a backup file, or a damaged one. */
+  | 'backup_invalid'
+  /** A backup file of another format version. */
+  | 'backup_unsupported_version'
+  | 'backup_wrong_passphrase'
+  /** The vault's storage (IndexedDB, a file) failed to read or write. */
+  | 'storage_failed';
+
 /** An error of the credential vault or its backup file (`@zkcredits/core/vault`). */
-export class VaultError extends ZkCreditsError {
+export class VaultError extends ZkCreditsError<VaultErrorCode> {
   override name = 'VaultError';
 }
 

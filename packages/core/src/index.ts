@@ -9,10 +9,13 @@ export {
   CredentialError,
   TreeError,
   ProofError,
+  TreeCheckError,
   VaultError,
   isZkCreditsError,
   findErrorByName,
   type ZkCreditsErrorCode,
+  type TreeCheckErrorCode,
+  type VaultErrorCode,
 } from './errors.js';
 export { parseField, assertField, toFieldHex, fieldToBytes, fieldFromBytes, bytesToBigInt, type FieldHex } from './field.js';
 export { initPoseidon2, poseidon2Hash, poseidon2Permutation } from './poseidon2.js';

@@ -1,5 +1,5 @@
 import type { Address, PublicClient } from 'viem';
-import { TreeError } from './errors.js';
+import { TreeCheckError } from './errors.js';
 import { creditPoolAbi } from './generated/abis.js';
 
 /** What `verifyTreeOnChain` reads: the latest block number and CreditPool views at that block. */
@@ -27,7 +27,7 @@ const defaultVerifiedSizes: VerifiedTreeSizes = new Map();
  * passes; it must also not be smaller than a tree verified before (`verified`). Nothing is
  * cached: every call reads the chain.
  *
- * Throws a `TreeError`: `tree_mismatch` (drop the tree: the next sync should start from leaf 0)
+ * Throws a `TreeCheckError`: `tree_mismatch` (drop the tree: the next sync should start from leaf 0)
  * or `chain_unavailable` (the chain could not be read; nothing was checked).
  */
 export async function verifyTreeOnChain(
@@ -47,7 +47,7 @@ export async function verifyTreeOnChain(
       client.readContract({ ...at, functionName: 'currentRoot' }),
     ]);
   } catch (cause) {
-    throw new TreeError('chain_unavailable', 'Could not check the credit tree with the blockchain. Nothing was spent; try again.', {
+    throw new TreeCheckError('chain_unavailable', 'Could not check the credit tree with the blockchain. Nothing was spent; try again.', {
       details: cause instanceof Error ? cause.message.split('\n')[0]!.slice(0, 200) : undefined,
       cause,
     });
@@ -65,7 +65,7 @@ export async function verifyTreeOnChain(
           ? `${tree.size} leaves, fewer than the ${floor} verified before`
           : undefined;
   if (problem) {
-    throw new TreeError('tree_mismatch', 'The server’s view of the credit tree does not match the chain; nothing was spent.', {
+    throw new TreeCheckError('tree_mismatch', 'The server’s view of the credit tree does not match the chain; nothing was spent.', {
       details: `${problem} (root ${tree.root})`,
     });
   }

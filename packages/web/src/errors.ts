@@ -1,15 +1,8 @@
-import { ZkCreditsError, isZkCreditsError } from '@zkcredits/core';
+import { ZkCreditsError, isZkCreditsError, type VaultErrorCode } from '@zkcredits/core';
 /** Stable machine codes of the web app's errors; the UI maps each to plain words. */
 export type AppErrorCode =
-  // vault
-  | 'vault_locked'
-  | 'vault_missing'
-  | 'vault_exists'
-  | 'wrong_passphrase'
-  | 'weak_passphrase'
-  | 'backup_invalid'
-  | 'backup_wrong_passphrase'
-  | 'storage_failed'
+  // vault: core's `VaultErrorCode`s (wrong_passphrase, backup_invalid, …; see src/vault/vault.ts)
+  | VaultErrorCode
   // wallet / chain
   | 'wallet_rejected'
   | 'wallet_insufficient_funds'

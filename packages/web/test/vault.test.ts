@@ -1,4 +1,5 @@
 // The credential vault in a real browser (Chromium): IndexedDB + Web Crypto, no mocks.
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchProfile, removeProfile, type Profile } from './helpers/browser';
@@ -192,6 +193,43 @@ describe('vault (IndexedDB + Web Crypto, in Chromium)', () => {
       bad: { ...record(20), deploymentBlockHash: '0x1234' },
     });
     expect(r).toMatchObject({ ok: false });
+  });
+
+  it('opens the IndexedDB rows and the backup the app wrote before the vault moved to core', async () => {
+    const fixture = JSON.parse(readFileSync(new URL('../../core/test/fixtures/vault-web-v1.json', import.meta.url), 'utf8')) as {
+      passphrase: string;
+      records: unknown[];
+      indexedDb: { meta: unknown; credits: unknown[] };
+      backup: string;
+    };
+    const r = await run(
+      `await new Promise((res) => { const q = indexedDB.deleteDatabase("zkcredits-vault"); q.onsuccess = res; q.onblocked = res; });
+       const missing = await t.Vault.unlock(arg.passphrase).then(() => 'accepted', (e) => e.code + ': ' + e.message);
+       const db = await new Promise((res, rej) => {
+         const q = indexedDB.open('zkcredits-vault', 1);
+         q.onupgradeneeded = () => { q.result.createObjectStore('meta'); q.result.createObjectStore('credits', { keyPath: 'id' }); };
+         q.onsuccess = () => res(q.result); q.onerror = rej;
+       });
+       await new Promise((res, rej) => {
+         const tx = db.transaction(['meta', 'credits'], 'readwrite');
+         tx.objectStore('meta').put(arg.indexedDb.meta, 'vault');
+         for (const c of arg.indexedDb.credits) tx.objectStore('credits').put(c);
+         tx.oncomplete = res; tx.onerror = rej;
+       });
+       db.close();
+       const wrong = await t.Vault.unlock('not the passphrase').then(() => 'accepted', (e) => e.code + ': ' + e.message);
+       const v = await t.Vault.unlock(arg.passphrase);
+       const out = { missing, wrong, list: v.list(), fromBackup: await t.readBackup(arg.backup, arg.passphrase) };
+       v.lock();
+       return out;`,
+      fixture,
+    );
+    expect(r).toEqual({
+      ok: true,
+      value: {
+        missing: 'vault_missing: There is no vault in this browser yet.',
+        wrong: 'wrong_passphrase: That passphrase does not unlock this vault.', list: fixture.records, fromBackup: fixture.records },
+    });
   });
 
   it('generates credentials of 31 random bytes each (top byte zero), non-zero and distinct', async () => {

@@ -15,4 +15,4 @@ export {
 } from './record.js';
 export { generateSecrets } from './generate.js';
 export { newId, KDF_ITERATIONS, KDF_MIN_ITERATIONS, KDF_MAX_ITERATIONS, type KdfParams, type Sealed } from './crypto.js';
-export { VaultError } from '../errors.js';
+export { VaultError, type VaultErrorCode } from '../errors.js';

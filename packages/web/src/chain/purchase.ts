@@ -2,8 +2,7 @@ import { formatUnits, type Address, type Hash, type PublicClient, type WalletCli
 import type { TokenInfo } from '../config';
 import { AppError } from '../errors';
 import type { ProverApi } from '../prover/types';
-import { generateSecrets } from '../vault/generate';
-import { newId, type CreditRecord, type Vault } from '../vault';
+import { generateSecrets, newId, type CreditRecord, type Vault } from '../vault';
 import { creditPoolAbi, erc20Abi } from './abi';
 import { decodePurchases, permitDomain, sendPurchase, waitForReceipt } from '@zkcredits/core';
 import { readDeploymentBlockHash } from './chain-reset';

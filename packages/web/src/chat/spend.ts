@@ -1,7 +1,6 @@
-import { CHAT_PATH } from '@zkcredits/core';
+import { CHAT_PATH, isZkCreditsError, verifyTreeOnChain, type ChainTreeReader } from '@zkcredits/core';
 import type { Address, PublicClient } from 'viem';
 import { fetchLeaves, getServerConfig, ServerError, streamChat, type StreamE2ee } from '../api/client';
-import { verifyTreeOnChain, type ChainTreeReader } from '../chain/tree-check';
 import { AppError, isAppError } from '../errors';
 import { assertE2eeBody } from './e2ee';
 import type { ProgressEvent, ProverApi } from '../prover/types';
@@ -112,9 +111,10 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
       try {
         await verifyTreeOnChain(p.publicClient, p.pool, p.chainId, tree);
       } catch (error) {
+        if (!isZkCreditsError(error, 'tree_mismatch') && !isZkCreditsError(error, 'chain_unavailable')) throw error;
         // Do not keep leaves the chain does not vouch for: the next attempt syncs from scratch.
-        if (error instanceof AppError && error.code === 'tree_mismatch') await p.prover.resetTree();
-        throw error;
+        if (error.code === 'tree_mismatch') await p.prover.resetTree();
+        throw new AppError(error.code, error.shortMessage, { details: error.details, cause: error });
       }
       if ((await p.prover.indexOf(credit.commitment)) < 0) {
         if (await fromResetChain(p, credit)) throw new AppError('chain_reset', CHAIN_RESET_MESSAGE);

@@ -9,8 +9,7 @@ import { makeWagmiConfig } from '../chain/wagmi';
 import { installTestWallet } from '../chain/test-wallet';
 import { syncTree } from '../chat/spend';
 import { prover } from '../prover/client';
-import { Vault, readBackup } from '../vault';
-import { generateSecrets } from '../vault/generate';
+import { Vault, generateSecrets, readBackup } from '../vault';
 import { ConfigProvider } from './config-context';
 import { VaultProvider } from './vault-context';
 

@@ -1,2 +1,3 @@
-export { Vault, readBackup, newId } from './vault';
-export { isActive, type CreditRecord, type CreditCounts } from './record';
+// This browser's vault: core's vault format over IndexedDB (./indexeddb), with the app's errors (./vault).
+export { Vault, readBackup } from './vault';
+export { isActive, newId, generateSecrets, type CreditRecord, type CreditCounts } from '@zkcredits/core/vault';
