@@ -1,12 +1,15 @@
 // One credit, one request: concurrent calls use distinct credits, none twice; a credit spent
-// elsewhere (another copy of the store) is marked spent and the call goes on with the next one.
+// elsewhere (another copy of the store) is marked spent and the call goes on with the next one;
+// roots the server refuses and credits in use are retried; a tree the chain does not vouch for
+// is refused before anything is proven.
+import { MerkleTree } from '@zkcredits/core';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryCreditStore, type SpendProver } from '../src/index.js';
+import { MemoryCreditStore, type FetchFn, type SpendProver } from '../src/index.js';
 import { nodeProver } from '../src/node.js';
 import { MODEL, clientFor, fundedWallet, recordingFetch, startClientStack, type Stack } from './helpers.js';
 
-describe('concurrent paid calls', () => {
+describe('spending credits', () => {
   let stack: Stack & { stopAll(): Promise<void> };
   let prover: SpendProver;
 
@@ -61,5 +64,63 @@ describe('concurrent paid calls', () => {
     expect(recorder.paid.map((p) => p.status)).toEqual([402, 200]);
     const byId = new Map((await mine.list()).map((r) => [r.id, r.status]));
     expect([byId.get(first!.id), byId.get(second!.id)]).toEqual(['spent', 'spent']);
+  });
+
+  it('unknown_root is retried after a fresh sync with the same credit; credit_in_use with another credit', async () => {
+    const store = new MemoryCreditStore();
+    const [a, b] = await clientFor(stack, prover, { store }).buy(2, { walletClient: await fundedWallet(stack, 2) });
+    await stack.waitIndexed(24);
+    // The first two paid requests are answered by this fetch, as the server would, without reaching it.
+    const refusals = [
+      { status: 403, code: 'unknown_root' },
+      { status: 409, code: 'credit_in_use' },
+    ];
+    const sent: string[] = [];
+    const fetchFn: FetchFn = async (input, init) => {
+      if (init?.method !== 'POST') return fetch(input, init);
+      sent.push((JSON.parse(String(init.body)) as { zkcredits: { nullifier_hash: string } }).zkcredits.nullifier_hash);
+      const refusal = refusals.shift();
+      if (!refusal) return fetch(input, init);
+      return new Response(JSON.stringify({ error: { message: 'refused', type: 'permission_error', code: refusal.code, param: null } }), {
+        status: refusal.status,
+        headers: { 'content-type': 'application/json', 'retry-after': '1' },
+      });
+    };
+    const zk = clientFor(stack, prover, { store, fetch: fetchFn });
+    const res = await zk.chat({ model: MODEL, messages: [{ role: 'user', content: 'after two refusals' }], stream: true });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('refusals');
+    // unknown_root: the same credit again; credit_in_use: the other one.
+    expect(sent).toHaveLength(3);
+    expect(sent[1]).toBe(sent[0]);
+    expect(sent[2]).not.toBe(sent[1]);
+    const statuses = new Map((await store.list()).map((r) => [r.id, r.status]));
+    expect([statuses.get(a!.id), statuses.get(b!.id)].sort()).toEqual(['spent', 'unspent']);
+  });
+
+  it('a tree the chain does not vouch for (a leaf left out) is refused before anything is proven or sent', async () => {
+    const store = new MemoryCreditStore();
+    await clientFor(stack, prover, { store }).buy(1, { walletClient: await fundedWallet(stack, 2) });
+    await stack.waitIndexed(25);
+    let posts = 0;
+    // The "server" leaves out leaf 0 (and states the root of what it sends, so the page is consistent).
+    const fetchFn: FetchFn = async (input, init) => {
+      if (init?.method === 'POST') posts++;
+      const res = await fetch(input, init);
+      if (!String(input).includes('/v1/zkcredits/leaves')) return res;
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const leaves = Array.from({ length: bytes.length / 32 }, (_, i) => BigInt(`0x${Buffer.from(bytes.subarray(i * 32, i * 32 + 32)).toString('hex')}`)).slice(1);
+      const tree = MerkleTree.fromLeaves(leaves);
+      return new Response(bytes.slice(32), {
+        headers: { 'x-zkcredits-from': '0', 'x-zkcredits-total': String(tree.size), 'x-zkcredits-root': `0x${tree.root.toString(16).padStart(64, '0')}` },
+      });
+    };
+    const zk = clientFor(stack, prover, { store, fetch: fetchFn });
+    await expect(zk.sync()).rejects.toMatchObject({ code: 'tree_mismatch' });
+    const answer = await zk.fetch(`${stack.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'x' }] }) });
+    expect(answer.status).toBe(502);
+    expect(await answer.json()).toMatchObject({ error: { code: 'tree_mismatch' } });
+    expect(posts).toBe(0);
+    expect(await zk.balance()).toMatchObject({ unspent: 1, spent: 0 });
   });
 });
