@@ -3,6 +3,7 @@
 // roots the server refuses and credits in use are retried; a tree the chain does not vouch for
 // is refused before anything is proven.
 import { MerkleTree } from '@zkcredits/core';
+import { ERRORS } from '@zkcredits/server';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCreditStore, type FetchFn, type SpendProver } from '../src/index.js';
@@ -70,18 +71,15 @@ describe('spending credits', () => {
     const store = new MemoryCreditStore();
     const [a, b] = await clientFor(stack, prover, { store }).buy(2, { walletClient: await fundedWallet(stack, 2) });
     await stack.waitIndexed(24);
-    // The first two paid requests are answered by this fetch, as the server would, without reaching it.
-    const refusals = [
-      { status: 403, code: 'unknown_root' },
-      { status: 409, code: 'credit_in_use' },
-    ];
+    // The first two paid requests are answered by this fetch as the server would (its error catalogue), without reaching it.
+    const refusals = (['unknown_root', 'credit_in_use'] as const).map((code) => ({ code, ...ERRORS[code] }));
     const sent: string[] = [];
     const fetchFn: FetchFn = async (input, init) => {
       if (init?.method !== 'POST') return fetch(input, init);
       sent.push((JSON.parse(String(init.body)) as { zkcredits: { nullifier_hash: string } }).zkcredits.nullifier_hash);
       const refusal = refusals.shift();
       if (!refusal) return fetch(input, init);
-      return new Response(JSON.stringify({ error: { message: 'refused', type: 'permission_error', code: refusal.code, param: null } }), {
+      return new Response(JSON.stringify({ error: { message: refusal.message, type: refusal.type, code: refusal.code, param: null } }), {
         status: refusal.status,
         headers: { 'content-type': 'application/json', 'retry-after': '1' },
       });
