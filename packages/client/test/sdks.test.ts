@@ -6,7 +6,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { generateText, streamText } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryCreditStore, type BuyStep, type CreditRecord, type SpendProver, type ZkCreditsClient } from '../src/index.js';
+import { MemoryCreditStore, type BuyStep, type CreditRecord, type FetchFn, type SpendProver, type ZkCreditsClient } from '../src/index.js';
 import { nodeProver } from '../src/node.js';
 import { E2EE_MODEL, MODEL, clientFor, fundedWallet, startClientStack, waitModelsKnown, type Stack } from './helpers.js';
 
@@ -151,10 +151,63 @@ describe('zk.fetch with OpenAI clients', () => {
     expect(await paid()).toBe(10);
   });
 
+  it('an aborted call rejects like fetch and keeps the credit', async () => {
+    const before = await zk.balance();
+    const controller = new AbortController();
+    controller.abort();
+    const call = zk.fetch(`${stack.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'never sent' }] }), signal: controller.signal });
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await zk.balance()).toEqual(before);
+  });
+
   it('a server error is the server’s own answer and keeps the credit', async () => {
     const before = await zk.balance();
     const tooLong = openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 100_000 });
     await expect(tooLong).rejects.toMatchObject({ status: 400, code: 'max_tokens_exceeded' });
     expect(await zk.balance()).toEqual(before);
+  });
+
+  it('E2EE fails closed: an enclave that does not verify gets nothing, and the credit is kept', async () => {
+    const fresh = clientFor(stack, prover, { store }); // no verified enclave cached yet
+    const client = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: 'unused', fetch: fresh.fetch, maxRetries: 0 });
+    const before = await fresh.balance();
+    const chats = stack.sim.state.chatRequestCount;
+    stack.sim.attestationFaults.set({ debug: true });
+    try {
+      const refused = client.chat.completions.create({ model: E2EE_MODEL, messages: [{ role: 'user', content: 'to a debug enclave' }] });
+      await expect(refused).rejects.toMatchObject({ status: 502, code: 'attestation_failed' });
+      await expect(refused).rejects.toThrow(/debug_off/);
+      expect((await fresh.attest(E2EE_MODEL)).checks.find((c) => c.name === 'debug_off')?.status).toBe('fail');
+    } finally {
+      stack.sim.attestationFaults.clear();
+    }
+    expect(stack.sim.state.chatRequestCount).toBe(chats);
+    expect(await fresh.balance()).toEqual(before);
+  });
+
+  it('E2EE fails closed: a plaintext delta in the answer is never shown (the credit was spent by the server rule)', async () => {
+    // Between client and server, something swaps one encrypted delta for plaintext.
+    const tampering: FetchFn = async (input, init) => {
+      const res = await fetch(input, init);
+      if (init?.method !== 'POST' || res.status !== 200) return res;
+      let swapped = false;
+      const text = (await res.text()).replace(/"content":"[0-9a-f]{186,}"/, (m) => (swapped ? m : ((swapped = true), '"content":"INJECTED PLAINTEXT"')));
+      return new Response(text, { status: 200, headers: res.headers });
+    };
+    const victim = clientFor(stack, prover, { store, fetch: tampering });
+    const client = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: 'unused', fetch: victim.fetch, maxRetries: 0 });
+    const spent = await paid();
+
+    const whole = client.chat.completions.create({ model: E2EE_MODEL, messages: [{ role: 'user', content: 'tampered whole' }] });
+    await expect(whole).rejects.toMatchObject({ status: 502, code: 'e2ee_failed' });
+
+    const stream = await client.chat.completions.create({ model: E2EE_MODEL, messages: [{ role: 'user', content: 'tampered stream' }], stream: true });
+    let shown = '';
+    const read = async () => {
+      for await (const chunk of stream) shown += chunk.choices[0]?.delta.content ?? '';
+    };
+    await expect(read()).rejects.toMatchObject({ code: 'e2ee_failed' });
+    expect(shown).not.toContain('INJECTED');
+    expect(await paid()).toBe(spent + 2);
   });
 });
