@@ -41,6 +41,11 @@ export type ZkCreditsClientOptions = {
   expect: { chainId: number; contract: Hex };
   /** Every request to the server (and, by default, to the RPC) goes through it, e.g. a SOCKS fetch. */
   fetch?: FetchFn;
+  /**
+   * The paid `POST /v1/chat/completions` goes through it instead of `fetch`, e.g. `network.paidFetch`
+   * (a fresh SOCKS identity, so a fresh Tor circuit, for every paid call). Default `fetch`.
+   */
+  paidFetch?: FetchFn;
   /** End-to-end encryption to models the server marks `zkcredits.e2ee === true` (always on for them). */
   e2ee?: E2eeOptions;
   /** Clock (ms since the epoch); default `Date.now`. */
@@ -70,7 +75,7 @@ export class ZkCreditsClient {
   readonly publicClient: PublicClient;
 
   readonly #api: ServerApi;
-  readonly #fetch: FetchFn;
+  readonly #paidFetch: FetchFn;
   readonly #store: CreditStore;
   readonly #tree: TreeSync;
   readonly #keys: EnclaveKeys;
@@ -87,7 +92,7 @@ export class ZkCreditsClient {
     }
     this.server = serverOrigin(options.server);
     const fetchFn: FetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.#fetch = fetchFn;
+    this.#paidFetch = options.paidFetch ?? fetchFn;
     this.#api = new ServerApi(this.server, fetchFn);
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
@@ -237,7 +242,7 @@ export class ZkCreditsClient {
   #context(): PaidChatContext {
     return {
       api: this.#api,
-      fetchFn: this.#fetch,
+      fetchFn: this.#paidFetch,
       store: this.#store,
       deployment: this.deployment,
       tree: this.#tree,

@@ -21,6 +21,7 @@ export interface SpendProver {
 
 export type PaidChatContext = {
   api: ServerApi;
+  /** Carries the paid request. */
   fetchFn: FetchFn;
   store: CreditStore;
   deployment: DeploymentRef;

@@ -74,8 +74,9 @@ describe('spending credits', () => {
     // The first two paid requests are answered by this fetch as the server would (its error catalogue), without reaching it.
     const refusals = (['unknown_root', 'credit_in_use'] as const).map((code) => ({ code, ...ERRORS[code] }));
     const sent: string[] = [];
-    const fetchFn: FetchFn = async (input, init) => {
-      if (init?.method !== 'POST') return fetch(input, init);
+    // Given as `paidFetch`: it carries the paid requests and nothing else.
+    const paidFetch: FetchFn = async (input, init) => {
+      if (init?.method !== 'POST' || !String(input).endsWith('/v1/chat/completions')) throw new Error(`not a paid call: ${String(input)}`);
       sent.push((JSON.parse(String(init.body)) as { zkcredits: { nullifier_hash: string } }).zkcredits.nullifier_hash);
       const refusal = refusals.shift();
       if (!refusal) return fetch(input, init);
@@ -84,7 +85,7 @@ describe('spending credits', () => {
         headers: { 'content-type': 'application/json', 'retry-after': '1' },
       });
     };
-    const zk = clientFor(stack, prover, { store, fetch: fetchFn });
+    const zk = clientFor(stack, prover, { store, paidFetch });
     const res = await zk.chat({ model: MODEL, messages: [{ role: 'user', content: 'after two refusals' }], stream: true });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('refusals');
