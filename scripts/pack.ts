@@ -13,7 +13,7 @@
 // Imports of another `@zkcredits/*` package compile against that package's staged `.d.ts`
 // (tsc `paths`), so packages are built in dependency order.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -170,13 +170,26 @@ export type PackResult = { name: string; version: string; tarball: string };
 export function pack(options: { out?: string; only?: string[] } = {}): PackResult[] {
   const out = resolve(options.out ?? join(root, '.pack'));
   const stageRoot = join(out, 'stage');
+  // The staged declarations import third-party types (zod, viem, …): a link to the repository's
+  // node_modules lets tsc resolve them wherever `out` is. Only tsc uses it; it is gone afterwards.
+  const modules = join(stageRoot, 'node_modules');
+  rmSync(modules, { force: true });
   rmSync(stageRoot, { recursive: true, force: true });
   mkdirSync(stageRoot, { recursive: true });
+  symlinkSync(join(root, 'node_modules'), modules, 'dir');
+  try {
+    return packStaged(stageRoot, out, options.only);
+  } finally {
+    rmSync(modules, { force: true });
+  }
+}
+
+function packStaged(stageRoot: string, out: string, only: string[] | undefined): PackResult[] {
 
   const present = PUBLISHABLE.filter((p) => hasSources(p.dir));
   const versions = new Map(present.map((p) => [readManifest(p.dir).name, readManifest(p.dir).version]));
   // Those named, with the `@zkcredits/*` packages they depend on (built first, not packed).
-  const needed = new Set(options.only ?? versions.keys());
+  const needed = new Set(only ?? versions.keys());
   for (const pkg of [...present].reverse()) {
     const m = readManifest(pkg.dir);
     if (needed.has(m.name)) for (const dep of Object.keys(m.dependencies ?? {})) if (versions.has(dep)) needed.add(dep);
@@ -202,7 +215,7 @@ export function pack(options: { out?: string; only?: string[] } = {}): PackResul
       if (!existsSync(join(stage, types))) throw new Error(`${manifest.name}: ${types} was not built`);
     }
     staged.set(manifest.name, { dir: stage, manifest: publish });
-    if (options.only && !options.only.includes(manifest.name)) continue;
+    if (only && !only.includes(manifest.name)) continue;
     const json = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: stage, encoding: 'utf8' });
     const [info] = JSON.parse(json) as { filename: string; size: number; unpackedSize: number; entryCount: number }[];
     const tarball = join(out, info!.filename);
