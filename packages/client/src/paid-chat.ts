@@ -65,8 +65,11 @@ export async function sendPaidChat(ctx: PaidChatContext, request: PaidChatReques
     await ctx.reconcile();
     const credit = await reserveCredit(ctx, tried);
     try {
+      // A sync started meanwhile may have appended only some of its pages: let it finish.
+      while (ctx.tree.midSync) await ctx.tree.sync(signal);
       // One synchronous snapshot: the witness, and the size and root checked on chain, agree.
       const tree = ctx.tree.tree;
+      if (tree.indexOf(BigInt(credit.commitment)) < 0) continue; // the mirror was reset meanwhile: sync again
       const state = { size: tree.size, root: tree.root };
       const hash = requestHash({ ...ctx.deployment, method: 'POST', path: CHAT_PATH, headers: request.headers ?? {}, body: request.body });
       const witness = buildSpendWitness(credentialOf(credit), tree, hash);

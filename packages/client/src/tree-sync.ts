@@ -14,6 +14,7 @@ const MAX_PAGES = 128;
 export class TreeSync {
   #tree = new MerkleTree();
   #syncing: Promise<TreeState> | undefined;
+  #midSync = false;
   readonly #checking = new Map<string, Promise<void>>();
 
   constructor(
@@ -26,6 +27,14 @@ export class TreeSync {
     return this.#tree;
   }
 
+  /**
+   * True while a sync has appended some pages but not all: the mirror's root is then not one the
+   * chain knows. Build a witness only when this is false (`await sync()` first).
+   */
+  get midSync(): boolean {
+    return this.#midSync;
+  }
+
   /** Forgets every leaf: the next sync starts from scratch. */
   reset(): void {
     this.#tree = new MerkleTree();
@@ -34,12 +43,24 @@ export class TreeSync {
   /** Fetches the leaves the mirror lacks; concurrent calls share one sync. */
   sync(signal?: AbortSignal): Promise<TreeState> {
     this.#syncing ??= this.#sync(signal).finally(() => {
+      this.#midSync = false;
       this.#syncing = undefined;
     });
     return this.#syncing;
   }
 
   async #sync(signal?: AbortSignal): Promise<TreeState> {
+    const before = { tree: this.#tree, size: this.#tree.size };
+    try {
+      return await this.#pages(signal);
+    } catch (error) {
+      // A sync that failed after some pages leaves the mirror as it found it.
+      if (this.#tree === before.tree && this.#tree.size > before.size) this.#tree.truncate(before.size);
+      throw error;
+    }
+  }
+
+  async #pages(signal?: AbortSignal): Promise<TreeState> {
     let shrunk = false;
     for (let pages = 0; pages < MAX_PAGES; pages++) {
       const tree = this.#tree;
@@ -56,8 +77,10 @@ export class TreeSync {
           details: `${page.leaves.length} leaves from ${page.from} of ${page.total}`,
         });
       }
+      this.#midSync = true;
       tree.insertMany(page.leaves);
       if (tree.size === page.total) {
+        this.#midSync = false;
         if (tree.root !== page.root) {
           this.reset();
           throw mismatch("the leaves do not hash to the root the server states (the mirror is reset; the next sync starts over)");
