@@ -10,7 +10,6 @@ export type { E2eeOptions } from './e2ee.js';
 export { E2EE_FORBIDDEN_FIELDS } from './e2ee.js';
 export type { SpendProver } from './paid-chat.js';
 export type { FetchFn, ModelInfo, ServerConfig } from './server-api.js';
-export type { TreeCheck, TreeState } from './tree-check.js';
 // Network privacy: every request through one SOCKS5 proxy (`--socks5` / ZKC_SOCKS_PROXY), or none.
 export { createNetwork, openNetwork, networkFromEnv, type Network, type NetworkOptions } from './network.js';
 export { NetworkError, type NetworkErrorCode } from './network-errors.js';

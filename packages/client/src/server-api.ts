@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { ClientError, briefly } from './errors.js';
 import type { Hex } from './records.js';
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 /** A `fetch` as the client calls it (global fetch, a SOCKS fetch, a test double). */
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -189,7 +191,7 @@ export class ServerApi {
     const leaves: bigint[] = [];
     for (let i = 0; i < bytes.length; i += 32) {
       let hex = '0x';
-      for (let j = i; j < i + 32; j++) hex += bytes[j]!.toString(16).padStart(2, '0');
+      for (let j = i; j < i + 32; j++) hex += HEX[bytes[j]!];
       leaves.push(BigInt(hex));
     }
     return { from, total: Number(total), root: BigInt(root), leaves };
