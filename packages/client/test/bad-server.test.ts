@@ -149,6 +149,13 @@ describe('a server or chain other than the one chosen', () => {
     expect((await zk.fetch(`${fake.url}/v1/chat/completions`, { method: 'POST', body: 'not json' })).status).toBe(400);
     expect((await zk.fetch(`${fake.url}/v1/chat/completions`)).status).toBe(405);
     expect(fake.requests).toEqual([]);
+    // A Request object works as fetch's first argument too.
+    const responses = await zk.fetch(new Request(`${fake.url}/v1/responses`, { method: 'POST', body: '{}' }));
+    expect(responses.status).toBe(404);
+    expect(await responses.json()).toMatchObject({ error: { code: 'route_not_supported', message: expect.stringMatching(/POST \/v1\/chat\/completions/) } });
+    const models = await zk.fetch(new Request(`${fake.url}/v1/models`));
+    expect(((await models.json()) as { data: { id: string }[] }).data.map((m) => m.id)).toEqual(['plain-model']);
+    expect(fake.requests).toEqual(['GET /v1/models']);
     await expectNothingChanged();
   });
 });
