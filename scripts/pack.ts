@@ -24,6 +24,11 @@ type Publishable = {
   dir: string;
   /** Source folders (under the package) that are test-only: neither compiled nor exported. */
   testOnly?: string[];
+  /**
+   * The source of each command whose workspace `bin` is not a source file (e.g. a shim that runs
+   * the TypeScript with tsx): `{ zkcredits: './src/main.ts' }`. The published `bin` is its JavaScript.
+   */
+  bin?: Record<string, string>;
 };
 
 /** What is published, in dependency order. Adding a package is one line. */
@@ -82,8 +87,13 @@ export function publishManifest(pkg: Publishable, manifest: Manifest, versions: 
     const entries = typeof manifest.bin === 'string' ? { [manifest.name.replace(/^@[^/]+\//, '')]: manifest.bin } : manifest.bin;
     bin = Object.fromEntries(
       Object.entries(entries).map(([name, target]) => {
-        const base = distBase(target);
-        if (!base) throw new Error(`${manifest.name}: bin ${name} → ${target} is not a source file under ./src`);
+        const base = distBase(pkg.bin?.[name] ?? target);
+        if (!base) {
+          throw new Error(
+            `${manifest.name}: bin ${name} → ${target} is not a source file under ./src; ` +
+              `name its source in scripts/pack.ts (PUBLISHABLE: { dir: '${pkg.dir}', bin: { ${name}: './src/….ts' } })`,
+          );
+        }
         return [name, `${base}.js`];
       }),
     );
@@ -204,6 +214,10 @@ function packStaged(stageRoot: string, out: string, only: string[] | undefined):
     const started = Date.now();
     compile(pkg, stage, pathsFor(staged));
     copyAssets(pkg, stage);
+    for (const file of Object.values((publish.bin ?? {}) as Record<string, string>)) {
+      const text = readFileSync(join(stage, file), 'utf8');
+      if (!text.startsWith('#!')) writeFileSync(join(stage, file), `#!/usr/bin/env node\n${text}`);
+    }
     writeFileSync(join(stage, 'package.json'), `${JSON.stringify(publish, null, 2)}\n`);
     for (const [from, to] of [
       [join(root, pkg.dir, 'README.md'), 'README.md'],

@@ -185,13 +185,21 @@ describe('published packages (npm pack → npm install → plain node)', () => {
     for (const name of names) expect(existsSync(join(installed(`@zkcredits/${name}`), 'node_modules/@zkcredits')), name).toBe(false);
   });
 
-  it('loads every export with plain node as an ES module, and keeps @zkcredits/attest/testing unexported', async () => {
+  it('loads every export with plain node as an ES module, runs every bin, and keeps @zkcredits/attest/testing unexported', async () => {
     const specifiers = exportSpecifiers();
     const code = `const out = {};\n${specifiers.map((x, i) => `import * as m${i} from '${x}'; out['${x}'] = Object.keys(m${i}).length;`).join('\n')}\nconsole.log(JSON.stringify(out));`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', code], { cwd: scratch, env: plainEnv() });
     const counts = JSON.parse(stdout) as Record<string, number>;
     expect(Object.keys(counts).sort()).toEqual([...specifiers].sort());
     for (const [specifier, n] of Object.entries(counts)) expect(n, specifier).toBeGreaterThan(0);
+
+    // Every command a package installs (the cli's `zkcredits`) starts from node_modules/.bin.
+    for (const name of packedNames()) {
+      const { bin = {} } = manifest(`@zkcredits/${name}`) as Manifest & { bin?: Record<string, string> };
+      for (const command of Object.keys(bin)) {
+        await run(join(scratch, 'node_modules/.bin', command), ['--help'], { cwd: scratch, env: plainEnv() });
+      }
+    }
 
     const testing = run(process.execPath, ['--input-type=module', '-e', "await import('@zkcredits/attest/testing')"], { cwd: scratch, env: plainEnv() });
     await expect(testing).rejects.toMatchObject({ stderr: expect.stringContaining('ERR_PACKAGE_PATH_NOT_EXPORTED') });
