@@ -36,7 +36,8 @@ const PUBLISHABLE: Publishable[] = [
   { dir: 'packages/core' },
   { dir: 'packages/attest', testOnly: ['src/testing'] },
   { dir: 'packages/client' },
-  { dir: 'packages/cli' },
+  // Its workspace bin is a shim that runs the sources with tsx (bin/zkcredits.mjs).
+  { dir: 'packages/cli', bin: { zkcredits: './src/main.ts' } },
 ];
 
 type Manifest = {
