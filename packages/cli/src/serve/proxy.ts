@@ -98,7 +98,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   let hosts = new Set<string>();
   let stopping = false;
 
-  const server = createServer({ headersTimeout: options.headersTimeoutMs ?? 15_000, requestTimeout: 120_000, keepAliveTimeout: 5_000 });
+  const headersTimeout = options.headersTimeoutMs ?? 15_000;
+  const server = createServer({
+    headersTimeout,
+    requestTimeout: 120_000,
+    keepAliveTimeout: 5_000,
+    // How often Node enforces the two timeouts above (default 30 s, which would stretch them).
+    connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<RouteOutcome> {
     const corsHeaders = cors.headers(req.headers);
@@ -163,8 +170,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       });
   });
   // A bad request line or headers, or a header timeout: an answer if the socket still takes one.
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const line = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${line}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     else socket.destroy();
   });
 
