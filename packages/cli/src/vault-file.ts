@@ -11,8 +11,14 @@ import { VaultError, type StoredCredit, type StoredVault, type VaultMeta, type V
 import { CliError } from './errors.js';
 import { createFileAtomic, isErrno, readIfExists, writeFileAtomic } from './files.js';
 
-/** A `VaultStorage` in one JSON file: `{ meta, credits }`, ciphertexts only. */
+/**
+ * A `VaultStorage` in one JSON file: `{ meta, credits }`, ciphertexts only. Writes are serialised
+ * in this process (each one reads, merges and atomically replaces the file); other processes are
+ * kept out by `VaultLock`.
+ */
 export class FileVaultStorage implements VaultStorage {
+  #writes: Promise<unknown> = Promise.resolve();
+
   constructor(readonly path: string) {}
 
   async exists(): Promise<boolean> {
@@ -44,7 +50,13 @@ export class FileVaultStorage implements VaultStorage {
     }
   }
 
-  async put(credits: StoredCredit[]): Promise<void> {
+  put(credits: StoredCredit[]): Promise<void> {
+    const write = this.#writes.then(() => this.#put(credits));
+    this.#writes = write.catch(() => {});
+    return write;
+  }
+
+  async #put(credits: StoredCredit[]): Promise<void> {
     const current = await this.load();
     if (!current) throw new VaultError('storage_failed', 'There is no vault to save to.', { details: this.path });
     const byId = new Map(current.credits.map((c) => [c.id, c]));

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Vault } from '@zkcredits/core/vault';
 import { ClientError, MemoryCreditStore, ZkCreditsClient } from '@zkcredits/client';
+import { getAddress } from 'viem';
 import { z } from 'zod';
 import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
@@ -62,6 +63,7 @@ export async function init(ctx: Context, options: InitOptions): Promise<void> {
     chainId ??= served.chain_id;
     contract ??= served.contract;
   }
+  contract = getAddress(contract);
   const client = new ZkCreditsClient({
     server: options.server,
     store: new MemoryCreditStore(),
