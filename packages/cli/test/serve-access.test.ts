@@ -167,6 +167,28 @@ describe('zkcredits serve: access, limits, stopping', () => {
     }
   });
 
+  it('streams pass through chunk by chunk, as the provider sends them', async () => {
+    env.stack.sim.faults.always('slow:150');
+    try {
+      const answer = await fetch(`${fx.proxy.baseUrl}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${fx.token}`, 'content-type': 'application/json' }, body: chatBody('one word at a time please', { stream: true }) });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const arrivals: number[] = [];
+      let text = '';
+      const decoder = new TextDecoder();
+      for await (const chunk of answer.body!) {
+        arrivals.push(Date.now());
+        text += decoder.decode(chunk as Uint8Array, { stream: true });
+      }
+      expect(text).toContain('data: [DONE]');
+      // Several separate arrivals spread over the provider's pace, not one buffered block.
+      expect(arrivals.length).toBeGreaterThan(3);
+      expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan(300);
+    } finally {
+      env.stack.sim.faults.clear();
+    }
+  });
+
   it('a caller going away aborts the upstream call; the credit is counted once, by the server’s rule', async () => {
     const before = await env.client.balance();
     const chats = env.stack.sim.state.chatRequestCount;

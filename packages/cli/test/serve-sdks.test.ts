@@ -118,6 +118,7 @@ describe('zkcredits serve: OpenAI clients through the local proxy', () => {
     const requests = fx.events.filter((e) => e.type === 'request');
     expect(requests.filter((e) => e.type === 'request' && e.paid)).toHaveLength(10);
     expect(requests).toContainEqual(expect.objectContaining({ method: 'POST', route: '/v1/chat/completions', status: 400, error: 'e2ee_unsupported', model: E2EE_MODEL }));
+    expect(requests.filter((e) => e.type === 'request' && e.aborted)).toEqual([]);
     const text = JSON.stringify(fx.events);
     expect(text).not.toMatch(/private|hello|streamed|weather/);
     expect(text).not.toContain(fx.token);

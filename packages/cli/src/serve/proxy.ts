@@ -152,6 +152,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const started = performance.now();
     const method = req.method ?? 'GET';
     const path = routeOf(req.url);
+    // The caller went away (or was cut off) before the whole answer was written.
+    let left = false;
+    res.on('close', () => {
+      if (!res.writableFinished) left = true;
+    });
     if (stopping) res.setHeader('connection', 'close');
     handle(req, res)
       .catch((error: unknown): RouteOutcome => {
@@ -165,7 +170,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         return { status: res.headersSent ? res.statusCode : 499 };
       })
       .then((outcome) => {
-        const aborted = !res.writableFinished;
+        const aborted = left || !res.writableEnded;
         emit({ type: 'request', method, route: path, ...outcome, ...(aborted ? { aborted } : {}), ms: Math.round(performance.now() - started) });
       });
   });
