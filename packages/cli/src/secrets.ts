@@ -7,10 +7,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Entry } from '@napi-rs/keyring';
+import { Entry, type EntryOptions } from '@napi-rs/keyring';
 import { CliError } from './errors.js';
 
 const SERVICE = 'zkcredits';
+/**
+ * On Linux, the Secret Service only: the library's fallback, the kernel keyring, forgets everything
+ * at reboot, and a vault key lost there would lock the credits away for good.
+ */
+const ENTRY_OPTIONS: EntryOptions = { linux: { store: 'secret-service' } };
+const entry = (name: string) => new Entry(SERVICE, name, ENTRY_OPTIONS);
 const WALLET_ENTRY = 'wallet-key';
 
 /** A secret from a file: its first line (so `echo pass > f` works). */
@@ -88,10 +94,10 @@ export async function readBackupPassphrase(file: string | undefined, fallback: s
 export function probeKeychain(): { ok: true } | { ok: false; reason: string } {
   const probe = `probe-${randomBytes(6).toString('hex')}`;
   try {
-    const entry = new Entry(SERVICE, probe);
-    entry.setPassword('probe');
-    const back = entry.getPassword();
-    entry.deletePassword();
+    const probeEntry = entry(probe);
+    probeEntry.setPassword('probe');
+    const back = probeEntry.getPassword();
+    probeEntry.deletePassword();
     return back === 'probe' ? { ok: true } : { ok: false, reason: 'the keychain did not return what was stored' };
   } catch (error) {
     return { ok: false, reason: (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 200) };
@@ -107,7 +113,7 @@ export function randomVaultPassphrase(): string {
 
 export function storeVaultKey(vaultId: string, passphrase: string): void {
   try {
-    new Entry(SERVICE, vaultId).setPassword(passphrase);
+    entry(vaultId).setPassword(passphrase);
   } catch (cause) {
     throw new CliError('keychain_unavailable', 'Could not store the vault key in the OS keychain.', { details: (cause as Error).message, cause });
   }
@@ -116,9 +122,14 @@ export function storeVaultKey(vaultId: string, passphrase: string): void {
 export function loadVaultKey(vaultId: string): string {
   let value: string | null;
   try {
-    value = new Entry(SERVICE, vaultId).getPassword();
+    value = entry(vaultId).getPassword();
   } catch (cause) {
     throw new CliError('keychain_unavailable', `${NO_KEYCHAIN} This vault's key is kept there, so it cannot be unlocked now.`, { details: (cause as Error).message, cause });
+  }
+  if (!value) {
+    // Some platforms answer "no entry" when the keychain itself is missing: tell the two apart.
+    const probe = probeKeychain();
+    if (!probe.ok) throw new CliError('keychain_unavailable', `${NO_KEYCHAIN} This vault's key is kept there, so it cannot be unlocked now.`, { details: probe.reason });
   }
   if (!value) throw new CliError('keychain_missing', 'The OS keychain has no key for this vault.', { details: `entry ${SERVICE} / ${vaultId}` });
   return value;
@@ -126,7 +137,7 @@ export function loadVaultKey(vaultId: string): string {
 
 export function deleteVaultKey(vaultId: string): void {
   try {
-    new Entry(SERVICE, vaultId).deletePassword();
+    entry(vaultId).deletePassword();
   } catch {
     // nothing to delete
   }
@@ -147,7 +158,7 @@ export async function readWalletKey(file: string | undefined): Promise<{ key: `0
   } else {
     source = 'the OS keychain';
     try {
-      key = new Entry(SERVICE, WALLET_ENTRY).getPassword() ?? undefined;
+      key = entry(WALLET_ENTRY).getPassword() ?? undefined;
     } catch {
       key = undefined;
     }

@@ -1,0 +1,81 @@
+// The vault key in a real OS keychain: Debian's gnome-keyring as the Secret Service, inside its own
+// D-Bus session (`dbus-run-session`), unlocked with a known password. `init --keychain` keeps a
+// random vault key there (nothing about it in the home); `balance` and `export` unlock with it; outside
+// that session there is no keychain, and the CLI says so. A fake server stands in for the zkcredits
+// server (no proof is made). Skipped where gnome-keyring is not installed.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, cliEnv, filesUnder, runCli, startFakeServer, tempDir, type FakeServer } from './cli-helpers.js';
+
+const HAVE_KEYRING = existsSync('/usr/bin/gnome-keyring-daemon') && existsSync('/usr/bin/dbus-run-session');
+
+function inKeyringSession(script: string, env: Record<string, string>): Promise<{ code: number; output: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('dbus-run-session', ['--', 'sh', '-c', `printf %s "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1\n${script}`], {
+      env: { ...cliEnv(env), DBUS_SESSION_BUS_ADDRESS: undefined } as unknown as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? -1, output });
+    });
+  });
+}
+
+describe.skipIf(!HAVE_KEYRING)('the vault key in a real Secret Service (gnome-keyring)', () => {
+  let fake: FakeServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    fake = await startFakeServer();
+    dir = await tempDir('keychain');
+  });
+
+  afterAll(async () => {
+    await fake?.close();
+  });
+
+  it('init --keychain, then balance and export unlock from it; without it, says so', async () => {
+    const home = join(dir, 'home');
+    const xdgHome = join(dir, 'user'); // gnome-keyring keeps its keyring under $HOME/.local/share
+    await mkdir(join(xdgHome, '.cache'), { recursive: true, mode: 0o700 });
+    const cli = `"${process.execPath}" "${BIN}" --home "${home}" --json`;
+    const script = [
+      `${cli} init --server "${fake.url}" --rpc "${fake.rpcUrl}" --keychain > "${dir}/init.json"; echo "init=$?"`,
+      `${cli} balance > "${dir}/balance.json"; echo "balance=$?"`,
+      `ZKC_BACKUP_PASSPHRASE='backup passphrase here' ${cli} export "${dir}/backup.json" > "${dir}/export.json"; echo "export=$?"`,
+    ].join('\n');
+    const run = await inKeyringSession(script, { HOME: xdgHome, KEYRING_PASSWORD: 'keyring-test-password' });
+    expect(run.output).toContain('init=0');
+    expect(run.output).toContain('balance=0');
+    expect(run.output).toContain('export=0');
+    expect(JSON.parse(await readFile(join(dir, 'init.json'), 'utf8'))).toMatchObject({ ok: true, keyStorage: 'keychain' });
+    expect(JSON.parse(await readFile(join(dir, 'balance.json'), 'utf8'))).toMatchObject({ ok: true, credits: { unspent: 0 } });
+    const config = JSON.parse(await readFile(join(home, 'config.json'), 'utf8')) as { keyStorage: string; vaultId: string };
+    expect(config.keyStorage).toBe('keychain');
+
+    // The random vault key is in the keyring, never in the home.
+    for (const f of await filesUnder(home)) expect(f.mode).toBe(0o600);
+
+    // No keychain outside that session: a clear error, exit 3; a passphrase does not unlock it either.
+    const outside = await runCli(['--home', home, 'balance'], { env: { ZKC_PASSPHRASE: 'whatever passphrase' } });
+    expect(outside.code).toBe(3);
+    expect(outside.stderr).toMatch(/No OS keychain is available/);
+
+    // The export was re-encrypted to the backup passphrase: it imports into a passphrase home.
+    const other = join(dir, 'other');
+    const init = await runCli(['--home', other, 'init', '--server', fake.url, '--rpc', fake.rpcUrl, '--no-keychain'], { env: { ZKC_PASSPHRASE: 'other home passphrase' } });
+    expect(init.code, init.stderr).toBe(0);
+    const imported = await runCli(['--home', other, '--json', 'import', join(dir, 'backup.json')], { env: { ZKC_PASSPHRASE: 'other home passphrase', ZKC_BACKUP_PASSPHRASE: 'backup passphrase here' } });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.json).toMatchObject({ ok: true, added: 0 });
+  });
+});
