@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL, startStack, type Stack } from '../../server/test/helpers/stack.js';
 import { fundedWallet } from '../../client/test/helpers.js';
 import { FileVaultStorage } from '../src/vault-file.js';
-import { filesUnder, runCli, tempDir } from './cli-helpers.js';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { BIN, cliEnv, filesUnder, runCli, tempDir } from './cli-helpers.js';
 
 const PASS_A = 'first home passphrase';
 const PASS_B = 'second home passphrase';
@@ -128,5 +130,43 @@ describe('zkcredits init → buy → balance → chat → export → import → 
     }
     const backupText = (await filesUnder(root)).find((f) => f.path === backup)!.text.toLowerCase();
     for (const s of secrets) expect(backupText.includes(s.toLowerCase())).toBe(false);
+  });
+
+  it('serve: the proxy on loopback with the home token; a credit spent elsewhere is found out; stops on SIGTERM and frees the vault', async () => {
+    const child = spawn(process.execPath, [BIN, '--home', homeA, '--json', 'serve', '--port', '0'], { env: cliEnv({ ZKC_PASSPHRASE: PASS_A }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    try {
+      const started = await new Promise<{ url: string; baseURL: string }>((resolveStart, reject) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          const line = out.split('\n').find((l) => l.startsWith('{'));
+          if (line) resolveStart(JSON.parse(line) as { url: string; baseURL: string });
+        });
+        void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+      });
+      expect(started.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const token = (JSON.parse(await readFile(join(homeA, 'config.json'), 'utf8')) as { proxyToken: string }).proxyToken;
+      expect((await fetch(`${started.baseURL}/models`)).status).toBe(401);
+      const models = await fetch(`${started.baseURL}/models`, { headers: { authorization: `Bearer ${token}` } });
+      expect(models.status).toBe(200);
+      const paid = await fetch(`${started.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'through the proxy' }], max_tokens: 16 }),
+      });
+      // Home A's last credit was imported into home B and spent there: the proof is refused as
+      // spent, the credit marked so, and no other is left (402, no_credits).
+      expect(paid.status).toBe(402);
+      expect(((await paid.json()) as { error: { code: string } }).error.code).toBe('no_credits');
+      // The vault is held by serve: another process is refused.
+      expect((await cli(homeA, PASS_A, ['balance'])).json).toMatchObject({ ok: false, error: { code: 'vault_busy' } });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect((await cli(homeA, PASS_A, ['balance'])).json).toMatchObject({ ok: true, credits: { unspent: 0, spent: 3 } });
   });
 });
