@@ -148,13 +148,14 @@ async function benchIndexSync(): Promise<Record<string, number>> {
   }
 }
 
-/** A page of leaves through the real route and HTTP stack, from an in-memory tree of 2^20 leaves. */
-export async function benchLeavesPage(): Promise<Record<string, number>> {
-  const LEAVES = 1 << 20;
-  const PAGES = 21;
+/**
+ * The real app (routes, HTTP stack) serving an in-memory tree of `leaves` leaves and nothing else
+ * of a chain index; `fn` gets its URL. Used by the leaves-page and client-sync benchmarks.
+ */
+export async function withLeavesServer<T>(leaves: number, fn: (url: string) => Promise<T>): Promise<T> {
   await initPoseidon2();
   // Building the tree hashes every node once (the indexer does the same when it loads).
-  const tree = MerkleTree.fromLeaves(Array.from({ length: LEAVES }, (_, i) => BigInt(i + 1)));
+  const tree = MerkleTree.fromLeaves(Array.from({ length: leaves }, (_, i) => BigInt(i + 1)));
   const dir = mkdtempSync(join(tmpdir(), 'zkc-bench-leaves-'));
   const config = loadConfig({
     ZKC_HOST: '127.0.0.1',
@@ -189,6 +190,19 @@ export async function benchLeavesPage(): Promise<Record<string, number>> {
   });
   const { url } = await app.start();
   try {
+    return await fn(url);
+  } finally {
+    await app.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A page of leaves through the real route and HTTP stack, from an in-memory tree of 2^20 leaves. */
+export async function benchLeavesPage(): Promise<Record<string, number>> {
+  const LEAVES = 1 << 20;
+  const PAGES = 21;
+  return withLeavesServer(LEAVES, async (url) => {
     const page = async (from: number) => {
       const t0 = performance.now();
       const res = await fetch(`${url}/v1/zkcredits/leaves?from=${from}`);
@@ -202,11 +216,7 @@ export async function benchLeavesPage(): Promise<Record<string, number>> {
     const times: number[] = [];
     for (let i = 0; i < PAGES; i++) times.push(await page(i * step));
     return { leaves_page_1m_ms: percentile(times, 50) };
-  } finally {
-    await app.stop();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 export async function benchServer(): Promise<Record<string, number>> {
