@@ -9,7 +9,7 @@ import { MemoryCreditStore, type CreditStore, type SpendProver, type ZkCreditsCl
 import { clientFor, fundedWallet, recordingFetch, startClientStack, waitModelsKnown, type Stack } from '../../client/test/helpers.js';
 import { startProxy, type ProxyEvent, type ProxyOptions, type RunningProxy } from '../src/serve/index.js';
 
-export { E2EE_MODEL, MODEL, clientFor, fundedWallet, recordingFetch, startClientStack, waitModelsKnown, type Stack } from '../../client/test/helpers.js';
+export { E2EE_MODEL, MODEL, fundedWallet, recordingFetch, startClientStack, type Stack } from '../../client/test/helpers.js';
 
 /** A fresh local token, as `zkcredits init` makes one. */
 export function newToken(): string {
