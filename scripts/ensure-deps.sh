@@ -44,3 +44,11 @@ if ! command -v microsocks >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq microsocks >/dev/null
 fi
+
+# The CLI's keychain test (packages/cli/test/keychain.test.ts) keeps a vault key in a real Secret
+# Service: Debian's gnome-keyring, in its own D-Bus session (dbus-run-session).
+if [ ! -x /usr/bin/gnome-keyring-daemon ] || ! command -v dbus-run-session >/dev/null 2>&1; then
+  echo "[deps] installing Debian gnome-keyring and dbus (Secret Service for the CLI's keychain test)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends gnome-keyring dbus >/dev/null
+fi

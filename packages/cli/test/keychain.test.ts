@@ -2,7 +2,7 @@
 // D-Bus session (`dbus-run-session`), unlocked with a known password. `init --keychain` keeps a
 // random vault key there (nothing about it in the home); `balance` and `export` unlock with it; outside
 // that session there is no keychain, and the CLI says so. A fake server stands in for the zkcredits
-// server (no proof is made). Skipped where gnome-keyring is not installed.
+// server (no proof is made). Needs gnome-keyring and dbus (scripts/ensure-deps.sh installs them).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, cliEnv, filesUnder, runCli, startFakeServer, tempDir, type FakeServer } from './cli-helpers.js';
 
-const HAVE_KEYRING = existsSync('/usr/bin/gnome-keyring-daemon') && existsSync('/usr/bin/dbus-run-session');
+if (!existsSync('/usr/bin/gnome-keyring-daemon') || !existsSync('/usr/bin/dbus-run-session')) {
+  throw new Error('gnome-keyring and dbus are not installed: apt-get install -y gnome-keyring dbus, or bash scripts/ensure-deps.sh (npm test does this)');
+}
 
 function inKeyringSession(script: string, env: Record<string, string>): Promise<{ code: number; output: string }> {
   return new Promise((resolvePromise, reject) => {
@@ -30,7 +32,7 @@ function inKeyringSession(script: string, env: Record<string, string>): Promise<
   });
 }
 
-describe.skipIf(!HAVE_KEYRING)('the vault key in a real Secret Service (gnome-keyring)', () => {
+describe('the vault key in a real Secret Service (gnome-keyring)', () => {
   let fake: FakeServer;
   let dir: string;
 
