@@ -26,7 +26,7 @@ npx forge snapshot --check
 echo "[test] web test build (adds the test wallet; kept apart from the production build)"
 bash scripts/web-build.sh test
 
-echo "[test] vitest: core, attest, venice-sim, client, server, web (real browser)"
+echo "[test] vitest: core; attest, venice-sim; server; client; cli; web (real browser): groups in that order"
 npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-results.json
 
 # Installing and building must not rewrite the committed lockfile (npm, or Next patching it for SWC).

@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     name: 'web',
     // Projects run one after another at the root (`npx vitest run`), each with its own workers.
-    sequence: { groupOrder: 3 },
+    sequence: { groupOrder: 5 },
     include: ['test/**/*.test.ts'],
     testTimeout: 180_000,
     hookTimeout: 240_000,
