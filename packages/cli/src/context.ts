@@ -33,9 +33,33 @@ export class Output {
     process.stderr.write(`${text}\n`);
   }
 
-  /** The command's result in `--json` mode. */
+  #held: object | undefined;
+
+  #write(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+  }
+
+  /**
+   * The command's result in `--json` mode. A failing result (`ok: false`, e.g. a failed
+   * attestation's report) is held and written by `failure()` with its error: still one document.
+   */
   result(value: unknown): void {
-    if (this.json) process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+    if (!this.json) return;
+    if (value !== null && typeof value === 'object' && (value as { ok?: unknown }).ok === false) this.#held = value;
+    else this.#write(value);
+  }
+
+  /** The error document in `--json` mode: `{ ok: false, error }`, merged into a held failing result. */
+  failure(error: { code: string; message: string; details?: string }): void {
+    if (!this.json) return;
+    this.#write({ ...this.#held, ok: false, error });
+    this.#held = undefined;
+  }
+
+  /** Writes a held failing result that no error followed. */
+  flush(): void {
+    if (this.#held) this.#write(this.#held);
+    this.#held = undefined;
   }
 
   /** A spinner on stderr (silent in `--json` mode). */

@@ -51,6 +51,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         report(ctx, error);
         setExit(exitCodeOf(error));
       } finally {
+        ctx.out.flush();
         await ctx.close();
       }
     };
@@ -130,7 +131,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 /** Prints an error: one line (and details) for people, or `{ ok: false, error }` with --json. Never a stack for expected errors. */
 function report(ctx: Context, error: unknown): void {
   const d = describeError(error);
-  if (ctx.out.json) process.stdout.write(`${JSON.stringify({ ok: false, error: d })}\n`);
+  ctx.out.failure(d);
   process.stderr.write(`zkcredits: ${d.message}\n${d.details ? `  ${d.details.replace(/\n/g, '\n  ')}\n` : ''}`);
   if (d.code === 'internal' && process.env.ZKC_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
 }

@@ -3,6 +3,7 @@
  * the home, the SOCKS proxy, the RPC, the server, the CRS, the prover, the DCAP collateral (through an
  * attestation of an E2EE model), and the vault's key. Exits `doctor` (11) when any check fails.
  */
+import { MerkleTree, buildSpendWitness, credentialCommitment, generateCredential, initPoseidon2 } from '@zkcredits/core';
 import { MemoryCreditStore, ZkCreditsClient, type Network } from '@zkcredits/client';
 import { ensureCrs, nodeProver } from '@zkcredits/client/node';
 import { createPublicClient } from 'viem';
@@ -86,10 +87,22 @@ export async function doctor(ctx: Context, options: { model?: string }): Promise
   if (!crsPath) skip('prover', 'needs the CRS');
   else {
     try {
+      // A real round trip: a proof of a throwaway credential, verified. (Destroying a native
+      // backend that has not answered yet races bb.js's connection: an unhandled rejection.)
       const started = Date.now();
+      await initPoseidon2();
       const prover = await nodeProver({ crsPath })();
-      await prover.destroy?.();
-      add({ name: 'prover', status: 'ok', detail: `starts (${Date.now() - started} ms)` });
+      try {
+        const credential = generateCredential();
+        const tree = new MerkleTree();
+        tree.insertMany([credentialCommitment(credential)]);
+        const proof = await prover.prove(buildSpendWitness(credential, tree, 1n));
+        const verifier = prover as Partial<{ verify(p: typeof proof): Promise<boolean> }>;
+        if (verifier.verify && !(await verifier.verify(proof))) throw new Error('a fresh proof does not verify under the pinned key');
+      } finally {
+        await prover.destroy?.();
+      }
+      add({ name: 'prover', status: 'ok', detail: `proves and verifies a throwaway spend (${Date.now() - started} ms)` });
     } catch (error) {
       add({ name: 'prover', status: 'fail', detail: brief(error), fix: 'reinstall zkcredits (the native bb binary or its WASM is missing)' });
     }
