@@ -3,7 +3,7 @@
 // revision, cores, load, every key) and README.md's numbers paragraph is rewritten from it.
 //   npm run bench                 every suite
 //   npm run bench -- core gas     some suites: updates their keys in results.json, not the history
-// Suites: core (circuit, prover, tree), gas (Anvil receipts), attest (attestation, E2EE), client (SDK), server, web (real browser). Each
+// Suites: core (circuit, prover, tree), gas (Anvil receipts), attest (attestation, E2EE), client (SDK), server, cli (proxy, cold chat), web (real browser). Each
 // builds what it needs (gas: forge build; web: the test build). A suite that fails is reported
 // and the others still run; the exit code is 1 if any suite failed.
 import { execFileSync } from 'node:child_process';
@@ -22,6 +22,7 @@ const suites: Suite[] = [
   { name: 'attest', run: async () => (await import('./attest.js')).benchAttest() },
   { name: 'client', run: async () => (await import('./client.js')).benchClient() },
   { name: 'server', run: async () => (await import('../packages/server/bench/bench.js')).benchServer() },
+  { name: 'cli', run: async () => (await import('./cli.js')).benchCli() },
   {
     name: 'web',
     run: async () => {
