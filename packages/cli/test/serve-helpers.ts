@@ -18,8 +18,10 @@ export function newToken(): string {
 
 /** Buys `n` credits into `client`'s store (Anvil account `wallet`) and waits until the server has indexed them. */
 export async function fund(stack: Stack, client: ZkCreditsClient, n: number, wallet = 2): Promise<void> {
+  // Counted before buying: the server may index the purchase before `buy` returns.
+  const before = stack.server.indexer.status.leafCount;
   await client.buy(n, { walletClient: await fundedWallet(stack, wallet), permit: true });
-  await stack.waitIndexed(stack.server.indexer.status.leafCount + n);
+  await stack.waitIndexed(before + n);
   await client.sync();
 }
 
