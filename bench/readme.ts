@@ -23,6 +23,11 @@ export const QUOTED_KEYS = [
   'server_rps',
   'server_p50_ms',
   'server_overhead_ms',
+  'attest_verify_ms',
+  'browser_attest_verify_ms',
+  'e2ee_overhead_ms',
+  'proxy_overhead_ms',
+  'cli_cold_first_answer_ms',
 ] as const;
 
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
@@ -39,7 +44,11 @@ export function renderNumbers(entry: HistoryEntry): string {
     `(proving only; fetching the new leaves before it takes ${r.browser_leaves_fetch_ms} ms); verifying takes ${r.verify_native_ms} ms.`,
     `Buying one credit costs ${r.gas_buy_1} gas and a batch ${r.gas_per_credit_batch_32} gas per credit (one Poseidon2`,
     `hash is ${r.gas_poseidon2_hash2} gas). The server handles ${r.server_rps} verified requests/s at p50 ${r.server_p50_ms} ms,`,
-    `adding ${r.server_overhead_ms} ms over calling Venice directly. Every key of every run: \`bench/history.jsonl\`.`,
+    `adding ${r.server_overhead_ms} ms over calling Venice directly. Checking an enclave's attestation (DCAP) takes`,
+    `${r.attest_verify_ms} ms in Node and ${r.browser_attest_verify_ms} ms in the browser; end-to-end encryption costs the client`,
+    `${r.e2ee_overhead_ms} ms of CPU for a 1 KB prompt and a 200-token answer. The local proxy adds ${r.proxy_overhead_ms} ms`,
+    `over a direct API-key call, and a cold \`zkcredits chat\` prints its first answer byte after ${r.cli_cold_first_answer_ms} ms.`,
+    `Every key of every run: \`bench/history.jsonl\`.`,
   ].join('\n');
 }
 

@@ -5,6 +5,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { ClientError, type ZkCreditsClient } from '@zkcredits/client';
+import { isZkCreditsError } from '@zkcredits/core/errors';
 import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
 
@@ -41,9 +42,26 @@ async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<Reco
   }
 }
 
-/** Sends the conversation, streams the answer through `onText`, returns it. */
-async function ask(client: ZkCreditsClient, model: string, messages: Message[], maxTokens: number | undefined, onText: (t: string) => void): Promise<{ content: string; finishReason: string | null }> {
-  const res = await client.chat({ model, messages, stream: true, ...(maxTokens ? { max_tokens: maxTokens } : {}) });
+/**
+ * Sends the conversation, streams the answer through `onText`, returns it. A spinner (stderr, not in
+ * `--json`) covers the sync, the proof and the wait for the first byte.
+ */
+async function ask(
+  ctx: Context,
+  client: ZkCreditsClient,
+  model: string,
+  messages: Message[],
+  maxTokens: number | undefined,
+  onText: (t: string) => void,
+): Promise<{ content: string; finishReason: string | null }> {
+  const spin = ctx.out.spinner('Syncing, proving and paying with one credit');
+  let res: Response;
+  try {
+    res = await client.chat({ model, messages, stream: true, ...(maxTokens ? { max_tokens: maxTokens } : {}) });
+  } finally {
+    spin?.clear();
+    spin?.stop();
+  }
   if (!res.ok || !res.body) {
     const body = (await res.json().catch(() => ({}))) as { error?: { message?: string; code?: string } };
     throw new ClientError('server_rejected', body.error?.message ?? `The server answered HTTP ${res.status}.`, {
@@ -82,7 +100,7 @@ export async function chat(ctx: Context, options: { model?: string; message?: st
   if (oneShot !== undefined) {
     if (oneShot === '') throw new CliError('usage', 'Nothing to send: the message is empty.');
     history.push({ role: 'user', content: oneShot });
-    const answer = await ask(client, model, history, limit, (t) => {
+    const answer = await ask(ctx, client, model, history, limit, (t) => {
       if (!ctx.out.json) process.stdout.write(t);
     });
     ctx.out.line();
@@ -105,12 +123,14 @@ export async function chat(ctx: Context, options: { model?: string; message?: st
       if (line === '') continue;
       history.push({ role: 'user', content: line });
       try {
-        const answer = await ask(client, model, history, limit, (t) => process.stdout.write(t));
+        const answer = await ask(ctx, client, model, history, limit, (t) => process.stdout.write(t));
         process.stdout.write('\n');
         history.push({ role: 'assistant', content: answer.content });
       } catch (error) {
         history.pop();
-        throw error;
+        // The session goes on (send the message again); running out of credits ends it.
+        if (isZkCreditsError(error, 'no_credits')) throw error;
+        ctx.out.note(`That message failed: ${error instanceof Error ? (error as { shortMessage?: string }).shortMessage ?? error.message.split('\n')[0] : String(error)}`);
       }
     }
   } finally {
