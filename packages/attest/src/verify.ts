@@ -38,34 +38,14 @@ import {
   type VerifyOptions,
 } from './types.js';
 
+const BINDING_CHECKS: readonly CheckName[] = ['nonce_echo', 'model_echo', 'server_verdict', 'signing_key', 'quote_format', 'debug_off', 'report_data'];
+const DCAP_CHECKS: readonly CheckName[] = [...BINDING_CHECKS, 'dcap_signature', 'dcap_crl', 'tcb_status'];
+
 /** The checks each level requires (cumulative). */
 export const LEVEL_CHECKS: Readonly<Record<AttestationLevel, readonly CheckName[]>> = {
-  binding: ['nonce_echo', 'model_echo', 'server_verdict', 'signing_key', 'quote_format', 'debug_off', 'report_data'],
-  dcap: [
-    'nonce_echo',
-    'model_echo',
-    'server_verdict',
-    'signing_key',
-    'quote_format',
-    'debug_off',
-    'report_data',
-    'dcap_signature',
-    'dcap_crl',
-    'tcb_status',
-  ],
-  measured: [
-    'nonce_echo',
-    'model_echo',
-    'server_verdict',
-    'signing_key',
-    'quote_format',
-    'debug_off',
-    'report_data',
-    'dcap_signature',
-    'dcap_crl',
-    'tcb_status',
-    'measurement',
-  ],
+  binding: BINDING_CHECKS,
+  dcap: DCAP_CHECKS,
+  measured: [...DCAP_CHECKS, 'measurement'],
 };
 const LEVELS: readonly AttestationLevel[] = ['binding', 'dcap', 'measured'];
 
