@@ -7,6 +7,7 @@ import { balance, buy, sync } from './commands/credits.js';
 import { doctor } from './commands/doctor.js';
 import { init } from './commands/init.js';
 import { serve } from './commands/serve.js';
+import { walletKeyDelete, walletKeySet } from './commands/wallet-key.js';
 import { Context, type GlobalOptions } from './context.js';
 import { EXIT, describeError, exitCodeOf } from './errors.js';
 
@@ -77,6 +78,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--permit', 'pay with one permit-signed transaction instead of approve + buy')
     .action(action(buy));
 
+  const walletKey = program
+    .command('wallet-key')
+    .description('keep the paying wallet’s key in the OS keychain (the entry `buy` reads), or remove it');
+  walletKey
+    .command('set')
+    .description('store a wallet key in the OS keychain (from --from-file or $ZKC_WALLET_KEY, never the command line); prints its address')
+    .option('--from-file <file>', 'read the private key from the first line of this file (default $ZKC_WALLET_KEY)')
+    .action(action((ctx, o: { fromFile?: string }) => walletKeySet(ctx, o)));
+  walletKey
+    .command('delete')
+    .description('remove the wallet key from the OS keychain')
+    .action(action((ctx) => walletKeyDelete(ctx)));
+
   program.command('balance').description('credits by status, from the vault (no network)').action(action(balance));
   program.command('sync').description('sync the credit tree, check it against the chain, and settle pending credits').action(action(sync));
 
@@ -124,7 +138,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--model <id>', 'the E2EE model to attest for the collateral check (default: the first)')
     .action(action(doctor));
 
-  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const sub of [...program.commands, ...walletKey.commands]) sub.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
   return program;
 }
 

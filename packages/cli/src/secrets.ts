@@ -3,7 +3,7 @@
  * - the vault passphrase: `ZKC_PASSPHRASE`, `--passphrase-file`, or a prompt on a terminal (no echo);
  *   or a random one kept in the OS keychain (`@napi-rs/keyring`, entry `zkcredits` / <vault id>);
  * - the wallet key for `buy`: `ZKC_WALLET_KEY`, `--wallet-key-file`, or the keychain entry
- *   `zkcredits` / `wallet-key`.
+ *   `zkcredits` / `wallet-key` (put there by `wallet-key set`, from a file or `ZKC_WALLET_KEY`).
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -168,7 +168,51 @@ export async function readWalletKey(file: string | undefined): Promise<{ key: `0
       });
     }
   }
-  if (!key.startsWith('0x')) key = `0x${key}`;
+  return { key: checkWalletKey(key, source), source };
+}
+
+/** A 32-byte hex private key (`0x` optional), or `wallet_key_invalid` naming where it came from (never the key). */
+function checkWalletKey(raw: string, source: string): `0x${string}` {
+  const key = raw.startsWith('0x') ? raw : `0x${raw}`;
   if (!PRIVATE_KEY.test(key)) throw new CliError('wallet_key_invalid', `The wallet key from ${source} is not a 32-byte hex private key.`);
-  return { key: key as `0x${string}`, source };
+  return key as `0x${string}`;
+}
+
+/** The key for `wallet-key set`: `--from-file` (first line), else `ZKC_WALLET_KEY`; never argv, never the keychain itself. */
+export async function readNewWalletKey(file: string | undefined): Promise<{ key: `0x${string}`; source: string }> {
+  if (file) return { key: checkWalletKey((await readSecretFile(file, 'wallet key')).trim(), file), source: file };
+  const env = process.env.ZKC_WALLET_KEY?.trim();
+  if (env) return { key: checkWalletKey(env, 'ZKC_WALLET_KEY'), source: 'ZKC_WALLET_KEY' };
+  throw new CliError('wallet_key_required', 'Which wallet key? None was given.', {
+    details: 'Pass --from-file <file> (its first line) or set ZKC_WALLET_KEY. Never on the command line.',
+  });
+}
+
+const NO_KEYCHAIN_WALLET = `${NO_KEYCHAIN} The wallet key cannot be kept there; use ZKC_WALLET_KEY or --wallet-key-file with buy.`;
+
+/** Keeps the wallet key in the keychain entry `buy` reads (`zkcredits` / `wallet-key`), replacing any. */
+export function storeWalletKey(key: `0x${string}`): void {
+  try {
+    entry(WALLET_ENTRY).setPassword(key);
+  } catch (cause) {
+    throw new CliError('keychain_unavailable', NO_KEYCHAIN_WALLET, { details: (cause as Error).message.split('\n')[0], cause });
+  }
+  let back: string | null;
+  try {
+    back = entry(WALLET_ENTRY).getPassword();
+  } catch {
+    back = null;
+  }
+  if (back !== key) throw new CliError('keychain_unavailable', 'The OS keychain did not keep the wallet key.', { details: `entry ${SERVICE} / ${WALLET_ENTRY}` });
+}
+
+/** Removes the keychain's wallet key; whether there was one. Errors only when there is no keychain. */
+export function deleteWalletKey(): boolean {
+  try {
+    return entry(WALLET_ENTRY).deletePassword();
+  } catch (cause) {
+    const probe = probeKeychain();
+    if (!probe.ok) throw new CliError('keychain_unavailable', NO_KEYCHAIN, { details: probe.reason, cause });
+    return false; // the keychain answers: there was no entry
+  }
 }
