@@ -1,7 +1,8 @@
 // The CLI end to end against the real stack (Anvil + forge-deployed CreditPool, server, Venice
 // simulator), with real native proofs: init → buy → balance → chat → export, then import into a
 // fresh home and balance there (the counts agree). Then the secrets at rest: no credential in
-// plaintext anywhere in either home or the backup, every file 0600, the homes 0700.
+// plaintext anywhere in either home or the backup, every file 0600, the homes 0700. Last, a `buy`
+// (approve + buy) paying with the key from `--wallet-key-file`.
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { ANVIL_KEYS } from '@zkcredits/core/node';
@@ -12,7 +13,7 @@ import { MODEL, startStack, type Stack } from '../../server/test/helpers/stack.j
 import { fundedWallet } from '../../client/test/helpers.js';
 import { FileVaultStorage } from '../src/vault-file.js';
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { BIN, cliEnv, filesUnder, runCli, tempDir } from './cli-helpers.js';
 
 const PASS_A = 'first home passphrase';
@@ -168,5 +169,15 @@ describe('zkcredits init → buy → balance → chat → export → import → 
     }
     expect(await exited).toBe(0);
     expect((await cli(homeA, PASS_A, ['balance'])).json).toMatchObject({ ok: true, credits: { unspent: 0, spent: 3 } });
+  });
+  it('buy 1 --wallet-key-file (a 0600 file; approve + buy): the key is read from it and shown nowhere', async () => {
+    const keyFile = join(root, 'wallet.key');
+    await writeFile(keyFile, `${ANVIL_KEYS[WALLET]!.slice(2)}\n`, { mode: 0o600 }); // first line, 0x optional
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    const bought = await cli(homeA, PASS_A, ['buy', '1', '--wallet-key-file', keyFile]);
+    expect(bought.code, bought.stderr).toBe(0);
+    expect(bought.json).toMatchObject({ ok: true, bought: 1, credits: { unspent: 1, spent: 3, pending: 0 } });
+    expect((bought.stdout + bought.stderr).toLowerCase()).not.toContain(ANVIL_KEYS[WALLET]!.slice(2).toLowerCase());
+    for (const f of await filesUnder(homeA)) expect(f.text.toLowerCase().includes(ANVIL_KEYS[WALLET]!.slice(2).toLowerCase()), f.path).toBe(false);
   });
 });
