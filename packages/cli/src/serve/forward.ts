@@ -5,27 +5,13 @@
  * the upstream call.
  */
 import type { ServerResponse } from 'node:http';
+import { writeWithBackpressure } from '@zkcredits/core/node';
 
 /** Headers of the client's answer passed on to the caller (lengths and encodings are the proxy's own). */
 const PASSED = new Set(['content-type', 'cache-control', 'retry-after', 'x-should-retry', 'x-request-id', 'openai-processing-ms']);
 
 function passes(name: string): boolean {
   return PASSED.has(name) || name.startsWith('x-zkcredits-') || name.startsWith('x-ratelimit-');
-}
-
-/** Waits until `res` can take more, or is closed (then resolves `false`). */
-function drained(res: ServerResponse): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-  });
 }
 
 /**
@@ -54,7 +40,7 @@ export async function forwardResponse(answer: Response, res: ServerResponse, ext
         res.end();
         return;
       }
-      if (!res.write(value) && !(await drained(res))) break;
+      if (!(await writeWithBackpressure(res, value))) break;
     }
   } catch {
     // The upstream broke mid-answer: the caller sees a cut connection, as it would from the server.

@@ -1,4 +1,5 @@
 import { isZkCreditsError } from '@zkcredits/core';
+import { writeWithBackpressure as write } from '@zkcredits/core/node';
 import type { Response } from 'express';
 import { ApiError, UpstreamFailure, toApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -55,23 +56,6 @@ function copyResponseHeaders(from: Headers, res: Response): void {
     const value = from.get(name);
     if (value !== null) res.setHeader(name, value);
   }
-}
-
-/** Writes with back-pressure; resolves false if the client is gone. */
-function write(res: Response, chunk: Uint8Array): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
-  if (res.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      res.off('drain', onDrain);
-      res.off('close', onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
-  });
 }
 
 export type RelayOptions = {
