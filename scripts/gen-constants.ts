@@ -12,8 +12,19 @@ interface ProtocolConstants {
   treeDepth: number;
   rootHistorySize: number;
   maxBatch: number;
-  domainTags: { leaf: string; node: string; nullifier: string; request: string };
+  domainTags: {
+    leaf: string;
+    node: string;
+    nullifier: string;
+    request: string;
+    accountFlat: string;
+    id: string;
+    slope: string;
+    ticketNullifier: string;
+    accountKey: string;
+  };
   emptyLeaf: string;
+  v2: { rangeBits: number; maxTickets: number; maxTtlDays: number; spentPrefixHexDigits: number };
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,6 +40,15 @@ const files: Record<string, string> = {
     `pub global TAG_LEAF: Field = ${c.domainTags.leaf};\n` +
     `pub global TAG_NODE: Field = ${c.domainTags.node};\n` +
     `pub global TAG_NULLIFIER: Field = ${c.domainTags.nullifier};\n`,
+  'circuits/ticket/src/constants.nr':
+    header('//') +
+    `pub global TREE_DEPTH: u32 = ${c.treeDepth};\n` +
+    `pub global RANGE_BITS: u32 = ${c.v2.rangeBits};\n` +
+    `pub global TAG_NODE: Field = ${c.domainTags.node};\n` +
+    `pub global TAG_ACCOUNT_F: Field = ${c.domainTags.accountFlat};\n` +
+    `pub global TAG_ID: Field = ${c.domainTags.id};\n` +
+    `pub global TAG_SLOPE: Field = ${c.domainTags.slope};\n` +
+    `pub global TAG_NF: Field = ${c.domainTags.ticketNullifier};\n`,
   'contracts/src/generated/ProtocolConstants.sol':
     header('//') +
     `// SPDX-License-Identifier: MIT\npragma solidity ^0.8.24;\n\n` +
@@ -50,6 +70,18 @@ const files: Record<string, string> = {
     `    uint256 internal constant TAG_NULLIFIER = ${hex32(c.domainTags.nullifier)};\n` +
     `    /// @notice Domain tag of request hashes.\n` +
     `    uint256 internal constant TAG_REQUEST = ${hex32(c.domainTags.request)};\n` +
+    `    /// @notice Domain tag of v2 flat account leaves \`H(TAG_ACCOUNT_F, id, tickets, expiryDay)\`.\n` +
+    `    uint256 internal constant TAG_ACCOUNT_F = ${hex32(c.domainTags.accountFlat)};\n` +
+    `    /// @notice Domain tag of v2 account ids \`H(TAG_ID, k)\`.\n` +
+    `    uint256 internal constant TAG_ID = ${hex32(c.domainTags.id)};\n` +
+    `    /// @notice Domain tag of v2 RLN slopes \`H(TAG_SLOPE, k, ticket)\`.\n` +
+    `    uint256 internal constant TAG_SLOPE = ${hex32(c.domainTags.slope)};\n` +
+    `    /// @notice Domain tag of v2 ticket nullifiers \`H(TAG_NF, slope)\`.\n` +
+    `    uint256 internal constant TAG_NF = ${hex32(c.domainTags.ticketNullifier)};\n` +
+    `    /// @notice Most tickets of one flat account (the circuit range-checks indices to ${c.v2.rangeBits} bits).\n` +
+    `    uint256 internal constant MAX_TICKETS = ${c.v2.maxTickets};\n` +
+    `    /// @notice Longest account lifetime in days (the circuit range-checks expiry - today to ${c.v2.rangeBits} bits).\n` +
+    `    uint256 internal constant MAX_TTL_DAYS = ${c.v2.maxTtlDays};\n` +
     `}\n`,
   'packages/core/src/generated/constants.ts':
     header('//') +
@@ -62,7 +94,16 @@ const files: Record<string, string> = {
     `export const TAG_LEAF = ${BigInt(c.domainTags.leaf)}n;\n` +
     `export const TAG_NODE = ${BigInt(c.domainTags.node)}n;\n` +
     `export const TAG_NULLIFIER = ${BigInt(c.domainTags.nullifier)}n;\n` +
-    `export const TAG_REQUEST = ${BigInt(c.domainTags.request)}n;\n`,
+    `export const TAG_REQUEST = ${BigInt(c.domainTags.request)}n;\n` +
+    `export const TAG_ACCOUNT_F = ${BigInt(c.domainTags.accountFlat)}n;\n` +
+    `export const TAG_ID = ${BigInt(c.domainTags.id)}n;\n` +
+    `export const TAG_SLOPE = ${BigInt(c.domainTags.slope)}n;\n` +
+    `export const TAG_NF = ${BigInt(c.domainTags.ticketNullifier)}n;\n` +
+    `export const TAG_ACCOUNT_KEY = ${BigInt(c.domainTags.accountKey)}n;\n` +
+    `export const V2_RANGE_BITS = ${c.v2.rangeBits} as const;\n` +
+    `export const MAX_TICKETS = ${c.v2.maxTickets} as const;\n` +
+    `export const MAX_TTL_DAYS = ${c.v2.maxTtlDays} as const;\n` +
+    `export const SPENT_PREFIX_HEX_DIGITS = ${c.v2.spentPrefixHexDigits} as const;\n`,
 };
 
 const check = process.argv.includes('--check');

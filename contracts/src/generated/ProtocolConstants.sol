@@ -21,4 +21,16 @@ library ProtocolConstants {
     uint256 internal constant TAG_NULLIFIER = 0x000000000000000000007a6b637265646974732e76312e6e756c6c6966696572;
     /// @notice Domain tag of request hashes.
     uint256 internal constant TAG_REQUEST = 0x0000000000000000000000007a6b637265646974732e76312e72657175657374;
+    /// @notice Domain tag of v2 flat account leaves `H(TAG_ACCOUNT_F, id, tickets, expiryDay)`.
+    uint256 internal constant TAG_ACCOUNT_F = 0x000000000000000000007a6b637265646974732e76322e6163636f756e745f66;
+    /// @notice Domain tag of v2 account ids `H(TAG_ID, k)`.
+    uint256 internal constant TAG_ID = 0x00000000000000000000000000000000007a6b637265646974732e76322e6964;
+    /// @notice Domain tag of v2 RLN slopes `H(TAG_SLOPE, k, ticket)`.
+    uint256 internal constant TAG_SLOPE = 0x00000000000000000000000000007a6b637265646974732e76322e736c6f7065;
+    /// @notice Domain tag of v2 ticket nullifiers `H(TAG_NF, slope)`.
+    uint256 internal constant TAG_NF = 0x00000000000000000000000000000000007a6b637265646974732e76322e6e66;
+    /// @notice Most tickets of one flat account (the circuit range-checks indices to 16 bits).
+    uint256 internal constant MAX_TICKETS = 65535;
+    /// @notice Longest account lifetime in days (the circuit range-checks expiry - today to 16 bits).
+    uint256 internal constant MAX_TTL_DAYS = 65535;
 }

@@ -3,6 +3,7 @@
 // proving/verifying) and `@zkcredits/core/node` (CRS from disk, native bb, deploy).
 export * from './generated/constants.js';
 export { creditCircuit, CREDIT_CIRCUIT_GATES, CREDIT_CIRCUIT_SIZE, CREDIT_VK_SHA256 } from './generated/circuit.js';
+export { ticketCircuit, TICKET_CIRCUIT_GATES, TICKET_CIRCUIT_SIZE, TICKET_VK_SHA256 } from './generated/ticket-circuit.js';
 export {
   ZkCreditsError,
   FieldError,
@@ -33,6 +34,26 @@ export {
 export { requestHash, requestDigest, CHAT_PATH, PROOF_BODY_FIELD, BOUND_REQUEST_HEADERS, MAX_BODY_DEPTH, type Deployment, type RequestHashParameters } from './request-hash.js';
 export { buildSpendWitness } from './spend.js';
 export { encodeProofPayload, decodeProofPayload, type ProofPayload } from './proof-payload.js';
+export {
+  deriveAccountSecret,
+  accountId,
+  flatAccountLeaf,
+  ticketSlope,
+  ticketNullifier,
+  ticketShare,
+  recoverAccountSecret,
+  utcDay,
+  type ShareEvidence,
+} from './v2/tickets.js';
+export {
+  encodeTicketPayload,
+  decodeTicketPayload,
+  isTicketPayload,
+  type TicketPayload,
+  type TicketProof,
+  type TicketPublicInputs,
+} from './v2/ticket-payload.js';
+export { buildTicketWitness, type FlatAccountTerms } from './v2/ticket-witness.js';
 export { creditPoolAbi, testTokenAbi } from './generated/abis.js';
 export { decodePurchases, fetchPurchases, applyPurchases, type Purchase, type FetchPurchasesParameters } from './purchases.js';
 export {

@@ -30,8 +30,8 @@ const sharedVectors = JSON.parse(readFileSync(new URL('../../../protocol/test-ve
 };
 
 describe('Poseidon2 sponge in Noir', () => {
-  it('is one library (circuits/poseidon2) that both the credit and the sponge_check circuit depend on', () => {
-    for (const name of ['credit', 'sponge_check']) {
+  it('is one library (circuits/poseidon2) that the credit, ticket and sponge_check circuits depend on', () => {
+    for (const name of ['credit', 'ticket', 'sponge_check']) {
       const manifest = readFileSync(new URL(`${name}/Nargo.toml`, circuitsDir), 'utf8');
       expect(manifest).toMatch(/^poseidon2 = \{ path = "\.\.\/poseidon2" \}$/m);
     }

@@ -15,8 +15,9 @@ describe('generated files have not drifted from their sources', () => {
     ['Poseidon2 and zero hashes in Solidity', ['--import', 'tsx', 'scripts/gen-poseidon2-sol.ts', '--check']],
     ['cross-language test vectors', ['--import', 'tsx', 'scripts/gen-vectors.ts', '--check']],
     ['client vectors (request hash, credential encoding)', ['--import', 'tsx', 'scripts/gen-client-vectors.ts', '--check']],
+    ['protocol v2 vectors (account secrets, ids, leaves, tickets, slash evidence)', ['--import', 'tsx', 'scripts/gen-v2-vectors.ts', '--check']],
     ['E2EE field encryption vectors', ['--import', 'tsx', 'scripts/gen-e2ee-vectors.ts', '--check']],
-    ['compiled circuit and pinned verification key', ['--import', 'tsx', 'scripts/build-circuits.ts', '--check']],
+    ['compiled circuits and pinned verification keys', ['--import', 'tsx', 'scripts/build-circuits.ts', '--check']],
   ])('%s', async (_name, args) => {
     const { stdout } = await run(process.execPath, args, { cwd: root });
     expect(stdout).not.toMatch(/stale|drift/i);

@@ -1,5 +1,6 @@
 import { findBbBinary } from '@aztec/bb.js';
-import { CreditProver, CREDIT_CRS_POINTS } from '../prover/prover.js';
+import { CreditProver, CREDIT_CRS_POINTS, type CreateProverParameters } from '../prover/prover.js';
+import { TicketProver, TICKET_CRS_POINTS } from '../prover/ticket-prover.js';
 import type { BackendKind } from '../prover/backend.js';
 import { ZkCreditsError } from '../errors.js';
 import { loadCrs, resolveCrsPath } from './crs.js';
@@ -12,8 +13,8 @@ export type CreateNodeProverParameters = {
   threads?: number;
 };
 
-/** A `CreditProver` for Node: native bb when available, the CRS from a local folder. */
-export async function createNodeProver(params: CreateNodeProverParameters = {}): Promise<CreditProver> {
+/** Backend parameters for Node: native bb when available, the CRS (`points` of it) from a local folder. */
+function nodeBackend(params: CreateNodeProverParameters, points: number): CreateProverParameters {
   const crsPath = resolveCrsPath(params.crsPath);
   const bbPath = findBbBinary() ?? undefined;
   const kind: BackendKind = params.backend && params.backend !== 'auto' ? params.backend : bbPath ? 'native' : 'wasm';
@@ -21,11 +22,17 @@ export async function createNodeProver(params: CreateNodeProverParameters = {}):
     if (!bbPath) throw new ZkCreditsError('proof_failed', 'native bb binary not found', { details: 'use backend "wasm"' });
     // The native binary reads its CRS from $CRS_PATH (it has no other offline source).
     if (crsPath) process.env.CRS_PATH = crsPath;
-    return CreditProver.create({ kind, bbPath, threads: params.threads });
+    return { kind, bbPath, threads: params.threads };
   }
-  return CreditProver.create({
-    kind,
-    threads: params.threads,
-    crs: crsPath ? loadCrs(crsPath, CREDIT_CRS_POINTS) : undefined,
-  });
+  return { kind, threads: params.threads, crs: crsPath ? loadCrs(crsPath, points) : undefined };
+}
+
+/** A `CreditProver` for Node: native bb when available, the CRS from a local folder. */
+export async function createNodeProver(params: CreateNodeProverParameters = {}): Promise<CreditProver> {
+  return CreditProver.create(nodeBackend(params, CREDIT_CRS_POINTS));
+}
+
+/** A `TicketProver` (protocol v2 flat tickets) for Node, like `createNodeProver`. */
+export async function createNodeTicketProver(params: CreateNodeProverParameters = {}): Promise<TicketProver> {
+  return TicketProver.create(nodeBackend(params, TICKET_CRS_POINTS));
 }
