@@ -12,6 +12,7 @@ import {
   TICKET_CIRCUIT_GATES,
   TICKET_CIRCUIT_SIZE,
   accountId,
+  buildSpendWitness,
   buildTicketWitness,
   decodeTicketPayload,
   encodeTicketPayload,
@@ -27,7 +28,7 @@ import {
   type TicketProof,
 } from '../src/index.js';
 import { PROOF_BYTES, type TicketProver, type TicketWitness } from '../src/prover/index.js';
-import { createNodeTicketProver } from '../src/node/index.js';
+import { createNodeProvers, createNodeTicketProver } from '../src/node/index.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../../../protocol/v2-vectors.json', import.meta.url), 'utf8')) as {
   accounts: { k: string; id: string; tickets: number; expiryDay: number; leaf: string }[];
@@ -173,5 +174,25 @@ describe('two shares of one ticket reveal the account secret', () => {
     const s1 = ticketShare(k, 1, 22n);
     expect(s0.nullifier).not.toBe(s1.nullifier);
     expect(recoverAccountSecret({ nullifier: s0.nullifier, x1: 11n, y1: s0.y, x2: 22n, y2: s1.y })).toBeUndefined();
+  });
+});
+
+describe('one bb backend for both circuits', () => {
+  it('verifies a credit proof and a ticket proof on the same backend, each only under its own key', async () => {
+    const provers = await createNodeProvers();
+    try {
+      const credential = generateCredential();
+      const account = { k: 77n, tickets: 2, expiryDay: TODAY };
+      const tree = MerkleTree.fromLeaves([credentialCommitment(credential), flatAccountLeaf(accountId(account.k), account.tickets, account.expiryDay)]);
+      const spend = await provers.credit.prove(buildSpendWitness(credential, tree, X));
+      const ticket = await provers.ticket.prove(buildTicketWitness(account, tree, 1, X, TODAY));
+      expect(await provers.credit.verify(spend)).toBe(true);
+      expect(await provers.ticket.verify(ticket)).toBe(true);
+      // A ticket proof is no credit proof (other key, other public inputs) and the other way round.
+      expect(await provers.credit.verify({ proof: ticket.proof, publicInputs: { root: tree.root, nullifierHash: ticket.publicInputs.nullifier, requestHash: X } })).toBe(false);
+      expect(await provers.ticket.verify({ proof: spend.proof, publicInputs: { root: tree.root, nullifier: spend.publicInputs.nullifierHash, x: X, y: 1n, today: TODAY } })).toBe(false);
+    } finally {
+      await provers.destroy();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { findBbBinary } from '@aztec/bb.js';
 import { CreditProver, CREDIT_CRS_POINTS, type CreateProverParameters } from '../prover/prover.js';
 import { TicketProver, TICKET_CRS_POINTS } from '../prover/ticket-prover.js';
-import type { BackendKind } from '../prover/backend.js';
+import { createBackend, type BackendKind } from '../prover/backend.js';
 import { ZkCreditsError } from '../errors.js';
 import { loadCrs, resolveCrsPath } from './crs.js';
 
@@ -35,4 +35,22 @@ export async function createNodeProver(params: CreateNodeProverParameters = {}):
 /** A `TicketProver` (protocol v2 flat tickets) for Node, like `createNodeProver`. */
 export async function createNodeTicketProver(params: CreateNodeProverParameters = {}): Promise<TicketProver> {
   return TicketProver.create(nodeBackend(params, TICKET_CRS_POINTS));
+}
+
+/** A credit and a ticket prover sharing one bb backend (the server's verifier slots); `destroy` ends both. */
+export type NodeProvers = { kind: BackendKind; credit: CreditProver; ticket: TicketProver; destroy(): Promise<void> };
+
+/** One Node bb backend (as `createNodeProver` picks it) serving both the credit and the ticket circuit. */
+export async function createNodeProvers(params: CreateNodeProverParameters = {}): Promise<NodeProvers> {
+  const points = Math.max(CREDIT_CRS_POINTS, TICKET_CRS_POINTS);
+  const backendParams = nodeBackend(params, points);
+  const backend = await createBackend({ ...backendParams, numPoints: points });
+  try {
+    const credit = await CreditProver.create({ ...backendParams, backend });
+    const ticket = await TicketProver.create({ ...backendParams, backend });
+    return { kind: backendParams.kind, credit, ticket, destroy: () => backend.destroy() };
+  } catch (error) {
+    await backend.destroy();
+    throw error;
+  }
 }
