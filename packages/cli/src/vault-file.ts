@@ -7,14 +7,14 @@ import { hostname } from 'node:os';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { VaultError, type StoredCredit, type StoredVault, type VaultMeta, type VaultStorage } from '@zkcredits/core/vault';
+import { VaultError, type Sealed, type StoredAccount, type StoredCredit, type StoredVault, type VaultMeta, type VaultStorage } from '@zkcredits/core/vault';
 import { CliError } from './errors.js';
 import { createFileAtomic, isErrno, readIfExists, writeFileAtomic } from './files.js';
 
 /**
- * A `VaultStorage` in one JSON file: `{ meta, credits }`, ciphertexts only. Writes are serialised
- * in this process (each one reads, merges and atomically replaces the file); other processes are
- * kept out by `VaultLock`.
+ * A `VaultStorage` in one JSON file: `{ meta, credits }`, plus `master` and `accounts` once the
+ * vault has v2 accounts; ciphertexts only. Writes are serialised in this process (each one reads,
+ * merges and atomically replaces the file); other processes are kept out by `VaultLock`.
  */
 export class FileVaultStorage implements VaultStorage {
   #writes: Promise<unknown> = Promise.resolve();
@@ -35,7 +35,7 @@ export class FileVaultStorage implements VaultStorage {
       throw new VaultError('vault_corrupt', 'The vault file is damaged: it is not JSON.', { details: this.path });
     }
     const value = json as Partial<StoredVault> | null;
-    if (!value || typeof value !== 'object' || typeof value.meta !== 'object' || !Array.isArray(value.credits)) {
+    if (!value || typeof value !== 'object' || typeof value.meta !== 'object' || !Array.isArray(value.credits) || (value.accounts !== undefined && !Array.isArray(value.accounts))) {
       throw new VaultError('vault_corrupt', 'The vault file is damaged: it is not a zkcredits vault.', { details: this.path });
     }
     return value as StoredVault;
@@ -51,19 +51,48 @@ export class FileVaultStorage implements VaultStorage {
   }
 
   put(credits: StoredCredit[]): Promise<void> {
-    const write = this.#writes.then(() => this.#put(credits));
+    return this.#write((current) => ({ ...current, credits: merged(current.credits, credits) }));
+  }
+
+  async putMaster(master: Sealed): Promise<Sealed> {
+    let stored: Sealed = master;
+    await this.#write((current) => {
+      stored = current.master ?? { iv: master.iv, ct: master.ct };
+      return { ...current, master: stored };
+    });
+    return stored;
+  }
+
+  putAccounts(accounts: StoredAccount[]): Promise<void> {
+    return this.#write((current) => ({ ...current, accounts: merged(current.accounts ?? [], accounts) }));
+  }
+
+  async loadAccount(id: string): Promise<StoredAccount | undefined> {
+    await this.#writes;
+    return (await this.load())?.accounts?.find((a) => a.id === id);
+  }
+
+  #write(change: (current: StoredVault) => StoredVault): Promise<void> {
+    const write = this.#writes.then(async () => {
+      const current = await this.load();
+      if (!current) throw new VaultError('storage_failed', 'There is no vault to save to.', { details: this.path });
+      const next = change(current);
+      // Key order as always (`meta`, `credits`), the v2 keys only once there is something in them.
+      await writeFileAtomic(
+        this.path,
+        JSON.stringify({ meta: next.meta, credits: next.credits, ...(next.master ? { master: next.master } : {}), ...(next.accounts?.length ? { accounts: next.accounts } : {}) }),
+      );
+    });
     this.#writes = write.catch(() => {});
     return write;
   }
+}
 
-  async #put(credits: StoredCredit[]): Promise<void> {
-    const current = await this.load();
-    if (!current) throw new VaultError('storage_failed', 'There is no vault to save to.', { details: this.path });
-    const byId = new Map(current.credits.map((c) => [c.id, c]));
-    for (const c of credits) byId.set(c.id, { id: c.id, iv: c.iv, ct: c.ct });
-    const sorted = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    await writeFileAtomic(this.path, JSON.stringify({ meta: current.meta, credits: sorted }));
-  }
+/** `rows` with `updates` inserted or replaced by id, in id order. */
+function merged<T extends { id: string; iv: string; ct: string }>(rows: readonly T[], updates: readonly T[]): { id: string; iv: string; ct: string }[] {
+  const byId = new Map(rows.map((r) => [r.id, { id: r.id, iv: r.iv, ct: r.ct }]));
+  for (const r of updates) byId.set(r.id, { id: r.id, iv: r.iv, ct: r.ct });
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 type LockInfo = { pid: number; host: string; command: string; since: number };

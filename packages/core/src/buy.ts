@@ -1,10 +1,10 @@
 // Buying credits: one flow for every client (scripts, tests, the web app). `sendPurchase`
 // stops once the purchase transaction is sent, for callers that keep their own records of
 // what is in flight; `buyCredits` also waits for it and returns the decoded purchase.
-import { type Account, type Address, type Chain, type Hash, type PublicClient, type Transport, type WalletClient, maxUint256 } from 'viem';
+import { type Account, type Address, type Chain, type Hash, type PublicClient, type Transport, type WalletClient } from 'viem';
 import { creditPoolAbi, testTokenAbi } from './generated/abis.js';
 import { ZkCreditsError, findErrorByName, isZkCreditsError } from './errors.js';
-import { permitDomain, signPermit } from './permit.js';
+import { approveIfShort, signPaymentPermit } from './payment.js';
 import { decodePurchases } from './purchases.js';
 import { waitForReceipt } from './receipt.js';
 
@@ -12,7 +12,7 @@ import { waitForReceipt } from './receipt.js';
  * The CreditPool ABI plus the payment token's errors (OpenZeppelin ERC-20), so that a purchase
  * the token refuses (`ERC20InsufficientBalance`, `ERC20InsufficientAllowance`) is reported by name.
  */
-const purchaseAbi = [...creditPoolAbi, ...testTokenAbi.filter((item) => item.type === 'error')] as const;
+export const purchaseAbi = [...creditPoolAbi, ...testTokenAbi.filter((item) => item.type === 'error')] as const;
 
 /** What a purchase is doing, in order: `approve` (only without a permit, when the allowance is short) or `sign` (permit), then `send`, then `confirm`. */
 export type BuyStep = 'approve' | 'sign' | 'send' | 'confirm';
@@ -75,42 +75,13 @@ export async function sendPurchase(params: SendPurchaseParameters): Promise<Send
     const send = { account, chain: walletClient.chain, address: pool, abi: purchaseAbi } as const;
     let hash: Hash;
     if (params.permit) {
-      const chainId = publicClient.chain?.id ?? (await publicClient.getChainId());
-      const domain = await permitDomain(publicClient, token, chainId);
-      if (!domain) {
-        throw new ZkCreditsError('contract_error', 'the payment token does not support ERC-2612 permits', {
-          details: 'buy with approve + buy instead (permit: false)',
-        });
-      }
-      const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
-      await onStep?.('sign', {});
-      const { v, r, s } = await signPermit({ publicClient, walletClient, account, domain, token, spender: pool, value: maxTotal, deadline });
+      const { deadline, v, r, s } = await signPaymentPermit({ publicClient, walletClient, account, token, spender: pool, value: maxTotal, onSign: () => onStep?.('sign', {}) });
       const args = [[...commitments], maxTotal, deadline, v, r, s] as const;
       await onStep?.('send', {});
       await publicClient.simulateContract({ ...send, functionName: 'buyWithPermit', args });
       hash = await walletClient.writeContract({ ...send, functionName: 'buyWithPermit', args });
     } else {
-      const allowance = await publicClient.readContract({
-        address: token,
-        abi: testTokenAbi,
-        functionName: 'allowance',
-        args: [account.address, pool],
-      });
-      if (allowance < total) {
-        await onStep?.('approve', {});
-        const approveHash = await walletClient.writeContract({
-          account,
-          chain: walletClient.chain,
-          address: token,
-          abi: testTokenAbi,
-          functionName: 'approve',
-          args: [pool, params.approve === 'unlimited' ? maxUint256 : total],
-        });
-        const approval = await waitForReceipt(publicClient, { hash: approveHash });
-        if (approval.status !== 'success') {
-          throw new ZkCreditsError('contract_error', 'the token approval reverted; nothing was paid', { details: approveHash });
-        }
-      }
+      await approveIfShort({ publicClient, walletClient, account, token, spender: pool, total, approve: params.approve, onApprove: () => onStep?.('approve', {}) });
       const args = [[...commitments], maxTotal] as const;
       await onStep?.('send', {});
       await publicClient.simulateContract({ ...send, functionName: 'buy', args });

@@ -101,6 +101,9 @@ export type VaultErrorCode =
   /** A credit record does not have the vault's shape. */
   | 'invalid_credit'
   | 'credit_not_found'
+  /** An account record does not have the vault's shape. */
+  | 'invalid_account'
+  | 'account_not_found'
   /** Not a backup file, or a damaged one. */
   | 'backup_invalid'
   /** A backup file of another format version. */
@@ -112,6 +115,26 @@ export type VaultErrorCode =
 /** An error of the credential vault or its backup file (`@zkcredits/core/vault`). */
 export class VaultError extends ZkCreditsError<VaultErrorCode> {
   override name = 'VaultError';
+}
+
+/** Codes of protocol v2 flat accounts on the client side: opening, spending tickets, recovery. */
+export type AccountErrorCode =
+  /** The account is not open (pending, abandoned or revoked): no ticket can be spent from it. */
+  | 'account_not_open'
+  /** Every ticket of the account was taken. */
+  | 'no_tickets'
+  /** The account's expiry day has passed. */
+  | 'account_expired'
+  /** The `/v2/zkcredits/spent` download failed or its answer broke the documented contract. */
+  | 'spent_download_failed'
+  /** An opening could not be prepared, sent or confirmed (the message says whether anything was paid). */
+  | 'opening_failed'
+  /** The chain could not be read. */
+  | 'chain_unavailable';
+
+/** An error of protocol v2 flat accounts on the client side (opening, the ticket journal, spending, recovery). */
+export class AccountError extends ZkCreditsError<AccountErrorCode> {
+  override name = 'AccountError';
 }
 
 /**

@@ -12,11 +12,13 @@ export {
   ProofError,
   TreeCheckError,
   VaultError,
+  AccountError,
   isZkCreditsError,
   findErrorByName,
   type ZkCreditsErrorCode,
   type TreeCheckErrorCode,
   type VaultErrorCode,
+  type AccountErrorCode,
 } from './errors.js';
 export { parseField, assertField, toFieldHex, fieldToBytes, fieldFromBytes, bytesToBigInt, type FieldHex } from './field.js';
 export { initPoseidon2, poseidon2Hash, poseidon2Permutation } from './poseidon2.js';
@@ -54,6 +56,16 @@ export {
   type TicketPublicInputs,
 } from './v2/ticket-payload.js';
 export { buildTicketWitness, type FlatAccountTerms } from './v2/ticket-witness.js';
+export type { AccountStore } from './v2/account-store.js';
+export type { AccountRecord, AccountStatus, AccountPatch, TicketOutcome } from './vault/account-record.js';
+export {
+  TicketSpender,
+  type TicketProverLike,
+  type TicketRequest,
+  type TicketSpend,
+  type SpendTicketParameters,
+} from './v2/spend.js';
+
 export { creditPoolAbi, testTokenAbi } from './generated/abis.js';
 export { decodePurchases, fetchPurchases, applyPurchases, type Purchase, type FetchPurchasesParameters } from './purchases.js';
 export {

@@ -136,11 +136,11 @@ describe('vault', () => {
     await vault.add([record(3)]);
     const file = vault.exportBackup();
     const { vault: other } = await vaultWith([record(1), { ...record(2, 'unspent'), leafIndex: 7 }]);
-    expect(await other.importBackup(file, PASS)).toEqual({ added: 1, updated: 1 });
+    expect(await other.importBackup(file, PASS)).toEqual({ added: 1, updated: 1, accounts: { added: 0, updated: 0 } });
     expect(other.get(record(1).id)).toMatchObject({ status: 'spent', spentAt: 9, leafIndex: 1 });
     expect(other.get(record(2).id)).toMatchObject({ status: 'unspent', leafIndex: 7 });
     expect(other.counts()).toEqual({ unspent: 2, spent: 1, pending: 0, archived: 0 });
-    expect(await other.importBackup(file, PASS)).toEqual({ added: 0, updated: 0 });
+    expect(await other.importBackup(file, PASS)).toEqual({ added: 0, updated: 0, accounts: { added: 0, updated: 0 } });
   });
 
   it('a damaged backup, another version or a wrong passphrase is refused and changes nothing', async () => {
@@ -155,8 +155,8 @@ describe('vault', () => {
     await rejection(vault.importBackup('{"format": "zkcredits-vault-', PASS), 'backup_invalid');
     await rejection(vault.importBackup(JSON.stringify({ hello: 'world' }), PASS), 'backup_invalid');
     await rejection(vault.importBackup(JSON.stringify(good), 'wrong passphrase!!'), 'backup_wrong_passphrase');
-    const newer = await rejection(vault.importBackup(variant((f) => (f.version = 2)), PASS), 'backup_unsupported_version');
-    expect(newer.details).toBe('version 2; this version reads 1');
+    const newer = await rejection(vault.importBackup(variant((f) => (f.version = 3)), PASS), 'backup_unsupported_version');
+    expect(newer.details).toBe('version 3; this version reads 1 and 2');
     await rejection(
       vault.importBackup(variant((f) => (f.credits[0].ct = (f.credits[0].ct[0] === 'A' ? 'B' : 'A') + f.credits[0].ct.slice(1))), PASS),
       'backup_invalid',
@@ -189,6 +189,9 @@ describe('vault', () => {
       put: async () => {
         throw new Error('disk full');
       },
+      putMaster: (master) => storage.putMaster(master),
+      putAccounts: (accounts) => storage.putAccounts(accounts),
+      loadAccount: (id) => storage.loadAccount(id),
     };
     const v = await Vault.unlock(failing, PASS);
     const e = await rejection(v.update(record(2).id, { status: 'abandoned' }), 'storage_failed');

@@ -88,3 +88,7 @@ export async function open(key: CryptoKey, aad: string, sealed: Sealed): Promise
 export const checkAad = (vault: string): string => `zkcredits/v1/check/${vault}`;
 /** Associated data of one credit: binds its ciphertext to the vault and the credit id. */
 export const creditAad = (vault: string, id: string): string => `zkcredits/v1/credit/${vault}/${id}`;
+/** Associated data of the vault's master secret (protocol v2 accounts): binds it to the vault id. */
+export const masterAad = (vault: string): string => `zkcredits/v2/master/${vault}`;
+/** Associated data of one v2 account record: binds its ciphertext to the vault and the record id. */
+export const accountAad = (vault: string, id: string): string => `zkcredits/v2/account/${vault}/${id}`;

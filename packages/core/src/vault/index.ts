@@ -1,9 +1,36 @@
 // @zkcredits/core/vault: the encrypted credential vault and its backup file, independent of where
 // the ciphertexts are kept (`VaultStorage`: IndexedDB in the web app, a file in the CLI). A backup
 // from one imports in the other.
-export { Vault, MIN_PASSPHRASE_LENGTH } from './vault.js';
-export { MemoryVaultStorage, type VaultStorage, type VaultMeta, type StoredCredit, type StoredVault } from './storage.js';
-export { readBackup, BACKUP_FORMAT, BACKUP_VERSION, MAX_BACKUP_BYTES, type BackupFile } from './backup.js';
+export { Vault, MIN_PASSPHRASE_LENGTH, type ImportResult } from './vault.js';
+export { MemoryVaultStorage, type VaultStorage, type VaultMeta, type StoredCredit, type StoredAccount, type StoredVault } from './storage.js';
+export {
+  readBackup,
+  readBackupContents,
+  BACKUP_FORMAT,
+  BACKUP_VERSION,
+  BACKUP_VERSIONS,
+  MAX_BACKUP_BYTES,
+  type BackupFile,
+  type BackupContents,
+} from './backup.js';
+export {
+  accountRecord,
+  accountStatus,
+  journalEntry,
+  canMoveAccount,
+  parseAccountRecord,
+  patchAccount,
+  ticketsLeft,
+  takeTicketIn,
+  settleTicketIn,
+  burnJournal,
+  mergeAccountRecords,
+  type AccountRecord,
+  type AccountStatus,
+  type AccountPatch,
+  type JournalEntry,
+  type TicketOutcome,
+} from './account-record.js';
 export {
   creditRecord,
   creditStatus,

@@ -1,8 +1,24 @@
 import { VaultError, isZkCreditsError } from '../errors.js';
-import { readBackup, storedCredit, vaultMeta, writeBackup } from './backup.js';
-import { checkAad, creditAad, deriveKey, newId, newKdfParams, open, seal } from './crypto.js';
+import { bytesToBigInt, toFieldHex } from '../field.js';
+import {
+  accountRecord,
+  burnJournal,
+  mergeAccountRecords,
+  parseAccountRecord,
+  patchAccount,
+  settleTicketIn,
+  takeTicketIn,
+  type AccountPatch,
+  type AccountRecord,
+  type TicketOutcome,
+} from './account-record.js';
+import { masterValue, readBackupContents, storedAccount, storedCredit, vaultMeta, writeBackup, type BackupContents } from './backup.js';
+import { accountAad, checkAad, creditAad, deriveKey, masterAad, newId, newKdfParams, open, randomBytes, seal, type Sealed } from './crypto.js';
 import { countCredits, creditRecord, mergeRecords, type CreditCounts, type CreditPatch, type CreditRecord } from './record.js';
-import type { StoredCredit, VaultMeta, VaultStorage } from './storage.js';
+import { MemoryVaultStorage, type StoredAccount, type StoredCredit, type VaultMeta, type VaultStorage } from './storage.js';
+
+/** What `importBackup` changed: credits, and v2 accounts. */
+export type ImportResult = { added: number; updated: number; accounts: { added: number; updated: number } };
 
 /** Shortest passphrase a new vault accepts. */
 export const MIN_PASSPHRASE_LENGTH = 10;
@@ -26,15 +42,30 @@ async function store<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The v2 part of an opened vault: the master secret (once made) and the account records. */
+type V2State = {
+  master: { value: bigint; sealed: Sealed } | undefined;
+  accounts: Map<string, AccountRecord>;
+  sealedAccounts: Map<string, StoredAccount>;
+};
+
 /**
- * The credential vault: every credit encrypted at rest under a key derived from the user's
- * passphrase (see `crypto.ts`), kept in a `VaultStorage`. The key and the plaintext records live
- * only in this object's memory, until `lock()`. Once created or unlocked, the vault owns its
- * storage: `lock()` closes it. Every write goes to the storage first, then to memory, so a
- * failed write changes nothing.
+ * The credential vault: every credit and v2 account encrypted at rest under a key derived from
+ * the user's passphrase (see `crypto.ts`), kept in a `VaultStorage`. The key and the plaintext
+ * records live only in this object's memory, until `lock()`. Once created or unlocked, the vault
+ * owns its storage: `lock()` closes it. Every write goes to the storage first, then to memory, so
+ * a failed write changes nothing.
+ *
+ * v2 accounts: one master secret per vault (31 random bytes, made on first need) from which every
+ * account secret derives, and one record per account with its ticket counter and write-ahead
+ * journal (`takeTicket` / `settleTicket`). Journal writes of one account are serialised in this
+ * object and read the stored record first; across processes or tabs, hold the account's lock (the
+ * CLI's vault lock, Web Locks) around them.
  */
 export class Vault {
   private locked = false;
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private masterPending: Promise<bigint> | undefined;
 
   private constructor(
     private readonly storage: VaultStorage,
@@ -42,6 +73,7 @@ export class Vault {
     private readonly key: CryptoKey,
     private readonly credits: Map<string, CreditRecord>,
     private readonly sealed: Map<string, StoredCredit>,
+    private readonly v2: V2State = { master: undefined, accounts: new Map(), sealedAccounts: new Map() },
   ) {}
 
   /** Whether `storage` already holds a vault. */
@@ -87,17 +119,30 @@ export class Vault {
       credits.set(record.data.id, record.data);
       sealed.set(row.data.id, { id: row.data.id, iv: row.data.iv, ct: row.data.ct });
     }
-    return new Vault(storage, meta.data, key, credits, sealed);
+    const v2: V2State = { master: undefined, accounts: new Map(), sealedAccounts: new Map() };
+    if (stored.master) v2.master = { value: await openMaster(key, meta.data.id, stored.master), sealed: stored.master };
+    for (const raw of stored.accounts ?? []) {
+      const row = storedAccount.safeParse(raw);
+      if (!row.success) throw new VaultError('vault_corrupt', 'The vault is damaged: a stored account is malformed.', { details: issueText(row.error.issues[0]) });
+      v2.accounts.set(row.data.id, await openAccount(key, meta.data.id, row.data));
+      v2.sealedAccounts.set(row.data.id, { id: row.data.id, iv: row.data.iv, ct: row.data.ct });
+    }
+    const vault = new Vault(storage, meta.data, key, credits, sealed, v2);
+    // Tickets in flight when the last process ended: their bodies are gone, so they are burned.
+    await vault.putAccounts([...v2.accounts.values()].filter((a) => a.journal.length > 0).map(burnJournal));
+    return vault;
   }
 
   /**
    * Creates a vault in `storage` from a backup file: the backup's passphrase becomes the vault's.
-   * Nothing is written unless the whole file checks out.
+   * Nothing is written unless the whole file checks out. Accounts' in-flight tickets are burned.
    */
   static async restore(storage: VaultStorage, text: string, passphrase: string): Promise<Vault> {
-    const records = await readBackup(text, passphrase);
+    const contents = await readBackupContents(text, passphrase);
     const vault = await Vault.create(storage, passphrase);
-    await vault.putAll(records);
+    await vault.putAll(contents.credits);
+    if (contents.master) await vault.adoptMaster(BigInt(contents.master));
+    await vault.putAccounts(contents.accounts.map(burnJournal));
     return vault;
   }
 
@@ -143,19 +188,74 @@ export class Vault {
     return records.length;
   }
 
-  /** The vault as a backup file (`backup.ts`): the same ciphertexts, readable only with the passphrase. */
+  /**
+   * The vault as a backup file (`backup.ts`): the same ciphertexts, readable only with the
+   * passphrase. With v2 accounts or a master secret it is a version 2 file holding both.
+   */
   exportBackup(): string {
     this.assertUnlocked();
-    return writeBackup(this.meta, [...this.sealed.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
+    return writeBackup(this.meta, byId(this.sealed.values()), { master: this.v2.master?.sealed, accounts: byId(this.v2.sealedAccounts.values()) });
+  }
+
+  /**
+   * The vault as a backup file readable with another passphrase (e.g. a vault whose key lives in
+   * a keychain): everything re-encrypted, the master secret and accounts included.
+   */
+  async exportBackupAs(passphrase: string): Promise<string> {
+    this.assertUnlocked();
+    const copy = await Vault.create(new MemoryVaultStorage(), passphrase);
+    try {
+      await copy.putAll(this.list());
+      if (this.v2.master) await copy.adoptMaster(this.v2.master.value);
+      await copy.putAccounts(this.accounts());
+      return copy.exportBackup();
+    } finally {
+      copy.lock();
+    }
   }
 
   /**
    * Merges a backup into this vault. A damaged file or a wrong passphrase throws and changes
-   * nothing. Credits already here are merged (the most advanced status wins).
+   * nothing. Credits already here are merged (the most advanced status wins); so are accounts
+   * (by account id: the larger ticket counter wins, the backup's in-flight tickets are burned).
+   * A backup's master secret is adopted when this vault has none; otherwise its accounts keep
+   * working through their own secrets.
    */
-  async importBackup(text: string, passphrase: string): Promise<{ added: number; updated: number }> {
+  async importBackup(text: string, passphrase: string): Promise<ImportResult> {
     this.assertUnlocked();
-    const incoming = await readBackup(text, passphrase);
+    const contents = await readBackupContents(text, passphrase);
+    const { added, updated } = await this.mergeCredits(contents.credits);
+    return { added, updated, accounts: await this.mergeAccounts(contents) };
+  }
+
+  private async mergeAccounts(contents: BackupContents): Promise<{ added: number; updated: number }> {
+    if (contents.master && !this.v2.master) await this.adoptMaster(BigInt(contents.master));
+    const byAccount = new Map([...this.v2.accounts.values()].map((a) => [a.accountId, a]));
+    const fresh: AccountRecord[] = [];
+    let updated = 0;
+    for (const record of contents.accounts) {
+      const existing = byAccount.get(record.accountId);
+      if (!existing) {
+        const copy = burnJournal({ ...record, id: this.v2.accounts.has(record.id) || fresh.some((f) => f.id === record.id) ? newId() : record.id });
+        fresh.push(copy);
+        byAccount.set(copy.accountId, copy);
+        continue;
+      }
+      // Merged into the account as stored now, after any journal write in flight.
+      const changed = await this.serial(existing.id, async () => {
+        const current = await this.freshAccount(existing.id);
+        const merged = mergeAccountRecords(current, record);
+        if (JSON.stringify(merged) === JSON.stringify(current)) return false;
+        await this.putAccounts([merged]);
+        return true;
+      });
+      if (changed) updated++;
+    }
+    await this.putAccounts(fresh);
+    return { added: fresh.length, updated };
+  }
+
+  private async mergeCredits(incoming: CreditRecord[]): Promise<{ added: number; updated: number }> {
     const byCommitment = new Map([...this.credits.values()].map((r) => [r.commitment, r]));
     const writes: CreditRecord[] = [];
     let added = 0;
@@ -181,12 +281,138 @@ export class Vault {
     return { added, updated };
   }
 
+  // ------------------------------------------------------------------ v2 accounts
+
+  /** Whether the vault has made (or imported) its master secret yet. */
+  get hasMaster(): boolean {
+    return this.v2.master !== undefined;
+  }
+
+  /**
+   * The vault's master secret (31 random bytes), made and stored on first need. When another
+   * writer stored one first, that one is adopted: accounts are only ever derived from the stored one.
+   */
+  async masterSecret(): Promise<bigint> {
+    this.assertUnlocked();
+    if (this.v2.master) return this.v2.master.value;
+    this.masterPending ??= this.adoptMaster(bytesToBigInt(randomBytes(31)) || 1n).finally(() => (this.masterPending = undefined));
+    return this.masterPending;
+  }
+
+  /** Stores `value` as the master unless one is stored; keeps (and returns) the stored one. */
+  private async adoptMaster(value: bigint): Promise<bigint> {
+    this.assertUnlocked();
+    const sealed = await seal(this.key, masterAad(this.meta.id), { master: toFieldHex(value) });
+    const stored = await store('write', () => this.storage.putMaster(sealed));
+    const winner = stored.iv === sealed.iv && stored.ct === sealed.ct ? value : await openMaster(this.key, this.meta.id, stored);
+    this.v2.master = { value: winner, sealed: { iv: stored.iv, ct: stored.ct } };
+    return winner;
+  }
+
+  /** Every v2 account record, oldest first. */
+  accounts(): AccountRecord[] {
+    return [...this.v2.accounts.values()].sort((a, b) => a.createdAt - b.createdAt || a.index - b.index || a.id.localeCompare(b.id));
+  }
+
+  /** `accounts()` as a promise (the `AccountStore` interface). */
+  async listAccounts(): Promise<readonly AccountRecord[]> {
+    this.assertUnlocked();
+    return this.accounts();
+  }
+
+  getAccount(id: string): AccountRecord | undefined {
+    return this.v2.accounts.get(id);
+  }
+
+  /** Saves new account records (all or none), e.g. a `pending` account right before its opening is sent. */
+  async addAccounts(records: readonly AccountRecord[]): Promise<void> {
+    const duplicate = records.find((r) => this.v2.accounts.has(r.id));
+    if (duplicate) throw new VaultError('invalid_account', 'An account with this record id is already in the vault.', { details: duplicate.id });
+    await this.putAccounts(records.map(parseAccountRecord));
+  }
+
+  /** Updates one account's status or terms (never backwards); `account_not_found` when it is not here. */
+  async updateAccount(id: string, patch: AccountPatch): Promise<AccountRecord> {
+    return this.serial(id, async () => {
+      const next = patchAccount(await this.freshAccount(id), patch);
+      await this.putAccounts([next]);
+      return next;
+    });
+  }
+
+  /**
+   * Takes the next ticket of an open account for the request whose digest is `digest` (hex): the
+   * journal entry and the advanced counter are stored before this returns, so before anything is
+   * sent. `today` refuses an expired account. Errors: `AccountError` (`account_not_open`,
+   * `account_expired`, `no_tickets`), `VaultError` (`account_not_found`, `storage_failed`).
+   */
+  async takeTicket(id: string, digest: string, today?: number): Promise<{ ticket: number; account: AccountRecord }> {
+    return this.serial(id, async () => {
+      const { record, ticket } = takeTicketIn(await this.freshAccount(id), digest, today);
+      await this.putAccounts([record]);
+      return { ticket, account: record };
+    });
+  }
+
+  /** Settles a taken ticket (`served` or `burned`): its journal entry is removed, durably. */
+  async settleTicket(id: string, ticket: number, outcome: TicketOutcome): Promise<AccountRecord> {
+    return this.serial(id, async () => {
+      const current = await this.freshAccount(id);
+      const next = settleTicketIn(current, ticket, outcome);
+      if (next !== current) await this.putAccounts([next]);
+      return next;
+    });
+  }
+
+  /** Runs `fn` after every earlier journal or status write of account `id` in this vault. */
+  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(id) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => undefined);
+    this.queues.set(id, tail);
+    void tail.then(() => {
+      if (this.queues.get(id) === tail) this.queues.delete(id);
+    });
+    return run;
+  }
+
+  /** The account as stored now (another writer holding the account's lock may have moved it on). */
+  private async freshAccount(id: string): Promise<AccountRecord> {
+    this.assertUnlocked();
+    const row = await store('read', () => this.storage.loadAccount(id));
+    const known = this.v2.sealedAccounts.get(id);
+    if (row && (!known || row.iv !== known.iv || row.ct !== known.ct)) {
+      const parsed = storedAccount.safeParse(row);
+      if (!parsed.success) throw new VaultError('vault_corrupt', 'The vault is damaged: a stored account is malformed.', { details: issueText(parsed.error.issues[0]) });
+      const record = await openAccount(this.key, this.meta.id, parsed.data);
+      this.v2.accounts.set(id, record);
+      this.v2.sealedAccounts.set(id, { id, iv: parsed.data.iv, ct: parsed.data.ct });
+      return record;
+    }
+    const current = this.v2.accounts.get(id);
+    if (!current) throw new VaultError('account_not_found', 'That account is not in the vault.', { details: `account record ${id}` });
+    return current;
+  }
+
+  private async putAccounts(records: readonly AccountRecord[]): Promise<void> {
+    this.assertUnlocked();
+    if (records.length === 0) return;
+    const rows = await Promise.all(records.map(async (r) => ({ id: r.id, ...(await seal(this.key, accountAad(this.meta.id, r.id), r)) })));
+    await store('write', () => this.storage.putAccounts(rows));
+    for (const [i, r] of records.entries()) {
+      this.v2.accounts.set(r.id, r);
+      this.v2.sealedAccounts.set(r.id, rows[i]!);
+    }
+  }
+
   /** Forgets the key and the records, and closes the storage; the vault must be unlocked again. */
   lock(): void {
     if (this.locked) return;
     this.locked = true;
     this.credits.clear();
     this.sealed.clear();
+    this.v2.master = undefined;
+    this.v2.accounts.clear();
+    this.v2.sealedAccounts.clear();
     this.storage.close?.();
   }
 
@@ -204,6 +430,25 @@ export class Vault {
       this.sealed.set(r.id, rows[i]!);
     }
   }
+}
+
+function byId<T extends { id: string }>(rows: Iterable<T>): T[] {
+  return [...rows].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+async function openMaster(key: CryptoKey, vault: string, sealed: Sealed): Promise<bigint> {
+  const opened = await open(key, masterAad(vault), sealed);
+  const value = opened && masterValue.safeParse(opened.value);
+  if (!value?.success) throw new VaultError('vault_corrupt', 'The vault is damaged: its master secret could not be read.');
+  return BigInt(value.data.master);
+}
+
+async function openAccount(key: CryptoKey, vault: string, row: StoredAccount): Promise<AccountRecord> {
+  const opened = await open(key, accountAad(vault, row.id), row);
+  if (!opened) throw new VaultError('vault_corrupt', 'The vault is damaged: an account could not be decrypted.', { details: `account ${row.id}` });
+  const record = accountRecord.safeParse(opened.value);
+  if (!record.success || record.data.id !== row.id) throw new VaultError('vault_corrupt', 'The vault is damaged: an account is malformed.', { details: `account ${row.id}` });
+  return record.data;
 }
 
 function parseRecord(value: unknown): CreditRecord {

@@ -1,12 +1,18 @@
-import { VaultError, type StoredCredit, type StoredVault, type VaultMeta, type VaultStorage } from '@zkcredits/core/vault';
+import { VaultError, type Sealed, type StoredAccount, type StoredCredit, type StoredVault, type VaultMeta, type VaultStorage } from '@zkcredits/core/vault';
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 
 const DB_NAME = 'zkcredits-vault';
 
-/** The database layout the app has always used: the header under `meta`/`vault`, one row per credit. */
+/**
+ * The database layout: the header under `meta`/`vault`, one row per credit (version 1, as the
+ * app has always written it); version 2 adds the sealed master secret (`master`/`master`) and one
+ * row per v2 account.
+ */
 interface VaultDB extends DBSchema {
   meta: { key: 'vault'; value: VaultMeta };
   credits: { key: string; value: StoredCredit };
+  master: { key: 'master'; value: Sealed };
+  accounts: { key: string; value: StoredAccount };
 }
 
 /**
@@ -17,10 +23,16 @@ export class IndexedDbVaultStorage implements VaultStorage {
   private database: Promise<IDBPDatabase<VaultDB>> | undefined;
 
   private db(): Promise<IDBPDatabase<VaultDB>> {
-    this.database ??= openDB<VaultDB>(DB_NAME, 1, {
-      upgrade(database) {
-        database.createObjectStore('meta');
-        database.createObjectStore('credits', { keyPath: 'id' });
+    this.database ??= openDB<VaultDB>(DB_NAME, 2, {
+      upgrade(database, oldVersion) {
+        if (oldVersion < 1) {
+          database.createObjectStore('meta');
+          database.createObjectStore('credits', { keyPath: 'id' });
+        }
+        if (oldVersion < 2) {
+          database.createObjectStore('master');
+          database.createObjectStore('accounts', { keyPath: 'id' });
+        }
       },
     }).catch((cause: unknown) => {
       this.database = undefined;
@@ -37,9 +49,15 @@ export class IndexedDbVaultStorage implements VaultStorage {
   }
 
   async load(): Promise<StoredVault | undefined> {
-    const tx = (await this.db()).transaction(['meta', 'credits']);
-    const [meta, credits] = await Promise.all([tx.objectStore('meta').get('vault'), tx.objectStore('credits').getAll(), tx.done]);
-    return meta ? { meta, credits } : undefined;
+    const tx = (await this.db()).transaction(['meta', 'credits', 'master', 'accounts']);
+    const [meta, credits, master, accounts] = await Promise.all([
+      tx.objectStore('meta').get('vault'),
+      tx.objectStore('credits').getAll(),
+      tx.objectStore('master').get('master'),
+      tx.objectStore('accounts').getAll(),
+      tx.done,
+    ]);
+    return meta ? { meta, credits, ...(master ? { master } : {}), ...(accounts.length > 0 ? { accounts } : {}) } : undefined;
   }
 
   async create(meta: VaultMeta): Promise<void> {
@@ -60,6 +78,34 @@ export class IndexedDbVaultStorage implements VaultStorage {
     } catch (cause) {
       throw new VaultError('storage_failed', 'Could not save to this browser’s storage.', { cause });
     }
+  }
+
+  async putMaster(master: Sealed): Promise<Sealed> {
+    const database = await this.db();
+    try {
+      // One transaction: a master another tab stored first is kept, never overwritten.
+      const tx = database.transaction('master', 'readwrite');
+      const stored = await tx.store.get('master');
+      if (!stored) await tx.store.put(master, 'master');
+      await tx.done;
+      return stored ?? master;
+    } catch (cause) {
+      throw new VaultError('storage_failed', 'Could not save to this browser’s storage.', { cause });
+    }
+  }
+
+  async putAccounts(accounts: StoredAccount[]): Promise<void> {
+    const database = await this.db();
+    try {
+      const tx = database.transaction('accounts', 'readwrite');
+      await Promise.all([...accounts.map((a) => tx.store.put(a)), tx.done]);
+    } catch (cause) {
+      throw new VaultError('storage_failed', 'Could not save to this browser’s storage.', { cause });
+    }
+  }
+
+  async loadAccount(id: string): Promise<StoredAccount | undefined> {
+    return (await this.db()).get('accounts', id);
   }
 
   close(): void {

@@ -24,6 +24,8 @@ const BROWSER_MESSAGES: Record<VaultErrorCode, string | undefined> = {
   weak_passphrase: undefined,
   invalid_credit: undefined,
   credit_not_found: undefined,
+  invalid_account: undefined,
+  account_not_found: undefined,
   backup_invalid: undefined,
   backup_unsupported_version: undefined,
   backup_wrong_passphrase: undefined,
