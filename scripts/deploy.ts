@@ -1,4 +1,4 @@
-// `npm run deploy -- --chain base --token 0x… --price 0.05 --owner 0x… --treasury 0x…`
+// `npm run deploy -- --chain base --token 0x… --price 0.05 [--ticket-price 0.05 --ttl-days 365] --owner 0x… --treasury 0x…`
 // Deploys CreditPool, checks it, and writes deployments/<chainId>-<address>.json, the manifest the
 // server (ZKC_DEPLOYMENT), the web app and clients read. docs/DEPLOY.md walks through it.
 //
@@ -9,12 +9,18 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CHAIN_PRESETS, type ChainPresetName } from '../packages/core/src/chains.js';
+import { DEFAULT_TTL_DAYS } from '../packages/core/src/deploy.js';
+import { MAX_TTL_DAYS } from '../packages/core/src/generated/constants.js';
 import { deployCreditPool, type DeploySigner } from '../packages/core/src/node/deploy-pool.js';
 
 const USAGE = `usage: npm run deploy -- --chain ${Object.keys(CHAIN_PRESETS).join('|')} --token <0x…|test> --price <amount> --owner <0x…> --treasury <0x…>
+                         [--ticket-price <amount>] [--ttl-days <days>]
                          [--rpc-url URL] [--key-file PATH | --keystore PATH --password-file PATH] [--out DIR]
-  --price      price of one credit in token units, e.g. 0.05 (the token's decimals are read from the chain)
-  --token test deploys an open-mint test token: local chain (31337) only
+  --price        price of one credit in token units, e.g. 0.05 (the token's decimals are read from the chain)
+  --ticket-price price of one call from a v2 flat account, in token units (default: --price)
+  --ttl-days     lifetime of a v2 flat account in days, 1..${MAX_TTL_DAYS}, fixed for the deployment (default ${DEFAULT_TTL_DAYS});
+                 servers keep every ticket that long (plus a grace period)
+  --token test   deploys an open-mint test token: local chain (31337) only
   the deploy key: DEPLOYER_PRIVATE_KEY in the environment, --key-file, or a Foundry --keystore; never argv`;
 
 function fail(message: string): never {
@@ -52,6 +58,8 @@ async function main(): Promise<void> {
         'rpc-url': { type: 'string' },
         token: { type: 'string' },
         price: { type: 'string' },
+        'ticket-price': { type: 'string' },
+        'ttl-days': { type: 'string' },
         owner: { type: 'string' },
         treasury: { type: 'string' },
         'key-file': { type: 'string' },
@@ -71,12 +79,19 @@ async function main(): Promise<void> {
   const missing = (['chain', 'token', 'price', 'owner', 'treasury'] as const).filter((k) => !values[k]);
   if (missing.length > 0) fail(`missing ${missing.map((k) => `--${k}`).join(', ')}\n${USAGE}`);
   if (!(values.chain! in CHAIN_PRESETS)) fail(`--chain must be one of ${Object.keys(CHAIN_PRESETS).join(', ')}`);
+  let ttlDays: number | undefined;
+  if (values['ttl-days'] !== undefined) {
+    ttlDays = Number(values['ttl-days']);
+    if (!/^\d+$/.test(values['ttl-days']) || ttlDays < 1 || ttlDays > MAX_TTL_DAYS) fail(`--ttl-days must be a whole number of days from 1 to ${MAX_TTL_DAYS}`);
+  }
 
   const { manifest, manifestPath } = await deployCreditPool({
     chain: values.chain as ChainPresetName,
     rpcUrl: values['rpc-url'],
     token: values.token as `0x${string}` | 'test',
     price: values.price!,
+    ticketPrice: values['ticket-price'],
+    ttlDays,
     owner: values.owner as `0x${string}`,
     treasury: values.treasury as `0x${string}`,
     signer: signerFrom(values),

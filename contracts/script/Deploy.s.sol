@@ -11,6 +11,8 @@ import {vm} from "../test/utils/Vm.sol";
 /// @dev Environment:
 ///   TOKEN             payment ERC-20; unset or zero: deploy a TestToken (chain 31337 only: it has an open mint)
 ///   PRICE_PER_CREDIT  price of one credit in token base units (required)
+///   PRICE_PER_TICKET  price of one v2 flat-account ticket (one call) in token base units (required)
+///   TTL_DAYS          v2 flat-account lifetime in days, 1..65535 (required)
 ///   OWNER             CreditPool owner (required)
 ///   TREASURY          receiver of withdrawals (required)
 ///   DEPLOY_OUT        JSON output path (default: deployments/forge-output.json)
@@ -18,7 +20,8 @@ import {vm} from "../test/utils/Vm.sol";
 ///                     Passing it in the environment keeps it out of the process list.
 /// Prefer `npm run deploy`: it takes the price in token units, checks the token and the deployed bytecode,
 /// and writes the deployment manifest every component reads (docs/DEPLOY.md). Direct use:
-///   DEPLOYER_PRIVATE_KEY=... TOKEN=0x... PRICE_PER_CREDIT=50000 OWNER=0x... TREASURY=0x... \
+///   DEPLOYER_PRIVATE_KEY=... TOKEN=0x... PRICE_PER_CREDIT=50000 PRICE_PER_TICKET=50000 TTL_DAYS=365 \
+///   OWNER=0x... TREASURY=0x... \
 ///   forge script contracts/script/Deploy.s.sol:Deploy --rpc-url $RPC_URL --broadcast
 /// The JSON holds {chainId, deployer, creditPool, token, tokenDeployed}. The deployment block is read from
 /// the chain (`CreditPool.deploymentBlock()`): a script's simulated block number is not the mined one.
@@ -40,7 +43,9 @@ contract Deploy {
         if (deployerKey == 0) vm.startBroadcast();
         else vm.startBroadcast(deployerKey);
         if (deployToken) token = address(new TestToken());
-        pool = new CreditPool(IERC20(token), price, owner, treasury);
+        pool = new CreditPool(
+            IERC20(token), price, vm.envUint("PRICE_PER_TICKET"), vm.envUint("TTL_DAYS"), owner, treasury
+        );
         vm.stopBroadcast();
 
         string memory k = "deployment";

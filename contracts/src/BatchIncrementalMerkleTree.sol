@@ -46,20 +46,38 @@ abstract contract BatchIncrementalMerkleTree {
     /// @return startIndex Index of `leaves[0]`.
     /// @return newRoot Root after the whole batch.
     function _insertBatch(uint256[] calldata leaves) internal returns (uint256 startIndex, uint256 newRoot) {
-        uint256 depth = _depth;
         uint256 n = leaves.length;
-        startIndex = _nextIndex;
-        uint256 end = startIndex + n;
-        if (end > (uint256(1) << depth)) revert TreeFull(startIndex, n);
-
-        // Working buffer: nodes lo..hi of the current level; parents overwrite it in place (parent j is
-        // written at j - (lo >> 1) <= 2j - lo, i.e. never before both of its children are read).
         uint256 buf;
         assembly ("memory-safe") {
             buf := mload(0x40)
             calldatacopy(buf, leaves.offset, shl(5, n))
             mstore(0x40, add(buf, shl(5, n)))
         }
+        return _insertBuffer(buf, n);
+    }
+
+    /// @dev `_insertBatch` for leaves computed in memory (`leaves` itself is left unchanged).
+    function _insertBatchFromMemory(uint256[] memory leaves) internal returns (uint256 startIndex, uint256 newRoot) {
+        uint256 n = leaves.length;
+        uint256 buf;
+        assembly ("memory-safe") {
+            buf := mload(0x40)
+            mcopy(buf, add(leaves, 0x20), shl(5, n))
+            mstore(0x40, add(buf, shl(5, n)))
+        }
+        return _insertBuffer(buf, n);
+    }
+
+    /// @dev Inserts the `n` leaves at memory `buf`, which it uses as its working buffer (overwritten).
+    function _insertBuffer(uint256 buffer, uint256 n) private returns (uint256 startIndex, uint256 newRoot) {
+        uint256 depth = _depth;
+        startIndex = _nextIndex;
+        uint256 end = startIndex + n;
+        if (end > (uint256(1) << depth)) revert TreeFull(startIndex, n);
+        uint256 buf = buffer; // a copy near the top of the stack, in reach of the loop below
+
+        // Working buffer: nodes lo..hi of the current level; parents overwrite it in place (parent j is
+        // written at j - (lo >> 1) <= 2j - lo, i.e. never before both of its children are read).
 
         uint256 lo = startIndex;
         uint256 hi = end - 1;

@@ -4,11 +4,29 @@ pragma solidity 0.8.34;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @title ICreditPool
-/// @notice Sells zkcredits: each credit is a commitment `C = H(TAG_LEAF, nullifier, secret)` appended to an
-/// on-chain Poseidon2 Merkle tree, paid for in one ERC-20 at a fixed price per credit (see docs/PROTOCOL.md).
+/// @notice Sells zkcredits, paid for in one ERC-20, as leaves of one on-chain Poseidon2 Merkle tree
+/// (see docs/PROTOCOL.md):
+/// - v1 credits: each credit is a commitment `C = H(TAG_LEAF, nullifier, secret)` chosen by the buyer, at a
+///   fixed price per credit;
+/// - v2 flat accounts: one leaf `H(TAG_ACCOUNT_F, id, tickets, expiryDay)` computed by the contract pays for
+///   `tickets` calls at a price per ticket; reusing a ticket reveals two RLN shares of the account secret
+///   `k` (`id = H(TAG_ID, k)`), with which anyone can `slash` the account.
+/// Both kinds share the tree, its root ring, the treasury and the operator.
 /// @dev Also reverts with `TreeFull(uint256 nextIndex, uint256 count)` (BatchIncrementalMerkleTree) when a
 /// batch does not fit, and with OpenZeppelin's `OwnableUnauthorizedAccount` / `SafeERC20FailedOperation`.
 interface ICreditPool {
+    // ------------------------------------------------------------------ types
+
+    /// @notice Why `slash` refused its evidence.
+    /// @dev `NonCanonical`: an input is not a field element (>= p). `SameRequestHash`: `x1 == x2`, so the
+    /// shares are not two points of one line. `NullifierMismatch`: the slope recovered from the shares does
+    /// not hash to the nullifier (the shares belong to another ticket or are not shares at all).
+    enum EvidenceFault {
+        NonCanonical,
+        SameRequestHash,
+        NullifierMismatch
+    }
+
     // ------------------------------------------------------------------ errors
 
     /// @notice `buy` was called without commitments.
@@ -35,9 +53,34 @@ interface ICreditPool {
     /// @notice There is no balance to withdraw.
     error NothingToWithdraw();
 
-    /// @notice The purchase would cost `total` (the current `pricePerCredit * n`), more than the buyer's
-    /// `maxTotal`: the price was raised after the buyer looked at it.
+    /// @notice The purchase would cost `total` (the current `pricePerCredit * n`, or `pricePerTicket` times
+    /// the tickets of an account opening), more than the buyer's `maxTotal`: the price was raised after the
+    /// buyer looked at it.
     error PriceAboveMax(uint256 total, uint256 maxTotal);
+
+    /// @notice `ttlDays` must be in `1..MAX_TTL_DAYS`.
+    error InvalidTtlDays(uint256 ttlDays);
+
+    /// @notice `ids` and `tickets` of an account batch have different lengths.
+    error LengthMismatch(uint256 ids, uint256 tickets);
+
+    /// @notice `ids[index] == id` is zero or not a canonical field element (>= p).
+    error InvalidAccountId(uint256 index, uint256 id);
+
+    /// @notice `tickets[index] == tickets` is outside `1..MAX_TICKETS`.
+    error InvalidTicketCount(uint256 index, uint256 tickets);
+
+    /// @notice An account `id` was already opened (by an earlier transaction or earlier in this batch).
+    error AccountExists(uint256 id);
+
+    /// @notice `slash` evidence for `nullifier` is not two valid shares of one ticket (see `EvidenceFault`).
+    error InvalidEvidence(uint256 nullifier, EvidenceFault fault);
+
+    /// @notice The evidence is valid but no account `id` was ever opened.
+    error UnknownAccount(uint256 id);
+
+    /// @notice Account `id` has `status` (2 = slashed) instead of active (1).
+    error AccountNotActive(uint256 id, uint8 status);
 
     // ------------------------------------------------------------------ events
 
@@ -48,8 +91,31 @@ interface ICreditPool {
         address indexed buyer, uint256 indexed startIndex, uint256[] commitments, uint256 newRoot, uint256 amountPaid
     );
 
+    /// @notice `payer` paid `amountPaid` (`pricePerTicket * tickets`) for the flat account `id`, whose leaf
+    /// `leaf = H(TAG_ACCOUNT_F, id, tickets, expiryDay)` (computed by the contract) is now tree leaf
+    /// `leafIndex`. One event per account; every event of a batch carries the root after the WHOLE batch,
+    /// the only root the ring records. Replay rule: consecutive `AccountOpened` logs of one transaction with
+    /// contiguous `leafIndex` form one insertion, to be checked against `newRoot` once.
+    event AccountOpened(
+        uint256 indexed id,
+        address indexed payer,
+        uint256 leafIndex,
+        uint256 tickets,
+        uint256 expiryDay,
+        uint256 leaf,
+        uint256 newRoot,
+        uint256 amountPaid
+    );
+
+    /// @notice Account `id` was slashed by `reporter` with two shares of the ticket `nullifier`; its secret
+    /// is public from the calldata. Nothing was paid to anyone.
+    event AccountSlashed(uint256 indexed id, uint256 indexed nullifier, address indexed reporter);
+
     /// @notice The price per credit changed from `oldPrice` to `newPrice` (token base units).
     event PriceUpdated(uint256 oldPrice, uint256 newPrice);
+
+    /// @notice The price per account ticket changed from `oldPrice` to `newPrice` (token base units).
+    event TicketPriceUpdated(uint256 oldPrice, uint256 newPrice);
 
     /// @notice Proceeds now go to `newTreasury`.
     event TreasuryUpdated(address indexed oldTreasury, address indexed newTreasury);
@@ -86,10 +152,60 @@ interface ICreditPool {
         bytes32 s
     ) external returns (uint256 startIndex, uint256 newRoot);
 
+    // ------------------------------------------------------------------ v2 flat accounts
+
+    /// @notice Opens the flat account `id` (`id = H(TAG_ID, k)` for the buyer's secret `k`) with `tickets`
+    /// calls, pulling `pricePerTicket * tickets` with `transferFrom`. The contract computes the leaf
+    /// `H(TAG_ACCOUNT_F, id, tickets, expiryDay)` itself, with `expiryDay = currentDay() + ttlDays`, so a
+    /// leaf never claims more than was paid. `id` must be non-zero, `< FIELD_MODULUS` and never opened;
+    /// `1 <= tickets <= MAX_TICKETS`.
+    /// @param maxTotal The most the buyer pays (`PriceAboveMax` above it): the buyer states what it buys and
+    /// the most it pays, so a price change between look and transaction can neither take more nor silently
+    /// give fewer calls (the same rule as `buy`).
+    /// @return leafIndex Tree index of the account leaf.
+    /// @return newRoot Tree root after the insertion.
+    function openFlat(uint256 id, uint256 tickets, uint256 maxTotal)
+        external
+        returns (uint256 leafIndex, uint256 newRoot);
+
+    /// @notice Opens `ids.length` flat accounts (`1..MAX_BATCH`, ids unique) in one insertion, paying
+    /// `pricePerTicket * sum(tickets)` (at most `maxTotal`). Each account as in `openFlat`.
+    /// @return startIndex Leaf index of `ids[0]`'s account; the others follow in order.
+    /// @return newRoot Tree root after the whole batch.
+    function openFlatBatch(uint256[] calldata ids, uint256[] calldata tickets, uint256 maxTotal)
+        external
+        returns (uint256 startIndex, uint256 newRoot);
+
+    /// @notice `openFlatBatch` after an ERC-2612 permit of `maxTotal` signed by the caller (no approve
+    /// transaction). A failing permit is ignored, as in `buyWithPermit`.
+    function openFlatWithPermit(
+        uint256[] calldata ids,
+        uint256[] calldata tickets,
+        uint256 maxTotal,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (uint256 startIndex, uint256 newRoot);
+
+    /// @notice Slashes the account whose ticket `nf` was used for two requests: `(x1, y1)` and `(x2, y2)`
+    /// are its two RLN shares `y = k + a * x`. Recovers `a = (y1 - y2) / (x1 - x2)` and `k = y1 - a * x1`
+    /// (mod p), requires `H(TAG_NF, a) == nf`, and marks the account `id = H(TAG_ID, k)` slashed.
+    /// Permissionless, and nothing of value goes to the caller or anyone else, so an owner gains nothing by
+    /// front-running the slash of his own account. Servers refuse a slashed account's tickets.
+    /// @dev Reverts `InvalidEvidence` (an input >= p, `x1 == x2`, or the nullifier check),
+    /// `UnknownAccount`, or `AccountNotActive` (already slashed).
+    /// @return id The slashed account.
+    function slash(uint256 nf, uint256 x1, uint256 y1, uint256 x2, uint256 y2) external returns (uint256 id);
+
     // ------------------------------------------------------------------ administration
 
     /// @notice Sets the price per credit (owner only; non-zero). Emits `PriceUpdated`.
     function setPricePerCredit(uint256 newPrice) external;
+
+    /// @notice Sets the price per account ticket (owner only; non-zero). Emits `TicketPriceUpdated`. It
+    /// applies to later openings only: an open account keeps its tickets.
+    function setPricePerTicket(uint256 newPrice) external;
 
     /// @notice Sets the address that receives withdrawals (owner only; non-zero). Emits `TreasuryUpdated`.
     function setTreasury(address newTreasury) external;
@@ -109,16 +225,32 @@ interface ICreditPool {
     /// @notice Price of one credit in payment-token base units.
     function pricePerCredit() external view returns (uint256);
 
+    /// @notice Price of one flat-account ticket (one call) in payment-token base units.
+    function pricePerTicket() external view returns (uint256);
+
+    /// @notice Lifetime of a flat account in days: `expiryDay = currentDay() + ttlDays` at opening.
+    function ttlDays() external view returns (uint256);
+
+    /// @notice Today's UTC day number, `block.timestamp / 86400`.
+    function currentDay() external view returns (uint256);
+
+    /// @notice The flat account `id` (one packed slot): its tree `leafIndex`, `tickets`, `expiryDay`, and
+    /// `status` 0 = never opened, 1 = active, 2 = slashed.
+    function accounts(uint256 id)
+        external
+        view
+        returns (uint32 leafIndex, uint16 tickets, uint32 expiryDay, uint8 status);
+
     /// @notice Receiver of withdrawn proceeds.
     function treasury() external view returns (address);
 
     /// @notice Address allowed to withdraw besides the owner (zero if none).
     function operator() external view returns (address);
 
-    /// @notice Root after the latest purchase (the empty-tree root before any).
+    /// @notice Root after the latest purchase or account opening (the empty-tree root before any).
     function currentRoot() external view returns (uint256);
 
-    /// @notice Number of credits sold so far = index of the next leaf.
+    /// @notice Number of leaves (credits and accounts) so far = index of the next leaf.
     function nextIndex() external view returns (uint256);
 
     /// @notice Whether `root` is one of the last `ROOT_HISTORY_SIZE` roots.
@@ -136,6 +268,6 @@ interface ICreditPool {
     /// @notice Number of recent roots accepted (`ROOT_HISTORY_SIZE`).
     function rootHistorySize() external view returns (uint256);
 
-    /// @notice Largest batch accepted by `buy` (`MAX_BATCH`).
+    /// @notice Largest batch accepted by `buy` and `openFlatBatch` (`MAX_BATCH`).
     function maxBatch() external view returns (uint256);
 }

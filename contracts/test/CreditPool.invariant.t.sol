@@ -7,7 +7,8 @@ import {CreditPool} from "../src/CreditPool.sol";
 import {TestToken} from "../src/TestToken.sol";
 import {ProtocolConstants} from "../src/generated/ProtocolConstants.sol";
 
-/// @notice Drives CreditPool with random purchases and records ghost state.
+/// @notice Drives CreditPool with random credit purchases and account openings (one tree) and records ghost
+/// state.
 contract CreditPoolHandler {
     uint256 internal constant P = ProtocolConstants.FIELD_MODULUS;
 
@@ -39,6 +40,28 @@ contract CreditPoolHandler {
         roots.push(root);
     }
 
+    function openAccounts(uint256 seed, uint256 size, uint256 tickets) external {
+        uint256 n = 1 + (size % 4);
+        uint256[] memory ids = new uint256[](n);
+        uint256[] memory counts = new uint256[](n);
+        uint256 total;
+        for (uint256 i; i < n; ++i) {
+            // ghostLeaves + i makes every id fresh
+            ids[i] = uint256(keccak256(abi.encode("account", seed, ghostLeaves, i))) % (P - 1) + 1;
+            counts[i] = 1 + (uint256(keccak256(abi.encode(tickets, i))) % ProtocolConstants.MAX_TICKETS);
+            total += counts[i];
+        }
+        uint256 cost = total * pool.pricePerTicket();
+        token.mint(address(this), cost);
+        (uint256 start, uint256 root) = n == 1
+            ? pool.openFlat(ids[0], counts[0], cost)
+            : pool.openFlatBatch(ids, counts, cost);
+        require(start == ghostLeaves, "start index");
+        ghostLeaves += n;
+        ghostPaid += cost;
+        roots.push(root);
+    }
+
     function rootCount() external view returns (uint256) {
         return roots.length;
     }
@@ -51,13 +74,13 @@ contract CreditPoolInvariantTest is Test {
 
     function setUp() public {
         token = new TestToken();
-        pool = new CreditPool(token, 1_000, address(this), address(0x7EA5));
+        pool = new CreditPool(token, 1_000, 100, 30, address(this), address(0x7EA5));
         handler = new CreditPoolHandler(pool, token);
         targetContract(address(handler));
     }
 
     function invariant_leafCountEqualsSumOfBatches() public view {
-        assertEq(pool.nextIndex(), handler.ghostLeaves(), "nextIndex == sum of batch sizes");
+        assertEq(pool.nextIndex(), handler.ghostLeaves(), "nextIndex == sum of batch sizes (credits and accounts)");
         assertEq(token.balanceOf(address(pool)), handler.ghostPaid(), "balance == sum of payments");
     }
 

@@ -18,6 +18,8 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 contract CreditPoolTest is Test {
     uint256 internal constant P = ProtocolConstants.FIELD_MODULUS;
     uint256 internal constant PRICE = 10_000; // 0.01 tUSD (6 decimals)
+    uint256 internal constant TICKET_PRICE = 2_000;
+    uint256 internal constant TTL_DAYS = 30;
     bytes32 internal constant PERMIT_TYPEHASH =
         keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
     /// @dev Storage slot of `_nextIndex` (uint64, offset 0) in CreditPool; checked by `forge inspect`.
@@ -34,7 +36,7 @@ contract CreditPoolTest is Test {
     function setUp() public {
         buyer = vm.addr(buyerKey);
         token = new TestToken();
-        pool = new CreditPool(token, PRICE, owner, treasury);
+        pool = new CreditPool(token, PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury);
         token.mint(buyer, 1_000_000 * PRICE);
         vm.prank(buyer);
         token.approve(address(pool), type(uint256).max);
@@ -63,6 +65,8 @@ contract CreditPoolTest is Test {
     function test_constructor_setsConfigurationAndEmptyRoot() public view {
         assertEq(address(pool.paymentToken()), address(token), "token");
         assertEq(pool.pricePerCredit(), PRICE, "price");
+        assertEq(pool.pricePerTicket(), TICKET_PRICE, "ticket price");
+        assertEq(pool.ttlDays(), TTL_DAYS, "ttl");
         assertEq(pool.owner(), owner, "owner");
         assertEq(pool.treasury(), treasury, "treasury");
         assertEq(pool.operator(), address(0), "no operator");
@@ -79,19 +83,25 @@ contract CreditPoolTest is Test {
 
     function test_deploymentBlock_isConstructionBlock() public {
         vm.roll(12_345);
-        CreditPool later = new CreditPool(token, PRICE, owner, treasury);
+        CreditPool later = new CreditPool(token, PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury);
         assertEq(later.deploymentBlock(), 12_345, "block.number at construction");
     }
 
     function test_RevertWhen_constructorArgumentsInvalid() public {
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidAddress.selector, address(0)));
-        new CreditPool(IERC20(address(0)), PRICE, owner, treasury);
+        new CreditPool(IERC20(address(0)), PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury);
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidAddress.selector, address(0)));
-        new CreditPool(token, PRICE, owner, address(0));
+        new CreditPool(token, PRICE, TICKET_PRICE, TTL_DAYS, owner, address(0));
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidPrice.selector, 0));
-        new CreditPool(token, 0, owner, treasury);
+        new CreditPool(token, 0, TICKET_PRICE, TTL_DAYS, owner, treasury);
+        vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidPrice.selector, 0));
+        new CreditPool(token, PRICE, 0, TTL_DAYS, owner, treasury);
+        vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidTtlDays.selector, 0));
+        new CreditPool(token, PRICE, TICKET_PRICE, 0, owner, treasury);
+        vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidTtlDays.selector, 65536));
+        new CreditPool(token, PRICE, TICKET_PRICE, 65536, owner, treasury);
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableInvalidOwner.selector, address(0)));
-        new CreditPool(token, PRICE, address(0), treasury);
+        new CreditPool(token, PRICE, TICKET_PRICE, TTL_DAYS, address(0), treasury);
     }
 
     function test_RevertWhen_zerosLevelAboveDepth() public {
@@ -189,7 +199,7 @@ contract CreditPoolTest is Test {
 
     function test_RevertWhen_tokenChargesTransferFee() public {
         FeeOnTransferToken fee = new FeeOnTransferToken();
-        CreditPool feePool = new CreditPool(fee, PRICE, owner, treasury);
+        CreditPool feePool = new CreditPool(fee, PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury);
         fee.mint(buyer, 100 * PRICE);
         vm.startPrank(buyer);
         fee.approve(address(feePool), type(uint256).max);
@@ -200,7 +210,7 @@ contract CreditPoolTest is Test {
 
     function test_RevertWhen_tokenReentersBuy() public {
         ReentrantToken evil = new ReentrantToken();
-        CreditPool evilPool = new CreditPool(evil, PRICE, owner, treasury);
+        CreditPool evilPool = new CreditPool(evil, PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury);
         evil.mint(buyer, 100 * PRICE);
         evil.arm(address(evilPool), abi.encodeCall(ICreditPool.buy, (_commitments(7, 1), type(uint256).max)));
         vm.startPrank(buyer);

@@ -110,6 +110,21 @@ contract Poseidon2Test is Test {
         assertEq(h.hashNode(l, r), want[0], "hashNode = perm([TAG_NODE, l, r, 3<<64])[0]");
     }
 
+    /// The v2 helpers are the generic sponge (checked against bb.js above) on their tagged inputs.
+    function testFuzz_v2Hashes_equalSponge(uint256 id, uint256 tickets, uint256 expiryDay) public view {
+        id %= P;
+        tickets %= P;
+        expiryDay %= P;
+        uint256[] memory four = new uint256[](4);
+        (four[0], four[1], four[2], four[3]) = (ProtocolConstants.TAG_ACCOUNT_F, id, tickets, expiryDay);
+        assertEq(h.hashAccountFlat(id, tickets, expiryDay), h.hash(four), "hashAccountFlat = H(TAG_ACCOUNT_F, id, N, expiry)");
+        uint256[] memory two = new uint256[](2);
+        (two[0], two[1]) = (ProtocolConstants.TAG_ID, id);
+        assertEq(h.hashAccountId(id), h.hash(two), "hashAccountId = H(TAG_ID, k)");
+        two[0] = ProtocolConstants.TAG_NF;
+        assertEq(h.hashTicketNullifier(id), h.hash(two), "hashTicketNullifier = H(TAG_NF, a)");
+    }
+
     function test_hashNode_gas() public view {
         // Measured in the gas snapshot; see bench/gas.ts for the receipt-based number.
         h.hashNode(1, 2);

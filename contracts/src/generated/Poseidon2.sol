@@ -163,566 +163,573 @@ library Poseidon2 {
                 o0 := addmod(t3, o1, p)
                 o2 := addmod(t2, o3, p)
             }
-            // 56 partial rounds
+            // 56 partial rounds; the internal diagonal on the stack: DUP instead of
+            // 224 PUSH32 (same gas, about 7 KB less code)
             {
-                o0 := add(o0, 0x0c6f8f958be0e93053d7fd4fc54512855535ed1539f051dcb43a26fd926361cf)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x123106a93cd17578d426e8128ac9d90aa9e8a00708e296e084dd57e69caaf811)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x26e1ba52ad9285d97dd3ab52f8e840085e8fa83ff1e8f1877b074867cd2dee75)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x1cb55cad7bd133de18a64c5c47b9c97cbe4d8b7bf9e095864471537e6a4ae2c5)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x1dcd73e46acd8f8e0e2c7ce04bde7f6d2a53043d5060a41c7143f08e6e9055d0)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x011003e32f6d9c66f5852f05474a4def0cda294a0eb4e9b9b12b9bb4512e5574)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x2b1e809ac1d10ab29ad5f20d03a57dfebadfe5903f58bafed7c508dd2287ae8c)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x2539de1785b735999fb4dac35ee17ed0ef995d05ab2fc5faeaa69ae87bcec0a5)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x0c246c5a2ef8ee0126497f222b3e0a0ef4e1c3d41c86d46e43982cb11d77951d)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x192089c4974f68e95408148f7c0632edbb09e6a6ad1a1c2f3f0305f5d03b527b)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x1eae0ad8ab68b2f06a0ee36eeb0d0c058529097d91096b756d8fdc2fb5a60d85)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x179190e5d0e22179e46f8282872abc88db6e2fdc0dee99e69768bd98c5d06bfb)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x29bb9e2c9076732576e9a81c7ac4b83214528f7db00f31bf6cafe794a9b3cd1c)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x225d394e42207599403efd0c2464a90d52652645882aac35b10e590e6e691e08)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x064760623c25c8cf753d238055b444532be13557451c087de09efd454b23fd59)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x10ba3a0e01df92e87f301c4b716d8a394d67f4bf42a75c10922910a78f6b5b87)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x0e070bf53f8451b24f9c6e96b0c2a801cb511bc0c242eb9d361b77693f21471c)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x1b94cd61b051b04dd39755ff93821a73ccd6cb11d2491d8aa7f921014de252fb)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x1d7cb39bafb8c744e148787a2e70230f9d4e917d5713bb050487b5aa7d74070b)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x2ec93189bd1ab4f69117d0fe980c80ff8785c2961829f701bb74ac1f303b17db)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x2db366bfdd36d277a692bb825b86275beac404a19ae07a9082ea46bd83517926)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x062100eb485db06269655cf186a68532985275428450359adc99cec6960711b8)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x0761d33c66614aaa570e7f1e8244ca1120243f92fa59e4f900c567bf41f5a59b)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x20fc411a114d13992c2705aa034e3f315d78608a0f7de4ccf7a72e494855ad0d)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x25b5c004a4bdfcb5add9ec4e9ab219ba102c67e8b3effb5fc3a30f317250bc5a)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x23b1822d278ed632a494e58f6df6f5ed038b186d8474155ad87e7dff62b37f4b)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x22734b4c5c3f9493606c4ba9012499bf0f14d13bfcfcccaa16102a29cc2f69e0)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x26c0c8fe09eb30b7e27a74dc33492347e5bdff409aa3610254413d3fad795ce5)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x070dd0ccb6bd7bbae88eac03fa1fbb26196be3083a809829bbd626df348ccad9)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x12b6595bdb329b6fb043ba78bb28c3bec2c0a6de46d8c5ad6067c4ebfd4250da)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x248d97d7f76283d63bec30e7a5876c11c06fca9b275c671c5e33d95bb7e8d729)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x1a306d439d463b0816fc6fd64cc939318b45eb759ddde4aa106d15d9bd9baaaa)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x28a8f8372e3c38daced7c00421cb4621f4f1b54ddc27821b0d62d3d6ec7c56cf)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x0094975717f9a8a8bb35152f24d43294071ce320c829f388bc852183e1e2ce7e)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x04d5ee4c3aa78f7d80fde60d716480d3593f74d4f653ae83f4103246db2e8d65)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x2a6cf5e9aa03d4336349ad6fb8ed2269c7bef54b8822cc76d08495c12efde187)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x2304d31eaab960ba9274da43e19ddeb7f792180808fd6e43baae48d7efcba3f3)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x03fd9ac865a4b2a6d5e7009785817249bff08a7e0726fcb4e1c11d39d199f0b0)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x00b7258ded52bbda2248404d55ee5044798afc3a209193073f7954d4d63b0b64)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x159f81ada0771799ec38fca2d4bf65ebb13d3a74f3298db36272c5ca65e92d9a)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x1ef90e67437fbc8550237a75bc28e3bb9000130ea25f0c5471e144cf4264431f)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x1e65f838515e5ff0196b49aa41a2d2568df739bc176b08ec95a79ed82932e30d)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x2b1b045def3a166cec6ce768d079ba74b18c844e570e1f826575c1068c94c33f)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x0832e5753ceb0ff6402543b1109229c165dc2d73bef715e3f1c6e07c168bb173)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x02f614e9cedfb3dc6b762ae0a37d41bab1b841c2e8b6451bc5a8e3c390b6ad16)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x0e2427d38bd46a60dd640b8e362cad967370ebb777bedff40f6a0be27e7ed705)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x0493630b7c670b6deb7c84d414e7ce79049f0ec098c3c7c50768bbe29214a53a)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x22ead100e8e482674decdab17066c5a26bb1515355d5461a3dc06cc85327cea9)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x25b3e56e655b42cdaae2626ed2554d48583f1ae35626d04de5084e0b6d2a6f16)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x1e32752ada8836ef5837a6cde8ff13dbb599c336349e4c584b4fdc0a0cf6f9d0)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x2fa2a871c15a387cc50f68f6f3c3455b23c00995f05078f672a9864074d412e5)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x2f569b8a9a4424c9278e1db7311e889f54ccbf10661bab7fcd18e7c7a7d83505)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x044cb455110a8fdd531ade530234c518a7df93f7332ffd2144165374b246b43d)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x227808de93906d5d420246157f2e42b191fe8c90adfe118178ddc723a5319025)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x02fcca2934e046bc623adead873579865d03781ae090ad4a8579d2e7a6800355)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
-            }
-            {
-                o0 := add(o0, 0x0ef915f0ac120b876abccceb344a1d36bad3f3c5ab91a8ddcbec2e060d8befac)
-                let q := mulmod(o0, o0, p)
-                o0 := mulmod(mulmod(q, q, p), o0, p)
-                let s := add(add(o0, o1), add(o2, o3))
-                o0 := addmod(mulmod(o0, 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7, p), s, p)
-                o1 := addmod(mulmod(o1, 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b, p), s, p)
-                o2 := addmod(mulmod(o2, 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15, p), s, p)
-                o3 := addmod(mulmod(o3, 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b, p), s, p)
+                let d0 := 0x10dc6e9c006ea38b04b1e03b4bd9490c0d03f98929ca1d7fb56821fd19d3b6e7
+                let d1 := 0x0c28145b6a44df3e0149b3d0a30b3bb599df9756d4dd9b84a86b38cfb45a740b
+                let d2 := 0x00544b8338791518b2c7645a50392798b21f75bb60e3596170067d00141cac15
+                let d3 := 0x222c01175718386f2e2e82eb122789e352e105a3b8fa852613bc534433ee428b
+                {
+                    o0 := add(o0, 0x0c6f8f958be0e93053d7fd4fc54512855535ed1539f051dcb43a26fd926361cf)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x123106a93cd17578d426e8128ac9d90aa9e8a00708e296e084dd57e69caaf811)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x26e1ba52ad9285d97dd3ab52f8e840085e8fa83ff1e8f1877b074867cd2dee75)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x1cb55cad7bd133de18a64c5c47b9c97cbe4d8b7bf9e095864471537e6a4ae2c5)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x1dcd73e46acd8f8e0e2c7ce04bde7f6d2a53043d5060a41c7143f08e6e9055d0)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x011003e32f6d9c66f5852f05474a4def0cda294a0eb4e9b9b12b9bb4512e5574)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x2b1e809ac1d10ab29ad5f20d03a57dfebadfe5903f58bafed7c508dd2287ae8c)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x2539de1785b735999fb4dac35ee17ed0ef995d05ab2fc5faeaa69ae87bcec0a5)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x0c246c5a2ef8ee0126497f222b3e0a0ef4e1c3d41c86d46e43982cb11d77951d)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x192089c4974f68e95408148f7c0632edbb09e6a6ad1a1c2f3f0305f5d03b527b)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x1eae0ad8ab68b2f06a0ee36eeb0d0c058529097d91096b756d8fdc2fb5a60d85)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x179190e5d0e22179e46f8282872abc88db6e2fdc0dee99e69768bd98c5d06bfb)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x29bb9e2c9076732576e9a81c7ac4b83214528f7db00f31bf6cafe794a9b3cd1c)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x225d394e42207599403efd0c2464a90d52652645882aac35b10e590e6e691e08)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x064760623c25c8cf753d238055b444532be13557451c087de09efd454b23fd59)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x10ba3a0e01df92e87f301c4b716d8a394d67f4bf42a75c10922910a78f6b5b87)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x0e070bf53f8451b24f9c6e96b0c2a801cb511bc0c242eb9d361b77693f21471c)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x1b94cd61b051b04dd39755ff93821a73ccd6cb11d2491d8aa7f921014de252fb)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x1d7cb39bafb8c744e148787a2e70230f9d4e917d5713bb050487b5aa7d74070b)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x2ec93189bd1ab4f69117d0fe980c80ff8785c2961829f701bb74ac1f303b17db)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x2db366bfdd36d277a692bb825b86275beac404a19ae07a9082ea46bd83517926)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x062100eb485db06269655cf186a68532985275428450359adc99cec6960711b8)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x0761d33c66614aaa570e7f1e8244ca1120243f92fa59e4f900c567bf41f5a59b)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x20fc411a114d13992c2705aa034e3f315d78608a0f7de4ccf7a72e494855ad0d)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x25b5c004a4bdfcb5add9ec4e9ab219ba102c67e8b3effb5fc3a30f317250bc5a)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x23b1822d278ed632a494e58f6df6f5ed038b186d8474155ad87e7dff62b37f4b)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x22734b4c5c3f9493606c4ba9012499bf0f14d13bfcfcccaa16102a29cc2f69e0)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x26c0c8fe09eb30b7e27a74dc33492347e5bdff409aa3610254413d3fad795ce5)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x070dd0ccb6bd7bbae88eac03fa1fbb26196be3083a809829bbd626df348ccad9)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x12b6595bdb329b6fb043ba78bb28c3bec2c0a6de46d8c5ad6067c4ebfd4250da)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x248d97d7f76283d63bec30e7a5876c11c06fca9b275c671c5e33d95bb7e8d729)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x1a306d439d463b0816fc6fd64cc939318b45eb759ddde4aa106d15d9bd9baaaa)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x28a8f8372e3c38daced7c00421cb4621f4f1b54ddc27821b0d62d3d6ec7c56cf)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x0094975717f9a8a8bb35152f24d43294071ce320c829f388bc852183e1e2ce7e)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x04d5ee4c3aa78f7d80fde60d716480d3593f74d4f653ae83f4103246db2e8d65)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x2a6cf5e9aa03d4336349ad6fb8ed2269c7bef54b8822cc76d08495c12efde187)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x2304d31eaab960ba9274da43e19ddeb7f792180808fd6e43baae48d7efcba3f3)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x03fd9ac865a4b2a6d5e7009785817249bff08a7e0726fcb4e1c11d39d199f0b0)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x00b7258ded52bbda2248404d55ee5044798afc3a209193073f7954d4d63b0b64)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x159f81ada0771799ec38fca2d4bf65ebb13d3a74f3298db36272c5ca65e92d9a)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x1ef90e67437fbc8550237a75bc28e3bb9000130ea25f0c5471e144cf4264431f)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x1e65f838515e5ff0196b49aa41a2d2568df739bc176b08ec95a79ed82932e30d)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x2b1b045def3a166cec6ce768d079ba74b18c844e570e1f826575c1068c94c33f)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x0832e5753ceb0ff6402543b1109229c165dc2d73bef715e3f1c6e07c168bb173)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x02f614e9cedfb3dc6b762ae0a37d41bab1b841c2e8b6451bc5a8e3c390b6ad16)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x0e2427d38bd46a60dd640b8e362cad967370ebb777bedff40f6a0be27e7ed705)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x0493630b7c670b6deb7c84d414e7ce79049f0ec098c3c7c50768bbe29214a53a)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x22ead100e8e482674decdab17066c5a26bb1515355d5461a3dc06cc85327cea9)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x25b3e56e655b42cdaae2626ed2554d48583f1ae35626d04de5084e0b6d2a6f16)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x1e32752ada8836ef5837a6cde8ff13dbb599c336349e4c584b4fdc0a0cf6f9d0)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x2fa2a871c15a387cc50f68f6f3c3455b23c00995f05078f672a9864074d412e5)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x2f569b8a9a4424c9278e1db7311e889f54ccbf10661bab7fcd18e7c7a7d83505)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x044cb455110a8fdd531ade530234c518a7df93f7332ffd2144165374b246b43d)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x227808de93906d5d420246157f2e42b191fe8c90adfe118178ddc723a5319025)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x02fcca2934e046bc623adead873579865d03781ae090ad4a8579d2e7a6800355)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
+                {
+                    o0 := add(o0, 0x0ef915f0ac120b876abccceb344a1d36bad3f3c5ab91a8ddcbec2e060d8befac)
+                    let q := mulmod(o0, o0, p)
+                    o0 := mulmod(mulmod(q, q, p), o0, p)
+                    let s := add(add(o0, o1), add(o2, o3))
+                    o0 := addmod(mulmod(o0, d0, p), s, p)
+                    o1 := addmod(mulmod(o1, d1, p), s, p)
+                    o2 := addmod(mulmod(o2, d2, p), s, p)
+                    o3 := addmod(mulmod(o3, d3, p), s, p)
+                }
             }
             // full round
             o0 := add(o0, 0x1797130f4b7a3e1777eb757bc6f287f6ab0fb85f6be63b09f3b16ef2b1405d38)
@@ -874,6 +881,23 @@ library Poseidon2 {
     /// @notice Nullifier hash `H(TAG_NULLIFIER, nullifier)`.
     function hashNullifier(uint256 nullifier) internal pure returns (uint256 h) {
         (h,,,) = permute(ProtocolConstants.TAG_NULLIFIER, nullifier, 0, 2 << 64);
+    }
+
+    /// @notice v2 flat account leaf `H(TAG_ACCOUNT_F, id, tickets, expiryDay)`: the sponge over four
+    /// inputs, i.e. two permutations (the second absorbs `expiryDay` into lane 0).
+    function hashAccountFlat(uint256 id, uint256 tickets, uint256 expiryDay) internal pure returns (uint256 h) {
+        (uint256 s0, uint256 s1, uint256 s2, uint256 s3) = permute(ProtocolConstants.TAG_ACCOUNT_F, id, tickets, 4 << 64);
+        (h,,,) = permute(addmod(s0, expiryDay, P), s1, s2, s3);
+    }
+
+    /// @notice v2 account id `H(TAG_ID, k)`.
+    function hashAccountId(uint256 k) internal pure returns (uint256 h) {
+        (h,,,) = permute(ProtocolConstants.TAG_ID, k, 0, 2 << 64);
+    }
+
+    /// @notice v2 ticket nullifier `H(TAG_NF, slope)`.
+    function hashTicketNullifier(uint256 slope) internal pure returns (uint256 h) {
+        (h,,,) = permute(ProtocolConstants.TAG_NF, slope, 0, 2 << 64);
     }
 
     /// @notice Variable-length sponge hash, rate 3, capacity 1, initial capacity `n << 64`,

@@ -22,6 +22,18 @@ contract Poseidon2Harness {
         return Poseidon2.hashNullifier(nullifier);
     }
 
+    function hashAccountFlat(uint256 id, uint256 tickets, uint256 expiryDay) external pure returns (uint256) {
+        return Poseidon2.hashAccountFlat(id, tickets, expiryDay);
+    }
+
+    function hashAccountId(uint256 k) external pure returns (uint256) {
+        return Poseidon2.hashAccountId(k);
+    }
+
+    function hashTicketNullifier(uint256 slope) external pure returns (uint256) {
+        return Poseidon2.hashTicketNullifier(slope);
+    }
+
     function hash3(uint256 a, uint256 b, uint256 c) external pure returns (uint256) {
         return Poseidon2.hash3(a, b, c);
     }

@@ -9,6 +9,7 @@ interface Vm {
     function stopPrank() external;
     function deal(address account, uint256 newBalance) external;
     function roll(uint256 newHeight) external;
+    function warp(uint256 newTimestamp) external;
     function store(address target, bytes32 slot, bytes32 value) external;
     function load(address target, bytes32 slot) external view returns (bytes32);
     function addr(uint256 privateKey) external pure returns (address);

@@ -7,6 +7,14 @@ import { createPublicClient, getAddress, http, type Address } from 'viem';
 import { z } from 'zod';
 import { ZkCreditsError } from './errors.js';
 import { creditPoolAbi } from './generated/abis.js';
+import { MAX_TTL_DAYS } from './generated/constants.js';
+
+/**
+ * Flat-account lifetime of a deployment unless told otherwise: a year. Servers keep every ticket until
+ * first seen + ttlDays + grace, so a longer TTL costs server storage, a shorter one makes buyers
+ * reopen accounts (and lose unused tickets) sooner.
+ */
+export const DEFAULT_TTL_DAYS = 365;
 
 /** Deployment failed: bad parameters, forge failed, or the chain disagrees with the script output. */
 export class DeployError extends ZkCreditsError {
@@ -25,6 +33,10 @@ const parametersSchema = z.object({
   keystore: z.object({ path: z.string().min(1), passwordFile: z.string().min(1), address }).optional(),
   token: address.optional(),
   pricePerCredit: z.bigint().positive(),
+  /** Price of one v2 flat-account ticket (one call) in token base units (default: `pricePerCredit`). */
+  pricePerTicket: z.bigint().positive().optional(),
+  /** v2 flat-account lifetime in days, fixed for the deployment (default `DEFAULT_TTL_DAYS`). */
+  ttlDays: z.number().int().min(1).max(MAX_TTL_DAYS).optional(),
   owner: address,
   treasury: address,
   /** Repository root holding foundry.toml (default: this checkout). */
@@ -83,6 +95,8 @@ export async function deployContracts(parameters: DeployContractsParameters): Pr
     ...process.env,
     TOKEN: p.token ?? '',
     PRICE_PER_CREDIT: p.pricePerCredit.toString(),
+    PRICE_PER_TICKET: (p.pricePerTicket ?? p.pricePerCredit).toString(),
+    TTL_DAYS: String(p.ttlDays ?? DEFAULT_TTL_DAYS),
     OWNER: p.owner,
     TREASURY: p.treasury,
     DEPLOY_OUT: out,

@@ -2,7 +2,7 @@ import { getAddress, type Address, type Hash } from 'viem';
 import { z } from 'zod';
 import { ZkCreditsError } from './errors.js';
 import { CREDIT_VK_SHA256 } from './generated/circuit.js';
-import { TREE_DEPTH } from './generated/constants.js';
+import { MAX_TTL_DAYS, TREE_DEPTH } from './generated/constants.js';
 
 /**
  * A deployment manifest: the one file that tells every component (API server, web app,
@@ -25,6 +25,10 @@ export type DeploymentManifest = {
   };
   /** Price of one credit in token base units, as deployed. */
   pricePerCredit: bigint;
+  /** Price of one v2 flat-account ticket (one call) in token base units, as deployed (the owner may change it). */
+  pricePerTicket: bigint;
+  /** v2 flat-account lifetime in days (`ttlDays()`, immutable): an account expires `ttlDays` after the day it was opened. */
+  ttlDays: number;
   owner: Address;
   treasury: Address;
   deployer: Address;
@@ -66,6 +70,8 @@ const manifestSchema = z.strictObject({
     permit: z.boolean(),
   }),
   pricePerCredit: uint.refine((v) => v > 0n, 'a positive price'),
+  pricePerTicket: uint.refine((v) => v > 0n, 'a positive price'),
+  ttlDays: z.number().int().min(1).max(MAX_TTL_DAYS),
   owner: address,
   treasury: address,
   deployer: address,
@@ -107,6 +113,8 @@ export function serializeDeploymentManifest(m: DeploymentManifest): string {
     deploymentBlockHash: m.deploymentBlockHash.toLowerCase(),
     token: { address: m.token.address, symbol: m.token.symbol, decimals: m.token.decimals, permit: m.token.permit },
     pricePerCredit: m.pricePerCredit.toString(),
+    pricePerTicket: m.pricePerTicket.toString(),
+    ttlDays: m.ttlDays,
     owner: m.owner,
     treasury: m.treasury,
     deployer: m.deployer,

@@ -66,6 +66,8 @@ const manifest = (over: Partial<DeploymentManifest> = {}): DeploymentManifest =>
   deploymentBlockHash: `0x${'ab'.repeat(32)}`,
   token: { address: '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913', symbol: 'USDC', decimals: 6, permit: true },
   pricePerCredit: 50_000n,
+  pricePerTicket: 50_000n,
+  ttlDays: 365,
   owner: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
   treasury: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
   deployer: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',

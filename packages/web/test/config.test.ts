@@ -21,6 +21,8 @@ const manifest: DeploymentManifest = {
   deploymentBlockHash: HASH,
   token: { address: TOKEN, symbol: 'USDC', decimals: 6, permit: true },
   pricePerCredit: 10_000n,
+  pricePerTicket: 10_000n,
+  ttlDays: 365,
   owner: OWNER,
   treasury: OWNER,
   deployer: OWNER,

@@ -4,9 +4,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPublicClient, erc20Abi, getAddress, http, parseUnits, type Address, type Hex, type PublicClient } from 'viem';
 import { CHAIN_PRESETS, LOCAL_CHAIN_ID, type ChainPresetName } from '../chains.js';
-import { DeployError, deployContracts } from '../deploy.js';
+import { DEFAULT_TTL_DAYS, DeployError, deployContracts } from '../deploy.js';
 import { CREDIT_VK_SHA256 } from '../generated/circuit.js';
-import { TREE_DEPTH } from '../generated/constants.js';
+import { MAX_TTL_DAYS, TREE_DEPTH } from '../generated/constants.js';
 import { creditPoolAbi } from '../generated/abis.js';
 import type { DeploymentManifest } from '../manifest.js';
 import { permitDomain } from '../permit.js';
@@ -28,6 +28,10 @@ export type DeployCreditPoolParameters = {
   token: Address | 'test';
   /** Price of one credit in token units, as a person writes it: `0.05`. */
   price: string;
+  /** Price of one v2 flat-account ticket (one call) in token units (default: `price`). */
+  ticketPrice?: string;
+  /** v2 flat-account lifetime in days, `1..MAX_TTL_DAYS`, fixed for the deployment (default 365). */
+  ttlDays?: number;
   owner: Address;
   treasury: Address;
   signer: DeploySigner;
@@ -76,14 +80,21 @@ export async function deployCreditPool(p: DeployCreditPoolParameters): Promise<D
     ({ decimals } = await readToken(client, token));
   }
   const pricePerCredit = parsePrice(p.price, decimals);
+  const pricePerTicket = p.ticketPrice === undefined ? pricePerCredit : parsePrice(p.ticketPrice, decimals, 'ticket price');
+  const ttlDays = p.ttlDays ?? DEFAULT_TTL_DAYS;
+  if (!Number.isInteger(ttlDays) || ttlDays < 1 || ttlDays > MAX_TTL_DAYS) {
+    throw new DeployError(`the account lifetime must be 1 to ${MAX_TTL_DAYS} days`, { details: `got ${ttlDays}` });
+  }
   const keystore = 'keystore' in p.signer ? { ...p.signer.keystore, address: await keystoreAddress(p.signer.keystore, p.repoRoot ?? REPO_ROOT) } : undefined;
-  log(`deploying CreditPool on ${preset.name} (chain ${chainId}): price ${p.price} per credit = ${pricePerCredit} base units`);
+  log(`deploying CreditPool on ${preset.name} (chain ${chainId}): price ${p.price} per credit = ${pricePerCredit} base units, ${p.ticketPrice ?? p.price} per account ticket = ${pricePerTicket} base units, accounts live ${ttlDays} days`);
 
   const deployed = await deployContracts({
     rpcUrl,
     ...('privateKey' in p.signer ? { privateKey: p.signer.privateKey } : { keystore }),
     token,
     pricePerCredit,
+    pricePerTicket,
+    ttlDays,
     owner,
     treasury,
     repoRoot: p.repoRoot,
@@ -94,7 +105,12 @@ export async function deployCreditPool(p: DeployCreditPoolParameters): Promise<D
   if (info.decimals !== decimals) {
     throw new DeployError('the token changed its decimals during the deployment', { details: `${decimals} before, ${info.decimals} after` });
   }
-  await verifyDeployment(client, deployed.creditPool, { token: deployed.token, pricePerCredit, owner, treasury, deploymentBlock: deployed.deploymentBlock }, p.repoRoot ?? REPO_ROOT);
+  await verifyDeployment(
+    client,
+    deployed.creditPool,
+    { token: deployed.token, pricePerCredit, pricePerTicket, ttlDays, owner, treasury, deploymentBlock: deployed.deploymentBlock },
+    p.repoRoot ?? REPO_ROOT,
+  );
   log('deployed bytecode and state match the build');
 
   const block = await client.getBlock({ blockNumber: deployed.deploymentBlock });
@@ -106,6 +122,8 @@ export async function deployCreditPool(p: DeployCreditPoolParameters): Promise<D
     deploymentBlockHash: block.hash.toLowerCase() as Hex,
     token: { address: deployed.token, symbol: info.symbol, decimals: info.decimals, permit: (await permitDomain(client, deployed.token, chainId)) !== undefined },
     pricePerCredit,
+    pricePerTicket,
+    ttlDays,
     owner,
     treasury,
     deployer: deployed.deployer,
@@ -118,14 +136,14 @@ export async function deployCreditPool(p: DeployCreditPoolParameters): Promise<D
 }
 
 /** Price in token units → base units; refuses zero, negatives and more fraction digits than the token has. */
-export function parsePrice(price: string, decimals: number): bigint {
+export function parsePrice(price: string, decimals: number, name = 'price'): bigint {
   const m = /^(\d+)(?:\.(\d+))?$/.exec(price.trim());
-  if (!m) throw new DeployError(`price "${price}" is not a number`, { details: 'write it in token units, e.g. --price 0.05' });
+  if (!m) throw new DeployError(`${name} "${price}" is not a number`, { details: 'write it in token units, e.g. --price 0.05' });
   if ((m[2]?.length ?? 0) > decimals) {
-    throw new DeployError(`price "${price}" has more decimals than the token (${decimals})`, { details: 'round it to what the token can represent' });
+    throw new DeployError(`${name} "${price}" has more decimals than the token (${decimals})`, { details: 'round it to what the token can represent' });
   }
   const units = parseUnits(price.trim(), decimals);
-  if (units <= 0n) throw new DeployError('the price must be above zero', { details: `got ${price}` });
+  if (units <= 0n) throw new DeployError(`the ${name} must be above zero`, { details: `got ${price}` });
   return units;
 }
 
@@ -169,7 +187,16 @@ async function keystoreAddress(keystore: { path: string; passwordFile: string },
   return getAddress(out);
 }
 
-type Expected = { token: Address; pricePerCredit: bigint; owner: Address; treasury: Address; deploymentBlock: bigint };
+type Expected = {
+  token: Address;
+  pricePerCredit: bigint;
+  /** Checked when given (v2 flat accounts). */
+  pricePerTicket?: bigint;
+  ttlDays?: number;
+  owner: Address;
+  treasury: Address;
+  deploymentBlock: bigint;
+};
 
 /**
  * Compares the code at `pool` with the forge build's runtime bytecode (immutables masked, then read
@@ -193,11 +220,13 @@ export async function verifyDeployment(client: PublicClient, pool: Address, expe
   };
   if (mask(onChain) !== mask(built)) throw new DeployError('the code at the CreditPool address differs from this build', { details: pool });
 
-  const read = <T>(functionName: 'paymentToken' | 'pricePerCredit' | 'owner' | 'treasury' | 'deploymentBlock' | 'treeDepth') =>
+  const read = <T>(functionName: 'paymentToken' | 'pricePerCredit' | 'pricePerTicket' | 'ttlDays' | 'owner' | 'treasury' | 'deploymentBlock' | 'treeDepth') =>
     client.readContract({ address: pool, abi: creditPoolAbi, functionName }) as Promise<T>;
-  const [token, price, owner, treasury, block, depth] = await Promise.all([
+  const [token, price, ticketPrice, ttlDays, owner, treasury, block, depth] = await Promise.all([
     read<Address>('paymentToken'),
     read<bigint>('pricePerCredit'),
+    read<bigint>('pricePerTicket'),
+    read<bigint>('ttlDays'),
     read<Address>('owner'),
     read<Address>('treasury'),
     read<bigint>('deploymentBlock'),
@@ -206,6 +235,8 @@ export async function verifyDeployment(client: PublicClient, pool: Address, expe
   const mismatches = [
     getAddress(token) !== expected.token && `paymentToken ${token}, expected ${expected.token}`,
     price !== expected.pricePerCredit && `pricePerCredit ${price}, expected ${expected.pricePerCredit}`,
+    expected.pricePerTicket !== undefined && ticketPrice !== expected.pricePerTicket && `pricePerTicket ${ticketPrice}, expected ${expected.pricePerTicket}`,
+    expected.ttlDays !== undefined && ttlDays !== BigInt(expected.ttlDays) && `ttlDays ${ttlDays}, expected ${expected.ttlDays}`,
     getAddress(owner) !== expected.owner && `owner ${owner}, expected ${expected.owner}`,
     getAddress(treasury) !== expected.treasury && `treasury ${treasury}, expected ${expected.treasury}`,
     block !== expected.deploymentBlock && `deploymentBlock ${block}, expected ${expected.deploymentBlock}`,
