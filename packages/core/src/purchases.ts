@@ -1,33 +1,48 @@
-// Purchase replay: the one place that reads `CreditsPurchased` events (from a receipt or from
-// eth_getLogs), decodes them and appends them to a tree mirror with the root checked.
+// Purchase replay: the one place that reads the tree's insertion events, `CreditsPurchased` (v1
+// credits) and `AccountOpened` (v2 flat accounts), from a receipt or from eth_getLogs, decodes them
+// and appends them to a tree mirror with the root checked.
 import { type Address, type Hash, type Log, type PublicClient, parseEventLogs } from 'viem';
 import { creditPoolAbi } from './generated/abis.js';
 import { TreeError } from './errors.js';
 import type { MerkleTree } from './tree.js';
 
-/** One `CreditsPurchased` event (PROTOCOL.md, "Contract events"). */
+/** A v2 flat account as opened on-chain (its leaf is `H(TAG_ACCOUNT_F, id, tickets, expiryDay)`). */
+type OpenedAccount = { id: bigint; tickets: number; expiryDay: number };
+
+/**
+ * One insertion into the tree, with the root the contract announced after it (PROTOCOL.md,
+ * "Contract events"):
+ * - `kind: 'credits'`: one `CreditsPurchased` event; `commitments` are the credits bought.
+ * - `kind: 'accounts'`: the `AccountOpened` events of one `openFlat*` call, merged: consecutive
+ *   logs of one transaction with contiguous `leafIndex` and the same `newRoot` (a batch announces
+ *   only the root after the whole batch). `commitments` are the account leaves, `accounts` the
+ *   accounts in the same order, `amountPaid` the sum, `buyer` the payer, `logIndex` the first log's.
+ */
 export type Purchase = {
+  kind: 'credits' | 'accounts';
   buyer: Address;
   startIndex: number;
   commitments: bigint[];
   newRoot: bigint;
   amountPaid: bigint;
+  /** Present when `kind === 'accounts'`: one per leaf of `commitments`. */
+  accounts?: OpenedAccount[];
   blockNumber: bigint;
   blockHash: Hash;
   transactionHash: Hash;
   logIndex: number;
 };
 
-const creditsPurchasedEvent = creditPoolAbi.find(
-  (item): item is Extract<(typeof creditPoolAbi)[number], { type: 'event'; name: 'CreditsPurchased' }> =>
-    item.type === 'event' && item.name === 'CreditsPurchased',
-)!;
+type AbiEvent<N extends string> = Extract<(typeof creditPoolAbi)[number], { type: 'event'; name: N }>;
+const event = <N extends 'CreditsPurchased' | 'AccountOpened'>(name: N) =>
+  creditPoolAbi.find((item): item is AbiEvent<N> => item.type === 'event' && item.name === name)!;
+const insertionEvents = [event('CreditsPurchased'), event('AccountOpened')] as const;
 
 /**
- * The purchases in `logs` emitted by the CreditPool at `address`, in chain order (block, then
- * log index). Other events and other contracts' logs are skipped, and so are logs a node marked
- * `removed` (a reorg took them away). Takes mined logs: a transaction receipt's `logs` or what
- * `eth_getLogs` returned.
+ * The tree insertions in `logs` emitted by the CreditPool at `address`, in chain order (block,
+ * then log index), with a batch of `AccountOpened` logs merged into one record. Other events and
+ * other contracts' logs are skipped, and so are logs a node marked `removed` (a reorg took them
+ * away). Takes mined logs: a transaction receipt's `logs` or what `eth_getLogs` returned.
  *
  * @example
  * const receipt = await waitForReceipt(client, { hash });
@@ -35,20 +50,36 @@ const creditsPurchasedEvent = creditPoolAbi.find(
  */
 export function decodePurchases(logs: readonly Log<bigint, number, false>[], address: Address): Purchase[] {
   const pool = address.toLowerCase();
-  return parseEventLogs({ abi: creditPoolAbi, eventName: 'CreditsPurchased', logs: [...logs], strict: true })
+  const decoded = parseEventLogs({ abi: creditPoolAbi, eventName: ['CreditsPurchased', 'AccountOpened'], logs: [...logs], strict: true })
     .filter((log) => log.address.toLowerCase() === pool && !log.removed)
-    .map((log) => ({
-      buyer: log.args.buyer,
-      startIndex: Number(log.args.startIndex),
-      commitments: [...log.args.commitments],
-      newRoot: log.args.newRoot,
-      amountPaid: log.args.amountPaid,
-      blockNumber: log.blockNumber,
-      blockHash: log.blockHash,
-      transactionHash: log.transactionHash,
-      logIndex: log.logIndex,
-    }))
     .sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+
+  const out: Purchase[] = [];
+  for (const log of decoded) {
+    const at = { blockNumber: log.blockNumber, blockHash: log.blockHash, transactionHash: log.transactionHash, logIndex: log.logIndex };
+    if (log.eventName === 'CreditsPurchased') {
+      const { buyer, startIndex, commitments, newRoot, amountPaid } = log.args;
+      out.push({ kind: 'credits', buyer, startIndex: Number(startIndex), commitments: [...commitments], newRoot, amountPaid, ...at });
+      continue;
+    }
+    const { id, payer, leafIndex, tickets, expiryDay, leaf, newRoot, amountPaid } = log.args;
+    const account: OpenedAccount = { id, tickets: Number(tickets), expiryDay: Number(expiryDay) };
+    const last = out.at(-1);
+    if (
+      last?.kind === 'accounts' &&
+      last.transactionHash === log.transactionHash &&
+      last.blockHash === log.blockHash &&
+      last.newRoot === newRoot &&
+      last.startIndex + last.commitments.length === Number(leafIndex)
+    ) {
+      last.commitments.push(leaf);
+      last.accounts!.push(account);
+      last.amountPaid += amountPaid;
+    } else {
+      out.push({ kind: 'accounts', buyer: payer, startIndex: Number(leafIndex), commitments: [leaf], newRoot, amountPaid, accounts: [account], ...at });
+    }
+  }
+  return out;
 }
 
 export type FetchPurchasesParameters = {
@@ -60,12 +91,15 @@ export type FetchPurchasesParameters = {
   chunkSize?: bigint;
 };
 
-/** Reads the purchases in blocks [fromBlock, toBlock] from the chain, in chain order. */
+/**
+ * Reads the insertions (credit purchases and account openings) in blocks [fromBlock, toBlock]
+ * from the chain, in chain order: one `eth_getLogs` per chunk for both events.
+ */
 export async function fetchPurchases({ client, address, fromBlock, toBlock, chunkSize = 10_000n }: FetchPurchasesParameters): Promise<Purchase[]> {
   const out: Purchase[] = [];
   for (let from = fromBlock; from <= toBlock; from += chunkSize) {
     const to = from + chunkSize - 1n < toBlock ? from + chunkSize - 1n : toBlock;
-    const logs = await client.getLogs({ address, event: creditsPurchasedEvent, fromBlock: from, toBlock: to });
+    const logs = await client.getLogs({ address, events: insertionEvents, fromBlock: from, toBlock: to });
     out.push(...decodePurchases(logs, address));
   }
   return out;

@@ -1,6 +1,7 @@
 // deployContracts against a real Anvil: the real forge script deploys TestToken + CreditPool, then two
 // accounts buy credits (approve path and ERC-2612 permit path). Event contents and the on-chain root are
-// checked against a root computed in TypeScript with bb.js Poseidon2.
+// checked against a root computed in TypeScript with bb.js Poseidon2. Then v2 flat accounts are opened
+// (single and batch) in the same tree and the whole tree is replayed from eth_getLogs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendType, BarretenbergSync } from '@aztec/bb.js';
 import {
@@ -13,15 +14,19 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { DeployError, deployContracts } from '../src/deploy.js';
+import { DEFAULT_TTL_DAYS, DeployError, deployContracts } from '../src/deploy.js';
+import { applyPurchases, fetchPurchases } from '../src/purchases.js';
+import { MerkleTree } from '../src/tree.js';
 import { ANVIL_KEYS, freePort, startAnvil, type Anvil } from '../src/node/anvil.js';
 import { PERMIT_TYPES } from '../src/permit.js';
 import { waitForReceipt } from '../src/receipt.js';
 import { creditPoolAbi, testTokenAbi } from '../src/generated/abis.js';
-import { TAG_LEAF, TAG_NODE, TREE_DEPTH } from '../src/generated/constants.js';
+import { TAG_ACCOUNT_F, TAG_LEAF, TAG_NODE, TREE_DEPTH } from '../src/generated/constants.js';
 
 const KEYS = ANVIL_KEYS;
 const PRICE = 250_000n;
+const TICKET_PRICE = 3_000n;
+const TTL_DAYS = 90;
 
 let bb: BarretenbergSync;
 const toBytes = (x: bigint) => {
@@ -66,6 +71,8 @@ describe('deployContracts on Anvil', () => {
       rpcUrl,
       privateKey: KEYS[0],
       pricePerCredit: PRICE,
+      pricePerTicket: TICKET_PRICE,
+      ttlDays: TTL_DAYS,
       owner,
       treasury: owner,
     }));
@@ -77,10 +84,12 @@ describe('deployContracts on Anvil', () => {
 
   it('deploys a configured CreditPool and reports its deployment block', async () => {
     const c = client();
-    const read = <F extends 'pricePerCredit' | 'owner' | 'paymentToken' | 'deploymentBlock' | 'nextIndex' | 'currentRoot'>(
+    const read = <F extends 'pricePerCredit' | 'pricePerTicket' | 'ttlDays' | 'owner' | 'paymentToken' | 'deploymentBlock' | 'nextIndex' | 'currentRoot'>(
       functionName: F,
     ) => c.readContract({ address: pool, abi: creditPoolAbi, functionName });
     expect(await read('pricePerCredit')).toBe(PRICE);
+    expect(await read('pricePerTicket')).toBe(TICKET_PRICE);
+    expect(await read('ttlDays')).toBe(BigInt(TTL_DAYS));
     expect(await read('owner')).toBe(privateKeyToAccount(KEYS[0]).address);
     expect(await read('paymentToken')).toBe(token);
     expect(await read('nextIndex')).toBe(0n);
@@ -164,6 +173,55 @@ describe('deployContracts on Anvil', () => {
     expect(await c.readContract({ address: token, abi: testTokenAbi, functionName: 'balanceOf', args: [pool] })).toBe(5n * PRICE);
     expect(await c.readContract({ address: token, abi: testTokenAbi, functionName: 'balanceOf', args: [buyerB.account.address] })).toBe(98n * PRICE);
   });
+
+  it('opens flat accounts (single and batch) in the same tree; fetchPurchases replays credits and accounts to the on-chain root', async () => {
+    const c = client();
+    const payer = wallet(1);
+    await waitForReceipt(c, {
+      hash: await payer.writeContract({ address: token, abi: testTokenAbi, functionName: 'approve', args: [pool, 1_000n * TICKET_PRICE] }),
+    });
+    const before = await c.readContract({ address: pool, abi: creditPoolAbi, functionName: 'nextIndex' });
+    const ids = [randomField31(), randomField31(), randomField31()];
+    const single = await waitForReceipt(c, {
+      hash: await payer.writeContract({ address: pool, abi: creditPoolAbi, functionName: 'openFlat', args: [ids[0]!, 100n, 100n * TICKET_PRICE] }),
+    });
+    const batch = await waitForReceipt(c, {
+      hash: await payer.writeContract({ address: pool, abi: creditPoolAbi, functionName: 'openFlatBatch', args: [[ids[1]!, ids[2]!], [7n, 9n], 16n * TICKET_PRICE] }),
+    });
+    expect([single.status, batch.status]).toEqual(['success', 'success']);
+    const today = BigInt(Math.floor(Number((await c.getBlock({ blockNumber: single.blockNumber })).timestamp) / 86_400));
+    const opened = parseEventLogs({ abi: creditPoolAbi, logs: [...single.logs, ...batch.logs], eventName: 'AccountOpened' });
+    expect(opened.map((e) => [e.args.id, e.args.leafIndex, e.args.tickets, e.args.expiryDay, e.args.amountPaid])).toEqual([
+      [ids[0], before, 100n, today + BigInt(TTL_DAYS), 100n * TICKET_PRICE],
+      [ids[1], before + 1n, 7n, today + BigInt(TTL_DAYS), 7n * TICKET_PRICE],
+      [ids[2], before + 2n, 9n, today + BigInt(TTL_DAYS), 9n * TICKET_PRICE],
+    ]);
+    for (const e of opened) expect(e.args.leaf).toBe(H([TAG_ACCOUNT_F, e.args.id, e.args.tickets, e.args.expiryDay]));
+    expect(opened[1]!.args.newRoot).toBe(opened[2]!.args.newRoot);
+
+    const purchases = await fetchPurchases({ client: c, address: pool, fromBlock: deploymentBlock, toBlock: await c.getBlockNumber() });
+    expect(purchases.map((p) => [p.kind, p.commitments.length])).toEqual([
+      ['credits', 3],
+      ['credits', 2],
+      ['accounts', 1],
+      ['accounts', 2],
+    ]);
+    expect(purchases[3]!.accounts).toEqual([
+      { id: ids[1], tickets: 7, expiryDay: Number(today) + TTL_DAYS },
+      { id: ids[2], tickets: 9, expiryDay: Number(today) + TTL_DAYS },
+    ]);
+    const tree = new MerkleTree();
+    applyPurchases(tree, purchases);
+    expect(tree.root).toBe(await c.readContract({ address: pool, abi: creditPoolAbi, functionName: 'currentRoot' }));
+  });
+
+  it('deploys with the default ticket price (the credit price) and account lifetime', async () => {
+    const owner = privateKeyToAccount(KEYS[0]).address;
+    const d = await deployContracts({ rpcUrl, privateKey: KEYS[0], token, pricePerCredit: PRICE, owner, treasury: owner });
+    const c = client();
+    expect(await c.readContract({ address: d.creditPool, abi: creditPoolAbi, functionName: 'pricePerTicket' })).toBe(PRICE);
+    expect(await c.readContract({ address: d.creditPool, abi: creditPoolAbi, functionName: 'ttlDays' })).toBe(BigInt(DEFAULT_TTL_DAYS));
+  }, 120_000);
 
   it('rejects invalid parameters without echoing the private key', async () => {
     const bad = deployContracts({
