@@ -65,7 +65,24 @@ export {
   type TicketSpend,
   type SpendTicketParameters,
 } from './v2/spend.js';
-
+export {
+  openAccounts,
+  sendAccountOpening,
+  readAccount,
+  type OpenStep,
+  type OpenAccountsParameters,
+  type SendAccountOpeningParameters,
+  type SendAccountOpeningResult,
+} from './v2/open.js';
+export {
+  recoverAccounts,
+  downloadSpentNullifiers,
+  SPENT_PREFIXES,
+  type RecoverAccountsParameters,
+  type RecoveredAccount,
+  type DownloadSpentParameters,
+  type SpentFetch,
+} from './v2/recover.js';
 export { creditPoolAbi, testTokenAbi } from './generated/abis.js';
 export { decodePurchases, fetchPurchases, applyPurchases, type Purchase, type FetchPurchasesParameters } from './purchases.js';
 export {

@@ -10,7 +10,7 @@ import { waitForReceipt } from './receipt.js';
 type Wallet = WalletClient<Transport, Chain | undefined, Account | undefined>;
 
 /** Whether `token` takes ERC-2612 permits (its EIP-712 domain reproduces its `DOMAIN_SEPARATOR()`). */
-async function supportsPermit(publicClient: PublicClient, token: Address): Promise<boolean> {
+export async function supportsPermit(publicClient: PublicClient, token: Address): Promise<boolean> {
   const chainId = publicClient.chain?.id ?? (await publicClient.getChainId());
   return (await permitDomain(publicClient, token, chainId)) !== undefined;
 }
