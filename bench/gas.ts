@@ -11,6 +11,11 @@
 //   gas_per_credit_batch_32  receipt gasUsed of buy(32 commitments) / 32
 //   max_credits_per_tx       largest n <= MAX_BATCH whose buy(n) eth_estimateGas is <= 16,777,216
 //                            (binary search; reports MAX_BATCH when even that fits)
+//   gas_open_account         receipt gasUsed of openFlat(id, 100 tickets) (v2 flat account) by the same payer
+//   gas_per_call_100         gas_open_account / 100: the on-chain cost of one call from that account
+//   gas_per_account_batch_32 receipt gasUsed of openFlatBatch(32 accounts of 100 tickets) / 32
+//   gas_slash                receipt gasUsed of slash(nf, x1, y1, x2, y2) with real shares of an open account
+//                            (protocol/v2-vectors.json, written by the TypeScript core)
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -104,6 +109,26 @@ export async function benchGas(): Promise<Record<string, number>> {
     const buy1 = await buy(1);
     const buy32 = await buy(32);
 
+    // --- v2 flat accounts: one opening of 100 tickets, a batch of 32, and a slash with real shares
+    const open1 = await send(payer, { address: creditPool, abi: creditPoolAbi, functionName: 'openFlat', args: [randomCommitments(1)[0]!, 100n, maxUint256] });
+    const open32 = await send(payer, {
+      address: creditPool,
+      abi: creditPoolAbi,
+      functionName: 'openFlatBatch',
+      args: [randomCommitments(32), Array.from({ length: 32 }, () => 100n), maxUint256],
+    });
+    const vectors = JSON.parse(readFileSync(join(root, 'protocol/v2-vectors.json'), 'utf8')) as {
+      slash: { id: string; tickets: number; nullifier: string; x1: string; y1: string; x2: string; y2: string }[];
+    };
+    const evidence = vectors.slash[0]!;
+    await send(payer, { address: creditPool, abi: creditPoolAbi, functionName: 'openFlat', args: [BigInt(evidence.id), BigInt(evidence.tickets), maxUint256] });
+    const slashed = await send(owner, {
+      address: creditPool,
+      abi: creditPoolAbi,
+      functionName: 'slash',
+      args: [evidence.nullifier, evidence.x1, evidence.y1, evidence.x2, evidence.y2].map(BigInt),
+    });
+
     const estimate = (n: number) =>
       client.estimateContractGas({
         account: payer.account,
@@ -132,6 +157,10 @@ export async function benchGas(): Promise<Record<string, number>> {
       gas_buy_1: Number(buy1.gasUsed),
       gas_per_credit_batch_32: Math.round(Number(buy32.gasUsed) / 32),
       max_credits_per_tx: maxCredits,
+      gas_open_account: Number(open1.gasUsed),
+      gas_per_call_100: Math.round(Number(open1.gasUsed) / 100),
+      gas_per_account_batch_32: Math.round(Number(open32.gasUsed) / 32),
+      gas_slash: Number(slashed.gasUsed),
     };
   } finally {
     anvil.kill('SIGTERM');
@@ -145,6 +174,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     gas_buy_1: '<= 600000',
     gas_per_credit_batch_32: '<= 60000',
     max_credits_per_tx: '>= 200',
+    gas_open_account: '<= 600000',
+    gas_per_call_100: 'report',
+    gas_per_account_batch_32: 'report',
+    gas_slash: '<= 80000',
   };
   console.table(Object.entries(results).map(([metric, value]) => ({ metric, value, target: targets[metric] })));
 }
