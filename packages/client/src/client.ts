@@ -8,13 +8,27 @@
  * It never logs: prompts, answers and credentials stay in memory and in the caller's store.
  */
 import type { AttestationReport } from '@zkcredits/attest';
-import { CREDIT_VK_SHA256, initPoseidon2 } from '@zkcredits/core';
-import { createPublicClient, http, type PublicClient } from 'viem';
+import {
+  CREDIT_VK_SHA256,
+  TICKET_VK_SHA256,
+  TicketSpender,
+  initPoseidon2,
+  openAccounts,
+  readAccount,
+  recoverAccounts,
+  utcDay,
+  type AccountRecord,
+  type OpenStep,
+  type RecoveredAccount,
+  type TicketProverLike,
+} from '@zkcredits/core';
+import { createPublicClient, http, type Account, type Chain, type Hash, type PublicClient, type Transport, type WalletClient } from 'viem';
 import { buyInto, type BuyOptions } from './buy.js';
 import { decryptAnswer } from './e2ee-answer.js';
 import { EnclaveKeys, assertE2eeRequest, sealRequest, type E2eeOptions } from './e2ee.js';
 import { ClientError, briefly } from './errors.js';
-import { sendPaidChat, type PaidChatContext, type SpendProver } from './paid-chat.js';
+import { sendPaidChat, type PaidChatContext, type PaidChatRequest, type SpendProver } from './paid-chat.js';
+import { accountOf, callsLeft, sendTicketChat } from './paid-ticket.js';
 import { belongsTo, countCredits, type CreditCounts, type CreditRecord, type DeploymentRef, type Hex } from './records.js';
 import { ServerApi, serverOrigin, type FetchFn, type ModelInfo, type ServerConfig } from './server-api.js';
 import type { CreditStore } from './store.js';
@@ -24,6 +38,38 @@ import { assertUnpaid, createZkFetch } from './zk-fetch.js';
 
 /** How the client reads the chain: an RPC URL (read through `fetch`, default the client's) or a viem client. */
 export type ChainOptions = { rpcUrl: string; fetch?: FetchFn } | { publicClient: PublicClient };
+
+/** A prover of v2 flat tickets: `TicketProver` (`@zkcredits/core/prover`), or `nodeTicketProver()` from `@zkcredits/client/node`. */
+export type TicketProverOption = (TicketProverLike & { destroy?(): Promise<void> }) | (() => Promise<TicketProverLike & { destroy?(): Promise<void> }>);
+
+/** One v2 flat account of this deployment, as `accounts()` and `balance()` show it. */
+export type AccountBalance = {
+  /** The record id in the store. */
+  id: string;
+  status: AccountRecord['status'];
+  tickets: number;
+  /** Calls this account can still pay (0 unless open and not expired). */
+  callsLeft: number;
+  expiryDay: number | undefined;
+  expired: boolean;
+  /** Tickets taken for requests with no outcome yet. */
+  inFlight: number;
+  /** Tickets given up without an answer. */
+  burned: number;
+};
+
+/** Credits by status, and the v2 accounts with the calls each can still pay. */
+export type Balance = CreditCounts & { accounts: AccountBalance[] };
+
+export type OpenAccountOptions = {
+  /** The payer's wallet; its account pays (and signs the permit). */
+  walletClient: WalletClient<Transport, Chain | undefined, Account | undefined>;
+  /** `'auto'` (default): one permit-signed transaction when the token supports it; `false`: approve + open. */
+  permit?: boolean | 'auto';
+  /** The most the whole opening may cost (token base units); default the current price per ticket times the tickets. */
+  maxTotal?: bigint;
+  onStep?(step: OpenStep, info: { transactionHash?: Hash }): void | Promise<void>;
+};
 
 export type ZkCreditsClientOptions = {
   /** The zkcredits server, e.g. `https://api.example` (a trailing `/v1` is ignored). */
@@ -52,6 +98,17 @@ export type ZkCreditsClientOptions = {
   now?: () => number;
   /** Proofs one request may make before giving up (new roots, credits in use or spent elsewhere); default 4. */
   maxAttempts?: number;
+  /**
+   * The prover of v2 flat tickets: with it, a chat is paid by a ticket of an open account when
+   * there is one (else by a credit). Like `prover`: an instance, or a function the client calls on
+   * first use (and destroys in `close()`). Node: `nodeTicketProver()` from `@zkcredits/client/node`.
+   */
+  ticketProver?: TicketProverOption;
+  /**
+   * A fresh network identity for one task (`Network.isolatedFetch`): account recovery downloads the
+   * spent-ticket list through one, shared with nothing else. Default: `fetch`.
+   */
+  isolatedFetch?: () => FetchFn;
 };
 
 export type ChatOptions = { signal?: AbortSignal };
@@ -83,7 +140,12 @@ export class ZkCreditsClient {
   readonly #maxAttempts: number;
   readonly #proverOption: ZkCreditsClientOptions['prover'];
   #prover: Promise<SpendProver> | undefined;
+  readonly #ticketProverOption: TicketProverOption | undefined;
+  #ticketProver: Promise<TicketProverLike & { destroy?(): Promise<void> }> | undefined;
+  readonly #spender: TicketSpender;
+  readonly #isolatedFetch: () => FetchFn;
   #checked: Promise<ServerConfig> | undefined;
+  #v2: Promise<boolean> | undefined;
   #models: { at: number; ttl: number; list: ModelInfo[] } | undefined;
 
   constructor(options: ZkCreditsClientOptions) {
@@ -98,6 +160,9 @@ export class ZkCreditsClient {
     this.#now = options.now ?? Date.now;
     this.#maxAttempts = options.maxAttempts ?? 4;
     this.#proverOption = options.prover;
+    this.#ticketProverOption = options.ticketProver;
+    this.#spender = new TicketSpender(this.#store, () => this.#getTicketProver());
+    this.#isolatedFetch = options.isolatedFetch ?? (() => fetchFn);
     this.deployment = { chainId: options.expect.chainId, contract: options.expect.contract };
     this.publicClient =
       'publicClient' in options.chain
@@ -156,17 +221,102 @@ export class ZkCreditsClient {
    * Syncs the credit tree from the server, checks it against the chain, and marks credits
    * bought earlier (`pending`) that are now in the tree `unspent`. Returns the counts.
    */
-  async sync(signal?: AbortSignal): Promise<{ size: number; root: bigint; credits: CreditCounts }> {
+  async sync(signal?: AbortSignal): Promise<{ size: number; root: bigint; credits: Balance }> {
     await this.checkServer(signal);
     const state = await this.#tree.sync(signal);
     await this.#tree.verify(state);
     await this.#reconcile();
+    await this.#reconcileAccounts();
     return { ...state, credits: await this.balance() };
   }
 
-  /** This deployment's credits by status. */
-  async balance(): Promise<CreditCounts> {
-    return countCredits((await this.#store.list()).filter((r) => r.chainId === this.deployment.chainId && r.contract.toLowerCase() === this.deployment.contract.toLowerCase()));
+  /** This deployment's credits by status, and its v2 accounts with the calls each can still pay. */
+  async balance(): Promise<Balance> {
+    const credits = countCredits((await this.#store.list()).filter((r) => r.chainId === this.deployment.chainId && r.contract.toLowerCase() === this.deployment.contract.toLowerCase()));
+    return { ...credits, accounts: await this.accounts() };
+  }
+
+  /** This deployment's v2 flat accounts, oldest first, with the calls each can still pay today. */
+  async accounts(): Promise<AccountBalance[]> {
+    const today = utcDay(this.#now());
+    return (await this.#store.listAccounts())
+      .filter((a) => accountOf(a, this.deployment))
+      .sort((a, b) => a.createdAt - b.createdAt || a.index - b.index)
+      .map((a) => ({
+        id: a.id,
+        status: a.status,
+        tickets: a.tickets,
+        callsLeft: callsLeft(a, today),
+        expiryDay: a.expiryDay,
+        expired: a.expiryDay !== undefined && today > a.expiryDay,
+        inFlight: a.journal.length,
+        burned: a.burned,
+      }));
+  }
+
+  /**
+   * Opens one v2 flat account per entry of `tickets` (calls each), paid from the wallet, through
+   * core's one opening flow: the account secrets derive from the store's master secret and the
+   * records are saved `pending` before the wallet is asked for anything; they are `open` once
+   * confirmed. Afterwards chats are paid by their tickets. Rejects with `purchase_failed` (its
+   * message says whether anything was paid).
+   */
+  async openAccounts(tickets: number | readonly number[], options: OpenAccountOptions): Promise<AccountRecord[]> {
+    const counts = typeof tickets === 'number' ? [tickets] : [...tickets];
+    const walletChain = options.walletClient.chain?.id ?? (await options.walletClient.getChainId().catch(() => undefined));
+    if (walletChain !== undefined && walletChain !== this.deployment.chainId) {
+      throw new ClientError('purchase_failed', 'The wallet is on another chain. Nothing was paid.', { details: `wallet chain ${walletChain}, accounts on chain ${this.deployment.chainId}` });
+    }
+    try {
+      return await openAccounts({
+        publicClient: this.publicClient,
+        walletClient: options.walletClient,
+        store: this.#store,
+        pool: this.deployment.contract,
+        chainId: this.deployment.chainId,
+        tickets: counts,
+        now: this.#now,
+        ...(options.permit !== undefined ? { permit: options.permit } : {}),
+        ...(options.maxTotal !== undefined ? { maxTotal: options.maxTotal } : {}),
+        ...(options.onStep ? { onStep: options.onStep } : {}),
+      });
+    } catch (cause) {
+      const e = cause as { code?: unknown; shortMessage?: unknown };
+      if (e.code === 'invalid_request') throw new ClientError('invalid_request', String(e.shortMessage), { cause });
+      throw new ClientError('purchase_failed', typeof e.shortMessage === 'string' ? e.shortMessage : 'The accounts could not be opened.', { details: briefly(cause), cause });
+    }
+  }
+
+  /**
+   * Recovers this deployment's accounts from the store's master secret (e.g. after restoring a
+   * backup): finds them on chain, then downloads the server's whole spent-ticket list (every
+   * bucket, through one isolated network identity; never a question about one ticket) and moves
+   * each counter past the tickets already used.
+   */
+  async recover(signal?: AbortSignal): Promise<RecoveredAccount[]> {
+    await this.checkServer(signal);
+    if (!(await this.#v2Ready(signal))) {
+      throw new ClientError('server_unavailable', 'This zkcredits server does not take v2 accounts, so their tickets cannot be recovered through it.');
+    }
+    try {
+      return await recoverAccounts({
+        store: this.#store,
+        publicClient: this.publicClient,
+        pool: this.deployment.contract,
+        chainId: this.deployment.chainId,
+        server: this.server,
+        fetch: this.#isolatedFetch(),
+        ...(signal ? { signal } : {}),
+        now: this.#now,
+      });
+    } catch (cause) {
+      if (signal?.aborted) throw new ClientError('aborted', 'Stopped. Counters found so far were kept.', { cause });
+      const e = cause as { code?: unknown; shortMessage?: unknown };
+      throw new ClientError(e.code === 'chain_unavailable' ? 'chain_unavailable' : 'server_unavailable', typeof e.shortMessage === 'string' ? e.shortMessage : 'The accounts could not be recovered.', {
+        details: briefly(cause),
+        cause,
+      });
+    }
   }
 
   /** The models on sale, with whether each takes end-to-end encrypted requests (cached up to a minute). */
@@ -205,14 +355,13 @@ export class ZkCreditsClient {
     await this.checkServer(signal);
     const streams = body.stream === true;
     if (!(await this.#isE2ee(model, signal))) {
-      const { response } = await sendPaidChat(this.#context(), { body, accept: streams ? 'text/event-stream' : 'application/json', ...(signal ? { signal } : {}) });
-      return response;
+      return this.#pay({ body, accept: streams ? 'text/event-stream' : 'application/json', ...(signal ? { signal } : {}) });
     }
     assertE2eeRequest(body); // before the enclave is attested: a refusal costs nothing
     const sealed = sealRequest(body, await this.#keys.key(model, signal));
     let response: Response;
     try {
-      ({ response } = await sendPaidChat(this.#context(), { body: sealed.body, headers: sealed.headers, accept: 'text/event-stream', ...(signal ? { signal } : {}) }));
+      response = await this.#pay({ body: sealed.body, headers: sealed.headers, accept: 'text/event-stream', ...(signal ? { signal } : {}) });
     } catch (error) {
       sealed.session.destroy();
       throw error;
@@ -220,11 +369,90 @@ export class ZkCreditsClient {
     return decryptAnswer(response, sealed.session, { stream: streams, model, onDecryptFailure: () => this.#keys.forget(model) });
   }
 
-  /** Destroys the prover if the client made it. */
+  /** Destroys the provers the client made. */
   async close(): Promise<void> {
     const owned = typeof this.#proverOption === 'function' ? this.#prover : undefined;
+    const ownedTicket = typeof this.#ticketProverOption === 'function' ? this.#ticketProver : undefined;
     this.#prover = undefined;
+    this.#ticketProver = undefined;
     if (owned) await (await owned.catch(() => undefined))?.destroy?.();
+    if (ownedTicket) await (await ownedTicket.catch(() => undefined))?.destroy?.();
+  }
+
+  /** Pays `request` with a ticket of an open account when one can, else with a credit. */
+  async #pay(request: PaidChatRequest): Promise<Response> {
+    if (this.#ticketProverOption) {
+      const response = await sendTicketChat(
+        {
+          api: this.#api,
+          fetchFn: this.#paidFetch,
+          store: this.#store,
+          deployment: this.deployment,
+          tree: this.#tree,
+          spender: this.#spender,
+          v2Ready: (signal) => this.#v2Ready(signal),
+          now: this.#now,
+          maxAttempts: this.#maxAttempts,
+        },
+        request,
+      );
+      if (response) return response;
+    }
+    return (await sendPaidChat(this.#context(), request)).response;
+  }
+
+  /**
+   * Whether the server takes v2 tickets of this deployment (checked once, like `checkServer`):
+   * false when it has no v2 routes; `vk_mismatch` when it verifies tickets with another circuit.
+   */
+  #v2Ready(signal?: AbortSignal): Promise<boolean> {
+    this.#v2 ??= (async () => {
+      await this.checkServer(signal);
+      const config = await this.#api.v2Config(signal);
+      if (!config || !config.kinds.includes('flat')) return false;
+      if (config.ticketVkSha256.toLowerCase() !== TICKET_VK_SHA256) {
+        throw new ClientError('vk_mismatch', 'The server verifies tickets with another circuit than this client proves. Nothing was sent.', {
+          details: `server ticket key SHA-256 ${config.ticketVkSha256.slice(0, 80)}, pinned ${TICKET_VK_SHA256}`,
+        });
+      }
+      if (config.chainId !== this.deployment.chainId || config.contract.toLowerCase() !== this.deployment.contract.toLowerCase()) {
+        throw new ClientError('wrong_contract', 'The server takes v2 tickets for another deployment than the one you chose. Nothing was sent.', {
+          details: `server ${config.chainId} ${config.contract}, expected ${this.deployment.chainId} ${this.deployment.contract}`,
+        });
+      }
+      return true;
+    })().catch((error: unknown) => {
+      this.#v2 = undefined;
+      throw error;
+    });
+    return this.#v2;
+  }
+
+  #getTicketProver(): Promise<TicketProverLike> {
+    const option = this.#ticketProverOption;
+    if (!option) return Promise.reject(new ClientError('prover_failed', 'No ticket prover was given to this client.'));
+    this.#ticketProver ??= typeof option === 'function'
+      ? option().catch((cause: unknown) => {
+          this.#ticketProver = undefined;
+          throw new ClientError('prover_failed', 'The ticket prover could not be started. No ticket was sent.', { details: briefly(cause), cause });
+        })
+      : Promise.resolve(option);
+    return this.#ticketProver;
+  }
+
+  /** Accounts whose opening was not confirmed here (`pending`, or given up): their on-chain slot says whether they opened. */
+  async #reconcileAccounts(): Promise<void> {
+    for (const a of await this.#store.listAccounts()) {
+      if ((a.status !== 'pending' && a.status !== 'abandoned') || !accountOf(a, this.deployment)) continue;
+      let slot: Awaited<ReturnType<typeof readAccount>>;
+      try {
+        slot = await readAccount(this.publicClient, this.deployment.contract, BigInt(a.accountId));
+      } catch (cause) {
+        throw new ClientError('chain_unavailable', 'The chain could not be read to check pending accounts.', { details: briefly(cause), cause });
+      }
+      if (slot.status === 0 || slot.tickets !== a.tickets) continue;
+      await this.#store.updateAccount(a.id, { status: slot.status === 2 ? 'revoked' : 'open', leafIndex: slot.leafIndex, expiryDay: slot.expiryDay });
+    }
   }
 
   /** Whether requests to `model` must be end-to-end encrypted; fails closed while the server does not know. */

@@ -31,6 +31,10 @@ const SPECS: Record<ClientErrorCode, Spec> = {
   purchase_failed: { status: 400, type: 'invalid_request_error', retry: false },
   store_failed: { status: 500, type: 'server_error', retry: false },
   aborted: { status: 499, type: 'invalid_request_error', retry: false },
+  ticket_reused: { status: 409, type: 'invalid_request_error', retry: false },
+  ticket_in_use: { status: 409, type: 'rate_limit_error', retry: true },
+  account_revoked: { status: 403, type: 'permission_error', retry: false },
+  invalid_today: { status: 400, type: 'invalid_request_error', retry: false },
 };
 
 type Fields = { code: string; message: string; status?: number; type?: string; param?: string | null; retryAfter?: number; retry?: boolean };

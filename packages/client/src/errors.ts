@@ -49,7 +49,18 @@ export type ClientErrorCode =
   /** The credit store failed or refused an update. */
   | 'store_failed'
   /** The caller aborted. */
-  | 'aborted';
+  | 'aborted'
+  /**
+   * v2: the server already answered this ticket for this same request (a retry after the answer
+   * was lost). Answers are not stored, so it is gone; the ticket is spent.
+   */
+  | 'ticket_reused'
+  /** v2: another request (an earlier attempt of this same one) holds the ticket right now; retry the same request after `retryAfter`. */
+  | 'ticket_in_use'
+  /** v2: the server refuses every ticket of this account (a ticket was used twice); the account is marked revoked. */
+  | 'account_revoked'
+  /** v2: the server does not accept this device's day (`today`): the clock is off by more than a day. The ticket is kept for this request. */
+  | 'invalid_today';
 
 export type ClientErrorOptions = ZkCreditsErrorOptions & {
   /** The server's error code (`credit_spent`, `max_tokens_exceeded`, …) when the server answered one. */

@@ -1,6 +1,15 @@
 // @zkcredits/client: pay OpenAI-compatible chat calls by zero-knowledge proof, for Node and the
 // browser. Node defaults (the prover with a local CRS) live in `@zkcredits/client/node`.
-export { ZkCreditsClient, type ZkCreditsClientOptions, type ChainOptions, type ChatOptions } from './client.js';
+export {
+  ZkCreditsClient,
+  type ZkCreditsClientOptions,
+  type ChainOptions,
+  type ChatOptions,
+  type TicketProverOption,
+  type AccountBalance,
+  type Balance,
+  type OpenAccountOptions,
+} from './client.js';
 export { ClientError, type ClientErrorCode, type ClientErrorOptions } from './errors.js';
 export { MemoryCreditStore, canMoveTo, type CreditStore, type CreditPatch, type ReserveQuery } from './store.js';
 export { VaultCreditStore } from './vault-store.js';

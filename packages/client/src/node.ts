@@ -3,7 +3,8 @@
  * `createNodeProver` (native `bb` when present, WASM otherwise) and the CRS from a local folder,
  * checked against its pinned SHA-256 (never downloaded by bb.js).
  */
-import { createNodeProver, requireCrs } from '@zkcredits/core/node';
+import { createNodeProver, createNodeTicketProver, requireCrs } from '@zkcredits/core/node';
+import type { TicketProverOption } from './client.js';
 import type { SpendProver } from './paid-chat.js';
 
 export type NodeProverOptions = {
@@ -25,6 +26,20 @@ export function nodeProver(options: NodeProverOptions = {}): () => Promise<Spend
   return async () => {
     const crsPath = requireCrs(options.crsPath);
     return createNodeProver({ crsPath, backend: options.backend ?? 'auto', ...(options.threads ? { threads: options.threads } : {}) });
+  };
+}
+
+/**
+ * A ticket prover factory for `ZkCreditsClient`'s `ticketProver` option (protocol v2 flat
+ * accounts), like `nodeProver`.
+ *
+ * @example
+ * const zk = new ZkCreditsClient({ server, store, prover: nodeProver(), ticketProver: nodeTicketProver(), chain: { rpcUrl }, expect });
+ */
+export function nodeTicketProver(options: NodeProverOptions = {}): Extract<TicketProverOption, () => unknown> {
+  return async () => {
+    const crsPath = requireCrs(options.crsPath);
+    return createNodeTicketProver({ crsPath, backend: options.backend ?? 'auto', ...(options.threads ? { threads: options.threads } : {}) });
   };
 }
 

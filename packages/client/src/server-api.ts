@@ -63,6 +63,20 @@ const modelsSchema = z.object({
   ),
 });
 
+const v2ConfigSchema = z
+  .object({
+    chain_id: z.number().int().positive(),
+    contract: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+    kinds: z.array(z.string()),
+    ticket_verification_key_sha256: z.string(),
+    price_per_ticket: z.string().nullish(),
+    ttl_days: z.number().int().nullish(),
+  })
+  .loose();
+
+/** `GET /v2/zkcredits/config`, the parts the client uses (protocol v2 flat accounts). */
+export type V2Config = { chainId: number; contract: Hex; kinds: string[]; ticketVkSha256: string; pricePerTicket?: bigint; ttlDays?: number };
+
 /** A model on sale. `e2ee`: `true`, `false`, or `null` while the server does not know yet. */
 export type ModelInfo = { id: string; e2ee: boolean | null; maxTokensPerCredit?: number };
 
@@ -161,6 +175,31 @@ export class ServerApi {
         ...(m.max_tokens_per_credit !== undefined ? { maxTokensPerCredit: m.max_tokens_per_credit } : {}),
         ...(m.max_input_tokens_per_credit !== undefined ? { maxInputTokensPerCredit: m.max_input_tokens_per_credit } : {}),
       })),
+    };
+  }
+
+  /** The v2 config, or `undefined` when the server does not take v2 tickets (404). */
+  async v2Config(signal?: AbortSignal): Promise<V2Config | undefined> {
+    const res = await this.get('/v2/zkcredits/config', 'application/json', signal);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    if (!res.ok) throw serverRejected(await readServerError(res), 'GET /v2/zkcredits/config failed');
+    const parsed = v2ConfigSchema.safeParse(await res.json().catch(() => undefined));
+    if (!parsed.success) {
+      throw new ClientError('server_unavailable', 'The zkcredits server sent a v2 config this client does not understand.', {
+        details: `GET /v2/zkcredits/config: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+      });
+    }
+    const c = parsed.data;
+    return {
+      chainId: c.chain_id,
+      contract: c.contract as Hex,
+      kinds: c.kinds,
+      ticketVkSha256: c.ticket_verification_key_sha256,
+      ...(typeof c.price_per_ticket === 'string' && /^\d+$/.test(c.price_per_ticket) ? { pricePerTicket: BigInt(c.price_per_ticket) } : {}),
+      ...(typeof c.ttl_days === 'number' ? { ttlDays: c.ttl_days } : {}),
     };
   }
 

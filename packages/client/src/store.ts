@@ -1,9 +1,22 @@
 /**
- * Where a client keeps its credits. `CreditStore` is the contract (the CLI keeps an encrypted
- * vault file behind it, tests and short-lived scripts use `MemoryCreditStore`): records are added
- * durably *before* a purchase is sent, move `pending → unspent → spent`, and one credit serves one
- * request at a time through `reserve`/`release`.
+ * Where a client keeps its credits and v2 accounts. `CreditStore` is the contract (the CLI keeps an
+ * encrypted vault file behind it, tests and short-lived scripts use `MemoryCreditStore`): records
+ * are added durably *before* a purchase or an opening is sent, credits move
+ * `pending → unspent → spent` and serve one request at a time through `reserve`/`release`, and
+ * accounts hand out tickets through core's write-ahead journal (`AccountStore`), one writer per
+ * account.
  */
+import type { AccountStore } from '@zkcredits/core';
+import {
+  burnJournal,
+  parseAccountRecord,
+  patchAccount,
+  settleTicketIn,
+  takeTicketIn,
+  type AccountPatch,
+  type AccountRecord,
+  type TicketOutcome,
+} from '@zkcredits/core/vault';
 import { ClientError } from './errors.js';
 import { belongsTo, type CreditRecord, type CreditStatus, type DeploymentRef } from './records.js';
 
@@ -16,7 +29,7 @@ export type ReserveQuery = {
   accept?(record: CreditRecord): boolean;
 };
 
-export interface CreditStore {
+export interface CreditStore extends AccountStore {
   /** Every record, in the order they were added. */
   list(): Promise<readonly CreditRecord[]>;
   /** Adds new records; resolves only once they are stored durably (a purchase is sent after it). */
@@ -56,13 +69,40 @@ export function patchRecord(record: CreditRecord, patch: CreditPatch): CreditRec
   return next;
 }
 
-/** Credits in memory only: for tests and scripts (everything is lost with the process). */
+/**
+ * Runs each account's journal and status writes one after another (the per-account mutex of this
+ * process; another process is kept out by the store's own lock, e.g. the CLI's vault lock).
+ */
+class AccountMutex {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  run<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const result = (this.#tails.get(id) ?? Promise.resolve()).then(fn);
+    const tail = result.catch(() => undefined);
+    this.#tails.set(id, tail);
+    void tail.then(() => {
+      if (this.#tails.get(id) === tail) this.#tails.delete(id);
+    });
+    return result;
+  }
+}
+
+/**
+ * Credits and accounts in memory only: for tests and scripts (everything, the master secret
+ * included, is lost with the process). `initial` accounts are loaded as a new process finds them:
+ * their in-flight tickets are burned.
+ */
 export class MemoryCreditStore implements CreditStore {
   readonly #records = new Map<string, CreditRecord>();
   readonly #reserved = new Set<string>();
+  readonly #accounts = new Map<string, AccountRecord>();
+  readonly #mutex = new AccountMutex();
+  #master: bigint | undefined;
 
-  constructor(records: readonly CreditRecord[] = []) {
+  constructor(records: readonly CreditRecord[] = [], initial: { master?: bigint; accounts?: readonly AccountRecord[] } = {}) {
     for (const r of records) this.#records.set(r.id, { ...r });
+    this.#master = initial.master;
+    for (const a of initial.accounts ?? []) this.#accounts.set(a.id, burnJournal(parseAccountRecord(a)));
   }
 
   async list(): Promise<readonly CreditRecord[]> {
@@ -96,4 +136,54 @@ export class MemoryCreditStore implements CreditStore {
   async release(id: string): Promise<void> {
     this.#reserved.delete(id);
   }
+
+  async masterSecret(): Promise<bigint> {
+    if (this.#master === undefined) {
+      const bytes = new Uint8Array(31);
+      globalThis.crypto.getRandomValues(bytes);
+      this.#master = BigInt(`0x${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`) || 1n;
+    }
+    return this.#master;
+  }
+
+  async listAccounts(): Promise<readonly AccountRecord[]> {
+    return [...this.#accounts.values()].map(copyAccount);
+  }
+
+  async addAccounts(records: readonly AccountRecord[]): Promise<void> {
+    const duplicate = records.find((r) => this.#accounts.has(r.id));
+    if (duplicate) throw new ClientError('store_failed', 'an account with this id is already stored', { details: duplicate.id });
+    const parsed = records.map(parseAccountRecord);
+    for (const r of parsed) this.#accounts.set(r.id, r);
+  }
+
+  updateAccount(id: string, patch: AccountPatch): Promise<AccountRecord> {
+    return this.#mutex.run(id, async () => this.#put(patchAccount(this.#account(id), patch)));
+  }
+
+  takeTicket(id: string, digest: string, today?: number): Promise<{ ticket: number; account: AccountRecord }> {
+    return this.#mutex.run(id, async () => {
+      const { record, ticket } = takeTicketIn(this.#account(id), digest, today);
+      return { ticket, account: this.#put(record) };
+    });
+  }
+
+  settleTicket(id: string, ticket: number, outcome: TicketOutcome): Promise<AccountRecord> {
+    return this.#mutex.run(id, async () => this.#put(settleTicketIn(this.#account(id), ticket, outcome)));
+  }
+
+  #account(id: string): AccountRecord {
+    const record = this.#accounts.get(id);
+    if (!record) throw new ClientError('store_failed', 'no stored account has this id', { details: id });
+    return record;
+  }
+
+  #put(record: AccountRecord): AccountRecord {
+    this.#accounts.set(record.id, record);
+    return copyAccount(record);
+  }
+}
+
+function copyAccount(r: AccountRecord): AccountRecord {
+  return { ...r, journal: r.journal.map((e) => ({ ...e })) };
 }

@@ -1,10 +1,11 @@
 /**
  * A `CreditStore` over the encrypted credential vault of `@zkcredits/core/vault` (the web app's
- * format: a backup made there imports here and back). The vault keeps the records; reservations
- * live in this process. Two processes sharing one vault file must also share a lock around it
- * (the CLI holds a file lock), or they could pick the same credit.
+ * format: a backup made there imports here and back). The vault keeps the records, the master
+ * secret and the accounts with their ticket journals (one writer per account in this process);
+ * reservations live in this process. Two processes sharing one vault file must also share a lock
+ * around it (the CLI holds a file lock), or they could pick the same credit or ticket.
  */
-import type { Vault } from '@zkcredits/core/vault';
+import type { AccountPatch, AccountRecord, TicketOutcome, Vault } from '@zkcredits/core/vault';
 import { ClientError, briefly } from './errors.js';
 import { belongsTo, type CreditRecord } from './records.js';
 import { patchRecord, type CreditPatch, type CreditStore, type ReserveQuery } from './store.js';
@@ -49,5 +50,29 @@ export class VaultCreditStore implements CreditStore {
 
   async release(id: string): Promise<void> {
     this.#reserved.delete(id);
+  }
+
+  masterSecret(): Promise<bigint> {
+    return this.vault.masterSecret();
+  }
+
+  listAccounts(): Promise<readonly AccountRecord[]> {
+    return this.vault.listAccounts();
+  }
+
+  addAccounts(records: readonly AccountRecord[]): Promise<void> {
+    return this.vault.addAccounts(records);
+  }
+
+  updateAccount(id: string, patch: AccountPatch): Promise<AccountRecord> {
+    return this.vault.updateAccount(id, patch);
+  }
+
+  takeTicket(id: string, digest: string, today?: number): Promise<{ ticket: number; account: AccountRecord }> {
+    return this.vault.takeTicket(id, digest, today);
+  }
+
+  settleTicket(id: string, ticket: number, outcome: TicketOutcome): Promise<AccountRecord> {
+    return this.vault.settleTicket(id, ticket, outcome);
   }
 }
