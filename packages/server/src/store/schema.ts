@@ -18,6 +18,49 @@ export const SCHEMA = [
    )`,
   // How often each credit was released after a failed provider call (release cooldown).
   `CREATE TABLE IF NOT EXISTS zkc_releases (nullifier_hash TEXT PRIMARY KEY, releases BIGINT NOT NULL)`,
+  // Protocol v2 flat tickets: every ticket ever seen, with its share (x, y), kept until
+  // first_seen + TTL_DAYS + grace. `expires_at`: a reservation's lease end, or an unserved
+  // ticket's cooldown end (NULL: none). A row is never deleted before retention: (x, y) stays.
+  `CREATE TABLE IF NOT EXISTS zkc_tickets (
+     nullifier TEXT PRIMARY KEY,
+     x TEXT NOT NULL,
+     y TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('reserved', 'unserved', 'spent')),
+     token TEXT,
+     expires_at BIGINT,
+     first_seen BIGINT NOT NULL,
+     updated_at BIGINT NOT NULL
+   )`,
+  `CREATE INDEX IF NOT EXISTS zkc_tickets_first_seen ON zkc_tickets (first_seen)`,
+  // Accounts caught using one ticket for two requests, until their expiry + grace (their
+  // nullifiers), and their precomputed nullifiers: every one is refused.
+  `CREATE TABLE IF NOT EXISTS zkc_revoked_accounts (
+     account_id TEXT PRIMARY KEY,
+     tickets BIGINT NOT NULL,
+     expiry_day BIGINT,
+     keep_until_day BIGINT NOT NULL,
+     revoked_at BIGINT NOT NULL
+   )`,
+  `CREATE TABLE IF NOT EXISTS zkc_revoked_nullifiers (nullifier TEXT PRIMARY KEY, account_id TEXT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS zkc_revoked_nullifiers_account ON zkc_revoked_nullifiers (account_id)`,
+  // Two shares of one ticket (kept forever) and the state of the on-chain slash built from them.
+  `CREATE TABLE IF NOT EXISTS zkc_evidence (
+     nullifier TEXT PRIMARY KEY,
+     account_id TEXT NOT NULL,
+     x1 TEXT NOT NULL,
+     y1 TEXT NOT NULL,
+     x2 TEXT NOT NULL,
+     y2 TEXT NOT NULL,
+     found_at BIGINT NOT NULL,
+     slash_state TEXT NOT NULL CHECK (slash_state IN ('pending', 'sent', 'slashed', 'already_slashed', 'failed')),
+     slash_tx TEXT,
+     slash_error TEXT,
+     slash_attempts BIGINT NOT NULL,
+     lease_owner TEXT,
+     lease_until BIGINT,
+     updated_at BIGINT NOT NULL
+   )`,
+  `CREATE INDEX IF NOT EXISTS zkc_evidence_state ON zkc_evidence (slash_state)`,
 ];
 
 export type DeploymentRecord = { chainId: number; contract: string; deploymentBlock: string; emptyRoot: string };

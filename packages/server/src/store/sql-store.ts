@@ -6,18 +6,40 @@ import {
   hex32,
   type BlockBatch,
   type BlockRef,
+  ticketState,
   type CooldownPolicy,
   type Cursor,
   type DeploymentIdentity,
+  type EvidenceRecord,
   type NullifierState,
   type ReserveResult,
+  type Revocation,
   type RootStatus,
+  type SlashState,
   type Store,
+  type TicketLookup,
+  type TicketReserveResult,
+  type TicketRow,
 } from './types.js';
 
 /** An integer column as either driver returns it (SQLite: number; PostgreSQL BIGINT: string). */
 type Int = number | string;
 type NullifierRow = { state: 'reserved' | 'spent'; token: string | null };
+type TicketDbRow = { x: string; y: string; status: TicketRow['status']; expires_at: Int | null; first_seen: Int };
+type EvidenceDbRow = {
+  nullifier: string;
+  account_id: string;
+  x1: string;
+  y1: string;
+  x2: string;
+  y2: string;
+  found_at: Int;
+  slash_state: SlashState;
+  slash_tx: `0x${string}` | null;
+  slash_error: string | null;
+  slash_attempts: Int;
+};
+const EVIDENCE_COLUMNS = 'nullifier, account_id, x1, y1, x2, y2, found_at, slash_state, slash_tx, slash_error, slash_attempts';
 
 /**
  * The store, written once over a `SqlDialect` (SQLite or PostgreSQL). Every method is atomic: one
@@ -218,6 +240,194 @@ export class SqlStore implements Store {
   releaseExpired(now: number): Promise<number> {
     return this.db.run(`DELETE FROM zkc_nullifiers WHERE state = 'reserved' AND expires_at <= ?`, [now]);
   }
+
+  // ---- v2 tickets
+
+  async lookupTicket(nullifier: bigint): Promise<TicketLookup> {
+    const key = hex32(nullifier);
+    // One round trip: the revoked flag beside the ticket row (if any).
+    const [row] = await this.db.all<{ revoked: Int | null } & Partial<TicketDbRow>>(
+      `SELECT (SELECT 1 FROM zkc_revoked_nullifiers WHERE nullifier = ?) AS revoked, t.x, t.y, t.status, t.expires_at, t.first_seen
+       FROM (SELECT 1 AS one) AS probe LEFT JOIN zkc_tickets AS t ON t.nullifier = ?`,
+      [key, key],
+    );
+    return { revoked: row?.revoked != null, ticket: row?.status ? ticketRow(row as TicketDbRow) : null };
+  }
+
+  reserveTicket(ticket: { nullifier: bigint; x: bigint; y: bigint }, token: string, now: number, ttlMs: number): Promise<TicketReserveResult> {
+    const key = hex32(ticket.nullifier);
+    const x = hex32(ticket.x);
+    return this.db.transaction('write', async (tx) => {
+      const revoked = await tx.all(`SELECT 1 AS revoked FROM zkc_revoked_nullifiers WHERE nullifier = ?`, [key]);
+      if (revoked.length > 0) return { ok: false, state: 'revoked' } as const;
+      // Concurrent inserts of one key serialise on its primary key: exactly one caller gets a row
+      // back. A seen ticket is taken over only for the same x, never answered, not held, not cooling.
+      const won = await tx.all(
+        `INSERT INTO zkc_tickets (nullifier, x, y, status, token, expires_at, first_seen, updated_at) VALUES (?, ?, ?, 'reserved', ?, ?, ?, ?)
+         ON CONFLICT (nullifier) DO UPDATE SET status = 'reserved', token = excluded.token, expires_at = excluded.expires_at, updated_at = excluded.updated_at
+         WHERE zkc_tickets.x = excluded.x AND zkc_tickets.status <> 'spent' AND (zkc_tickets.expires_at IS NULL OR zkc_tickets.expires_at <= ?)
+         RETURNING token`,
+        [key, x, hex32(ticket.y), token, now + ttlMs, now, now, now],
+      );
+      if (won.length === 1) return { ok: true } as const;
+      // The conflict left the row locked (PostgreSQL) or the database (SQLite): it is there.
+      const [row] = await tx.all<TicketDbRow>(`SELECT x, y, status, expires_at, first_seen FROM zkc_tickets WHERE nullifier = ?`, [key]);
+      const state = ticketState(row ? ticketRow(row) : null, ticket.x, now);
+      if (state.state === 'conflict') return { ok: false, state: 'conflict', x: state.x, y: state.y } as const;
+      if (state.state === 'cooling') return { ok: false, state: 'cooling', until: state.until } as const;
+      return { ok: false, state: state.state === 'spent' ? 'spent' : 'in_use' } as const;
+    });
+  }
+
+  async commitTicket(nullifier: bigint, token: string, now: number): Promise<boolean> {
+    const changed = await this.db.run(
+      `UPDATE zkc_tickets SET status = 'spent', token = NULL, expires_at = NULL, updated_at = ? WHERE nullifier = ? AND status = 'reserved' AND token = ?`,
+      [now, hex32(nullifier), token],
+    );
+    return changed === 1;
+  }
+
+  releaseTicket(nullifier: bigint, token: string, cooldown: CooldownPolicy): Promise<boolean> {
+    const key = hex32(nullifier);
+    return this.db.transaction('write', async (tx) => {
+      const held = await tx.all(`SELECT 1 AS held FROM zkc_tickets WHERE nullifier = ? AND status = 'reserved' AND token = ?${this.db.forUpdate}`, [key, token]);
+      if (held.length !== 1) return false;
+      // Counted with v1's releases: the two nullifier domains never meet (different tags).
+      const [count] = await tx.all<{ releases: Int }>(
+        `INSERT INTO zkc_releases (nullifier_hash, releases) VALUES (?, 1)
+         ON CONFLICT (nullifier_hash) DO UPDATE SET releases = zkc_releases.releases + 1 RETURNING releases`,
+        [key],
+      );
+      const wait = cooldownMs(Number(count!.releases), cooldown.after);
+      await tx.run(`UPDATE zkc_tickets SET status = 'unserved', token = NULL, expires_at = ?, updated_at = ? WHERE nullifier = ?`, [
+        wait > 0 ? cooldown.now + wait : null,
+        cooldown.now,
+        key,
+      ]);
+      return true;
+    });
+  }
+
+  async isAccountRevoked(accountId: bigint): Promise<boolean> {
+    return (await this.db.all(`SELECT 1 AS revoked FROM zkc_revoked_accounts WHERE account_id = ?`, [hex32(accountId)])).length > 0;
+  }
+
+  revokeAccount(r: Revocation): Promise<boolean> {
+    const id = hex32(r.accountId);
+    const e = r.evidence;
+    return this.db.transaction('write', async (tx) => {
+      const added = await tx.all(
+        `INSERT INTO zkc_revoked_accounts (account_id, tickets, expiry_day, keep_until_day, revoked_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (account_id) DO NOTHING RETURNING account_id`,
+        [id, r.tickets, r.expiryDay, r.keepUntilDay, r.now],
+      );
+      if (added.length === 1) {
+        await tx.insertMany(
+          'zkc_revoked_nullifiers',
+          ['nullifier', 'account_id'],
+          r.nullifiers.map((nf) => [hex32(nf), id]),
+          'ON CONFLICT (nullifier) DO NOTHING',
+        );
+      }
+      await tx.run(
+        `INSERT INTO zkc_evidence (nullifier, account_id, x1, y1, x2, y2, found_at, slash_state, slash_attempts, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
+         ON CONFLICT (nullifier) DO NOTHING`,
+        [hex32(e.nullifier), id, hex32(e.x1), hex32(e.y1), hex32(e.x2), hex32(e.y2), r.now, r.now],
+      );
+      return added.length === 1;
+    });
+  }
+
+  async getEvidence(nullifier: bigint): Promise<EvidenceRecord | null> {
+    const [row] = await this.db.all<EvidenceDbRow>(`SELECT ${EVIDENCE_COLUMNS} FROM zkc_evidence WHERE nullifier = ?`, [hex32(nullifier)]);
+    return row ? evidenceRecord(row) : null;
+  }
+
+  async unsettledSlashes(now: number, limit: number): Promise<EvidenceRecord[]> {
+    const rows = await this.db.all<EvidenceDbRow>(
+      `SELECT ${EVIDENCE_COLUMNS} FROM zkc_evidence
+       WHERE slash_state IN ('pending', 'sent') AND (lease_until IS NULL OR lease_until <= ?) ORDER BY found_at, nullifier LIMIT ?`,
+      [now, limit],
+    );
+    return rows.map(evidenceRecord);
+  }
+
+  async claimSlash(nullifier: bigint, owner: string, now: number, leaseMs: number): Promise<boolean> {
+    const changed = await this.db.run(
+      `UPDATE zkc_evidence SET lease_owner = ?, lease_until = ?, slash_attempts = slash_attempts + 1, updated_at = ?
+       WHERE nullifier = ? AND slash_state IN ('pending', 'sent') AND (lease_until IS NULL OR lease_until <= ?)`,
+      [owner, now + leaseMs, now, hex32(nullifier), now],
+    );
+    return changed === 1;
+  }
+
+  async markSlashSent(nullifier: bigint, owner: string, tx: `0x${string}`, now: number): Promise<boolean> {
+    const changed = await this.db.run(`UPDATE zkc_evidence SET slash_state = 'sent', slash_tx = ?, slash_error = NULL, updated_at = ? WHERE nullifier = ? AND lease_owner = ?`, [
+      tx,
+      now,
+      hex32(nullifier),
+      owner,
+    ]);
+    return changed === 1;
+  }
+
+  async recordSlash(nullifier: bigint, owner: string, outcome: { state: SlashState; tx?: `0x${string}` | null; error?: string | null }, now: number): Promise<boolean> {
+    const changed = await this.db.run(
+      `UPDATE zkc_evidence SET slash_state = ?, slash_tx = COALESCE(?, slash_tx), slash_error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
+       WHERE nullifier = ? AND lease_owner = ?`,
+      [outcome.state, outcome.tx ?? null, outcome.error ?? null, now, hex32(nullifier), owner],
+    );
+    return changed === 1;
+  }
+
+  async seenNullifiers(prefix: string, after: bigint | undefined, limit: number): Promise<bigint[]> {
+    if (!/^[0-9a-f]{1,64}$/.test(prefix)) throw new RangeError(`prefix must be 1-64 lowercase hex digits, got ${JSON.stringify(prefix)}`);
+    // hex32 is fixed-width lowercase: text order is numeric order, and a prefix is a range.
+    const low = `0x${prefix.padEnd(64, '0')}`;
+    const high = `0x${prefix.padEnd(64, 'f')}`;
+    const rows = await this.db.all<{ nullifier: string }>(
+      `SELECT nullifier FROM zkc_tickets WHERE nullifier >= ? AND nullifier <= ? AND nullifier > ? ORDER BY nullifier LIMIT ?`,
+      [low, high, after === undefined ? '' : hex32(after), limit],
+    );
+    return rows.map((r) => BigInt(r.nullifier));
+  }
+
+  deleteTicketsSeenBefore(seenBefore: number): Promise<number> {
+    return this.db.run(`DELETE FROM zkc_tickets WHERE first_seen < ?`, [seenBefore]);
+  }
+
+  deleteRevokedNullifiersBefore(day: number): Promise<number> {
+    return this.db.run(
+      `DELETE FROM zkc_revoked_nullifiers WHERE account_id IN (SELECT account_id FROM zkc_revoked_accounts WHERE keep_until_day < ?)`,
+      [day],
+    );
+  }
+}
+
+function ticketRow(row: TicketDbRow): TicketRow {
+  return {
+    x: BigInt(row.x),
+    y: BigInt(row.y),
+    status: row.status,
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    firstSeen: Number(row.first_seen),
+  };
+}
+
+function evidenceRecord(row: EvidenceDbRow): EvidenceRecord {
+  return {
+    nullifier: BigInt(row.nullifier),
+    accountId: BigInt(row.account_id),
+    x1: BigInt(row.x1),
+    y1: BigInt(row.y1),
+    x2: BigInt(row.x2),
+    y2: BigInt(row.y2),
+    foundAt: Number(row.found_at),
+    slashState: row.slash_state,
+    slashTx: row.slash_tx,
+    slashError: row.slash_error,
+    slashAttempts: Number(row.slash_attempts),
+  };
 }
 
 function sameCursor(a: Cursor, b: Cursor): boolean {

@@ -47,6 +47,85 @@ export function cooldownMs(releases: number, after: number): number {
   return Math.min(1000 * 2 ** Math.min(releases - after, 30), MAX_COOLDOWN_MS);
 }
 
+/** A v2 ticket's row: its share, and where its one request stands. */
+export type TicketRow = {
+  x: bigint;
+  y: bigint;
+  /** `reserved`: a request holds it (until `expiresAt`); `unserved`: no answer reached the client, it may be served for the same x; `spent`: answered. */
+  status: 'reserved' | 'unserved' | 'spent';
+  /** Lease end (reserved) or cooldown end (unserved; null: none), ms since epoch. */
+  expiresAt: number | null;
+  firstSeen: number;
+};
+
+/** What the store knows of a nullifier before a proof is verified: revoked, and the ticket row. */
+export type TicketLookup = { revoked: boolean; ticket: TicketRow | null };
+
+/**
+ * Where a ticket stands for a request with hash `x` at `now`:
+ * - `new`: never seen;
+ * - `free`: seen with this x and never answered (unserved, or its holder's lease ran out): may be served now;
+ * - `in_use`: a request with this x holds it;
+ * - `cooling`: unserved, released too often in a row: refused until `until`;
+ * - `spent`: answered for this x;
+ * - `conflict`: seen with another x (two shares: once the proof verifies, evidence).
+ */
+export type TicketState =
+  | { state: 'new' | 'free' | 'in_use' | 'spent' }
+  | { state: 'cooling'; until: number }
+  | { state: 'conflict'; x: bigint; y: bigint };
+
+/** The state of `row` for a request with hash `x` at `now`. */
+export function ticketState(row: TicketRow | null, x: bigint, now: number): TicketState {
+  if (!row) return { state: 'new' };
+  if (row.x !== x) return { state: 'conflict', x: row.x, y: row.y };
+  if (row.status === 'spent') return { state: 'spent' };
+  if (row.status === 'reserved') return row.expiresAt !== null && row.expiresAt > now ? { state: 'in_use' } : { state: 'free' };
+  return row.expiresAt !== null && row.expiresAt > now ? { state: 'cooling', until: row.expiresAt } : { state: 'free' };
+}
+
+/** What `reserveTicket` got: the ticket, or why not (`revoked`: its account is). */
+export type TicketReserveResult =
+  | { ok: true }
+  | { ok: false; state: 'revoked' }
+  | { ok: false; state: 'in_use' | 'spent' }
+  | { ok: false; state: 'cooling'; until: number }
+  | { ok: false; state: 'conflict'; x: bigint; y: bigint };
+
+/** Two shares of one ticket on two requests: what `slash(nf, x1, y1, x2, y2)` takes. */
+export type Evidence = { nullifier: bigint; x1: bigint; y1: bigint; x2: bigint; y2: bigint };
+
+/**
+ * How far the on-chain slash built from one piece of evidence got: `pending` (not sent, or to be
+ * sent again), `sent` (`tx` waits for its receipt), `slashed` (by `tx`), `already_slashed` (the
+ * account was slashed without this evidence), `failed` (the contract refused the evidence; final).
+ */
+export type SlashState = 'pending' | 'sent' | 'slashed' | 'already_slashed' | 'failed';
+
+/** Evidence as stored, with the account it revoked and its slash. */
+export type EvidenceRecord = Evidence & {
+  accountId: bigint;
+  foundAt: number;
+  slashState: SlashState;
+  slashTx: `0x${string}` | null;
+  slashError: string | null;
+  slashAttempts: number;
+};
+
+/** An account to revoke: every nullifier it can have, until when to keep them, and the evidence. */
+export type Revocation = {
+  accountId: bigint;
+  /** The account's ticket count (from the contract, or MAX_TICKETS when unknown): `nullifiers.length`. */
+  tickets: number;
+  /** The account's expiry day, when the contract said. */
+  expiryDay: number | null;
+  /** Its nullifiers are kept (refused) until this UTC day, inclusive. */
+  keepUntilDay: number;
+  nullifiers: readonly bigint[];
+  evidence: Evidence;
+  now: number;
+};
+
 /** Identity of the deployment a store belongs to; a store refuses to serve another one. */
 export type DeploymentIdentity = { chainId: number; contract: `0x${string}`; deploymentBlock: bigint; emptyRoot: bigint };
 
@@ -94,6 +173,50 @@ export interface Store {
   release(nullifierHash: bigint, token: string, cooldown?: CooldownPolicy): Promise<boolean>;
   /** Deletes reservations that expired before `now` (crashed holders). Returns how many. */
   releaseExpired(now: number): Promise<number>;
+
+  // ---- v2 tickets (flat accounts)
+  /** Whether the nullifier belongs to a revoked account, and the ticket row if it was seen. */
+  lookupTicket(nullifier: bigint): Promise<TicketLookup>;
+  /**
+   * Atomically claims a ticket for a request with hash `x` and share `y`: a new nullifier is
+   * inserted reserved by `token` (exactly one concurrent caller wins); a seen one is taken over
+   * only for the same `x` when `free` (unserved and not cooling, or its lease ran out). Otherwise
+   * says why not; with another `x`, returns the stored share (evidence once the proof verified).
+   */
+  reserveTicket(ticket: { nullifier: bigint; x: bigint; y: bigint }, token: string, now: number, ttlMs: number): Promise<TicketReserveResult>;
+  /** reserved-by-token → spent. False if the reservation is gone (its lease ran out and it was taken over). */
+  commitTicket(nullifier: bigint, token: string, now: number): Promise<boolean>;
+  /**
+   * reserved-by-token → unserved: no answer reached the client. The row and its share stay. The
+   * release is counted, and from the policy's `after`-th one on the ticket cools down.
+   */
+  releaseTicket(nullifier: bigint, token: string, cooldown: CooldownPolicy): Promise<boolean>;
+  /** Whether the account is revoked. */
+  isAccountRevoked(accountId: bigint): Promise<boolean>;
+  /**
+   * In one transaction: the account, every one of its nullifiers (refused from then on) and the
+   * evidence (slash `pending`). Idempotent; true iff this call revoked the account.
+   */
+  revokeAccount(revocation: Revocation): Promise<boolean>;
+  /** The stored evidence for a nullifier, or null. */
+  getEvidence(nullifier: bigint): Promise<EvidenceRecord | null>;
+  /** Evidence whose slash is `pending` or `sent` and not leased to anyone at `now`, oldest first. */
+  unsettledSlashes(now: number, limit: number): Promise<EvidenceRecord[]>;
+  /** Leases the evidence's slash to `owner` until `now + leaseMs` iff unsettled and not leased; exactly one caller wins. */
+  claimSlash(nullifier: bigint, owner: string, now: number, leaseMs: number): Promise<boolean>;
+  /** Records the slash transaction `owner` sent (state `sent`), keeping its lease while it waits for the receipt. */
+  markSlashSent(nullifier: bigint, owner: string, tx: `0x${string}`, now: number): Promise<boolean>;
+  /** Records where `owner`'s slash got and ends its lease (no-op if the lease is not its own). */
+  recordSlash(nullifier: bigint, owner: string, outcome: { state: SlashState; tx?: `0x${string}` | null; error?: string | null }, now: number): Promise<boolean>;
+  /**
+   * Nullifiers of every ticket seen (any status) whose hex digits start with `prefix` (lowercase),
+   * above `after` when given, ascending, at most `limit`.
+   */
+  seenNullifiers(prefix: string, after: bigint | undefined, limit: number): Promise<bigint[]>;
+  /** Retention: deletes tickets first seen before `seenBefore` (ms). Returns how many. */
+  deleteTicketsSeenBefore(seenBefore: number): Promise<number>;
+  /** Retention: forgets the nullifiers of revoked accounts kept until before `day`. Returns how many. */
+  deleteRevokedNullifiersBefore(day: number): Promise<number>;
 }
 
 /** Canonical storage encoding of a field element (lower-case, 64 hex digits). */
