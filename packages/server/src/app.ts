@@ -1,4 +1,5 @@
 import type express from 'express';
+import type { AccountReader } from './chain/accounts.js';
 import type { ChainView } from './chain/indexer.js';
 import type { Config } from './config.js';
 import { ConnectionTracker } from './connections.js';
@@ -12,6 +13,9 @@ import type { Prover, Verifier } from './proof/types.js';
 import { memoryRateLimit, type RateLimitBackend } from './ratelimit.js';
 import type { Store } from './store/index.js';
 import { CollateralMirror } from './tee/collateral-mirror.js';
+import { RetentionSweeper } from './tickets/retention.js';
+import { Revoker } from './tickets/revocation.js';
+import type { Slasher } from './tickets/slasher.js';
 import { ModelCapabilityCatalogue } from './upstream/model-capabilities.js';
 import type { Upstream } from './upstream/venice.js';
 
@@ -26,14 +30,23 @@ export type AppDeps = {
   logger: Logger;
   /** Where per-IP request counts live; in memory when absent. */
   rateLimit?: RateLimitBackend;
-  /** Clock for reservations (tests). */
+  /** Clock for reservations, ticket days and retention (tests). */
   now?: () => number;
+  /** The contract's flat accounts (protocol v2): how many nullifiers a revoked account has. Without it: MAX_TICKETS. */
+  accounts?: AccountReader;
+  /** Publishes evidence on-chain (protocol v2); started and stopped with the app. Without it evidence stays pending. */
+  slasher?: Slasher;
 };
 
 export type App = Lifecycle & {
   express: express.Express;
   metrics: Metrics;
+  /** Protocol v2 background work: ticket retention, and the slasher when there is one. */
+  tickets: { retention: RetentionSweeper; slasher: Slasher | undefined };
 };
+
+/** Between two retention sweeps (tickets, revoked nullifiers). */
+const RETENTION_INTERVAL_MS = 3_600_000;
 
 function poolStatsOf(x: unknown): (() => PoolStats) | undefined {
   const pool = (x as { pool?: { stats?: PoolStats } } | undefined)?.pool;
@@ -62,20 +75,37 @@ export function createApp(deps: AppDeps): App {
   connections = new ConnectionTracker(config.trustProxy === false ? config.connections.maxPerIp : undefined, metrics);
   const capabilities = new ModelCapabilityCatalogue({ upstream: deps.upstream, modelIds: config.models.map((m) => m.id), logger: deps.logger });
   const collateral = new CollateralMirror({ pcsUrl: config.tee.pcsUrl, rootCaCrlUrl: config.tee.rootCaCrlUrl, timeoutMs: config.upstream.headersTimeoutMs });
-  const app = createHttpApp({ ...deps, now, rateLimit, capabilities, collateral }, metrics, traffic);
+  const ttlDays = () => deps.chain.status.ttlDays;
+  const revoker = new Revoker({
+    store: deps.store,
+    accounts: deps.accounts,
+    ttlDays,
+    graceDays: config.tickets.graceDays,
+    onRevoked: () => deps.slasher?.kick(),
+    logger: deps.logger,
+    now,
+  });
+  const retention = new RetentionSweeper({ store: deps.store, ttlDays, graceDays: config.tickets.graceDays, logger: deps.logger, now, intervalMs: RETENTION_INTERVAL_MS });
+  const app = createHttpApp({ ...deps, now, rateLimit, capabilities, collateral, revoker }, metrics, traffic);
   const lifecycle = createLifecycle({ config, app, chain: deps.chain, store: deps.store, logger: deps.logger, metrics, traffic, connections, now });
   return {
     express: app,
     metrics,
+    tickets: { retention, slasher: deps.slasher },
     async start() {
       const started = await lifecycle.start();
       // In the background: /v1/models never waits for the provider (models are unknown until read).
       capabilities.refreshIfDue();
+      retention.start();
+      deps.slasher?.start();
       return started;
     },
     async stop() {
       capabilities.stop();
+      // After the drain: a request finishing meanwhile may still revoke and hand evidence over.
       await lifecycle.stop();
+      await deps.slasher?.stop();
+      await retention.stop();
     },
   };
 }

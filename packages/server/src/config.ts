@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { defaultConfirmations, type DeploymentManifest } from '@zkcredits/core';
 import { readDeploymentManifest } from '@zkcredits/core/node';
 import { z } from 'zod';
@@ -65,6 +66,15 @@ export type Config = {
   };
   /** A reservation older than this is abandoned (crash) and the credit is spendable again. */
   reservationTtlMs: number;
+  /** Protocol v2 flat tickets. */
+  tickets: {
+    /** Days tickets are kept beyond first_seen + TTL_DAYS, and revoked nullifiers beyond the account's expiry. */
+    graceDays: number;
+    /** Between two rounds of the background job that publishes evidence (slash). */
+    slashIntervalMs: number;
+  };
+  /** The operator key that sends `slash` transactions; undefined: evidence is kept and waits for one. */
+  slasher: { privateKey: `0x${string}` } | undefined;
   limits: {
     maxBodyBytes: number;
     rateLimitPerMinute: number;
@@ -186,6 +196,10 @@ const metricsAddrSchema = z.string().transform((value, ctx): { host: string; por
   return { host: m[1] ?? m[2]!, port: Number(m[3]) };
 });
 
+const PRIVATE_KEY = /^0x[0-9a-fA-F]{64}$/;
+/** secp256k1's group order: a private key is 1 .. n−1. */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
 const envSchema = z.object({
   ZKC_HOST: z.string().default('127.0.0.1'),
   ZKC_PORT: int('ZKC_PORT', 0, 65535, 8787).default(8787),
@@ -243,6 +257,13 @@ const envSchema = z.object({
   ZKC_PROVERS: int('ZKC_PROVERS', 1, 64, 1).default(1),
   ZKC_PROVE_QUEUE: int('ZKC_PROVE_QUEUE', 0, 10_000, 8).default(8),
   ZKC_RESERVATION_TTL_MS: int('ZKC_RESERVATION_TTL_MS', 1000, 86_400_000, 360000).optional(),
+  ZKC_TICKET_GRACE_DAYS: int('ZKC_TICKET_GRACE_DAYS', 2, 3650, 7).default(7),
+  ZKC_SLASH_INTERVAL_MS: int('ZKC_SLASH_INTERVAL_MS', 1000, 86_400_000, 60000).default(60_000),
+  ZKC_SLASHER_KEY: z
+    .string()
+    .regex(PRIVATE_KEY, { error: 'ZKC_SLASHER_KEY must be a 32-byte hex private key (0x followed by 64 hex digits) of an account with gas on the chain, or leave it unset' })
+    .optional(),
+  ZKC_SLASHER_KEY_FILE: z.string().min(1).optional(),
   ZKC_MAX_BODY_BYTES: int('ZKC_MAX_BODY_BYTES', 32 * 1024, 64 * 1024 * 1024, 1048576).default(1024 * 1024),
   ZKC_RATE_LIMIT_PER_MINUTE: int('ZKC_RATE_LIMIT_PER_MINUTE', 1, 1_000_000, 120).default(120),
   ZKC_COLLATERAL_RATE_LIMIT_PER_MINUTE: int('ZKC_COLLATERAL_RATE_LIMIT_PER_MINUTE', 1, 1_000_000, 30).default(30),
@@ -323,6 +344,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.ZKC_REDIS_PREFIX && !e.ZKC_REDIS_URL) {
     problems.push('ZKC_REDIS_PREFIX is set but ZKC_REDIS_URL is not: set ZKC_REDIS_URL=redis://… to share rate limits, or remove ZKC_REDIS_PREFIX');
   }
+  const slasher = resolveSlasherKey(e, problems);
   const metrics =
     e.ZKC_METRICS_ADDR === 'off' ? undefined : (e.ZKC_METRICS_ADDR ?? { host: '127.0.0.1', port: e.ZKC_PORT === 0 ? 0 : DEFAULT_METRICS_PORT });
   if (metrics && metrics.port !== 0 && metrics.port === e.ZKC_PORT) {
@@ -368,6 +390,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       proveQueue: e.ZKC_PROVE_QUEUE,
     },
     reservationTtlMs,
+    tickets: { graceDays: e.ZKC_TICKET_GRACE_DAYS, slashIntervalMs: e.ZKC_SLASH_INTERVAL_MS },
+    slasher,
     limits: {
       maxBodyBytes: e.ZKC_MAX_BODY_BYTES,
       rateLimitPerMinute: e.ZKC_RATE_LIMIT_PER_MINUTE,
@@ -394,6 +418,40 @@ type Env = z.infer<typeof envSchema>;
 
 const MISSING_DEPLOYMENT =
   'ZKC_DEPLOYMENT is required: the deployment manifest written by `npm run deploy`, e.g. ZKC_DEPLOYMENT=deployments/8453-0x….json (or set both ZKC_CHAIN_ID and ZKC_CONTRACT)';
+
+/**
+ * The slasher's key: from ZKC_SLASHER_KEY or the first line of ZKC_SLASHER_KEY_FILE (a secret
+ * mount), not both. Problems name the variable, never the key.
+ */
+function resolveSlasherKey(e: Env, problems: string[]): { privateKey: `0x${string}` } | undefined {
+  if (e.ZKC_SLASHER_KEY && e.ZKC_SLASHER_KEY_FILE) {
+    problems.push('ZKC_SLASHER_KEY and ZKC_SLASHER_KEY_FILE are both set: keep one (the file is better, e.g. a secret mount)');
+    return undefined;
+  }
+  let key = e.ZKC_SLASHER_KEY;
+  if (e.ZKC_SLASHER_KEY_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(e.ZKC_SLASHER_KEY_FILE, 'utf8');
+    } catch (err) {
+      problems.push(`ZKC_SLASHER_KEY_FILE: cannot read ${e.ZKC_SLASHER_KEY_FILE} (${(err as { code?: string }).code ?? 'error'}); point it at a file holding the key, or unset it`);
+      return undefined;
+    }
+    const first = text.split(/\r?\n/, 1)[0]!.trim();
+    key = /^[0-9a-fA-F]{64}$/.test(first) ? `0x${first}` : first;
+    if (!PRIVATE_KEY.test(key)) {
+      problems.push(`ZKC_SLASHER_KEY_FILE: the first line of ${e.ZKC_SLASHER_KEY_FILE} must be a 32-byte hex private key (0x followed by 64 hex digits)`);
+      return undefined;
+    }
+  }
+  if (key === undefined) return undefined;
+  const n = BigInt(key);
+  if (n === 0n || n >= SECP256K1_N) {
+    problems.push(`${e.ZKC_SLASHER_KEY_FILE ? 'ZKC_SLASHER_KEY_FILE' : 'ZKC_SLASHER_KEY'}: not a valid secp256k1 private key (zero, or not below the curve order)`);
+    return undefined;
+  }
+  return { privateKey: key.toLowerCase() as `0x${string}` };
+}
 
 /**
  * The deployment: from the manifest (ZKC_DEPLOYMENT, the one file every component reads), or from

@@ -43,9 +43,11 @@ export const ERRORS = {
   invalid_fmspc: { status: 400, type: 'invalid_request_error', message: 'fmspc must be exactly 12 hex characters (the 6-byte FMSPC from the PCK certificate in the quote), e.g. ?fmspc=B0C06F000000&ca=platform.' },
   invalid_ca: { status: 400, type: 'invalid_request_error', message: 'ca must be platform or processor (the CA that issued the PCK certificate in the quote).' },
   collateral_not_found: { status: 404, type: 'not_found_error', message: "Intel's PCS has no TCB info for this FMSPC. Check the FMSPC read from the quote's PCK certificate." },
+  invalid_spent_prefix: { status: 400, type: 'invalid_request_error', message: 'prefix must be exactly as many lowercase hex digits as spent_prefix_hex_digits in GET /v2/zkcredits/config (the first digits of the nullifiers wanted, without 0x), e.g. ?prefix=a.' },
+  invalid_spent_cursor: { status: 400, type: 'invalid_request_error', message: 'after must be 0x followed by 64 lowercase hex digits: the "next" value of the previous page.' },
   // credit / proof
   missing_credit: { status: 401, type: 'authentication_error', message: 'No credit attached. Add a "zkcredits" member with your proof to the JSON body, or send a zkc1… credential as the bearer API key.' },
-  invalid_proof_payload: { status: 400, type: 'invalid_request_error', message: 'The "zkcredits" member is malformed. Expected {"proof": base64, "root": 0x+64 hex, "nullifier_hash": 0x+64 hex}.' },
+  invalid_proof_payload: { status: 400, type: 'invalid_request_error', message: 'The "zkcredits" member is malformed. Expected {"proof": base64, "root": 0x+64 hex, "nullifier_hash": 0x+64 hex} (v1 credit) or {"v": 2, "kind": "flat", "proof": base64, "root", "nullifier", "y": 0x+64 hex, "today": UTC day number} (v2 ticket).' },
   invalid_field: { status: 400, type: 'invalid_request_error', message: 'A field element is not canonical. Send 0x followed by exactly 64 hex digits, below the BN254 scalar field modulus.' },
   invalid_proof: { status: 401, type: 'authentication_error', message: 'The proof does not verify for this request. Prove again over exactly the JSON body you send (without "zkcredits"), for this server\'s chain id and contract.' },
   unknown_root: { status: 403, type: 'permission_error', message: 'The proof\'s root is not a root of this deployment\'s tree. If you just bought the credit, wait for the purchase to be confirmed and retry; otherwise sync the tree from GET /v1/zkcredits/leaves and prove again.' },
@@ -56,6 +58,10 @@ export const ERRORS = {
   credential_not_found: { status: 403, type: 'permission_error', message: 'This credential is not in the credit tree. If you just bought it, wait for the purchase to be confirmed and retry.' },
   api_key_mode_disabled: { status: 403, type: 'permission_error', message: 'This server does not build proofs for clients. Prove locally and send the proof in the "zkcredits" body member.' },
   credit_cooling_down: { status: 429, type: 'rate_limit_error', message: 'This credit was released after failed provider calls several times in a row and is cooling down. It is not spent: retry after the delay in the Retry-After header.' },
+  invalid_today: { status: 400, type: 'invalid_request_error', message: 'The ticket proof\'s "today" is not the current UTC day number (floor(unix seconds / 86400)) or the day before. Check the clock and prove again; accepted_days in GET /v2/zkcredits/config says which days this server takes.' },
+  ticket_reused: { status: 409, type: 'conflict_error', message: 'This ticket was already used for this exact request and answered; answers are never stored, so there is nothing to send again. Use the next ticket of the account. Never send a used ticket with another request: that publishes the account secret and the account is slashed.' },
+  ticket_in_use: { status: 409, type: 'conflict_error', message: 'A request with this ticket is in progress. If it fails, the ticket can be used again for this exact request only: retry the byte-identical request after the delay in the Retry-After header, never another request with this ticket.' },
+  account_revoked: { status: 403, type: 'permission_error', message: 'This account is revoked: one of its tickets was used for two different requests, which reveals the account secret, and the evidence is published on-chain (slash). Its remaining tickets are refused; open a new account.' },
   // capacity
   rate_limited: { status: 429, type: 'rate_limit_error', message: 'Too many requests from your address. Retry after the delay in the Retry-After header.' },
   verifier_busy: { status: 503, type: 'server_error', message: 'All proof verifiers are busy. Retry after the delay in the Retry-After header; your credit was not spent.' },

@@ -12,7 +12,9 @@ import { ATTESTATION_PATH, attestationHandler } from './routes/attestation.js';
 import { chatHandler } from './routes/chat.js';
 import { COLLATERAL_PATH, collateralHandler } from './routes/collateral.js';
 import { publicRoutes } from './routes/public.js';
+import { SPENT_PATH, V2_CONFIG_PATH, v2Routes } from './routes/v2.js';
 import type { CollateralMirror } from './tee/collateral-mirror.js';
+import type { Revoker } from './tickets/revocation.js';
 import type { ModelCapabilityCatalogue } from './upstream/model-capabilities.js';
 
 /** What the routes and the lifecycle share: requests in flight, and whether the server is stopping. */
@@ -26,7 +28,7 @@ const wrap = (fn: AsyncHandler) => (req: Request, res: Response, next: NextFunct
  * middleware that turns every error into status + OpenAI-shaped JSON. Listens on nothing.
  */
 export function createHttpApp(
-  deps: AppDeps & { now: () => number; rateLimit: RateLimitBackend; capabilities: ModelCapabilityCatalogue; collateral: CollateralMirror },
+  deps: AppDeps & { now: () => number; rateLimit: RateLimitBackend; capabilities: ModelCapabilityCatalogue; collateral: CollateralMirror; revoker: Revoker },
   metrics: Metrics,
   traffic: Traffic,
 ): express.Express {
@@ -121,6 +123,7 @@ export function createHttpApp(
   app.use(perIpLimit(config.limits.rateLimitPerMinute));
 
   app.use(publicRoutes({ config, chain, store, capabilities: deps.capabilities }));
+  app.use(v2Routes({ config, chain, store, now: deps.now }));
   app.get(ATTESTATION_PATH, wrap(attestationHandler({ config, upstream: deps.upstream, logger, metrics, retryAfterSeconds })));
 
   const jsonBody = express.json({ limit: config.limits.maxBodyBytes, strict: true, type: 'application/json' });
@@ -145,10 +148,11 @@ export function createHttpApp(
         now: deps.now,
         apiKeyMode: config.apiKeyMode,
         retryAfterSeconds,
+        revoker: deps.revoker,
       }),
     ),
   );
-  app.all([CHAT_PATH, '/v1/models', ATTESTATION_PATH, COLLATERAL_PATH, '/v1/zkcredits/{*rest}'], (_req, _res, next) => next(new ApiError('method_not_allowed')));
+  app.all([CHAT_PATH, '/v1/models', ATTESTATION_PATH, COLLATERAL_PATH, '/v1/zkcredits/{*rest}', V2_CONFIG_PATH, SPENT_PATH], (_req, _res, next) => next(new ApiError('method_not_allowed')));
   app.use((_req, _res, next) => next(new ApiError('not_found')));
 
   // The one error middleware: typed errors → status + OpenAI-shaped JSON.

@@ -44,7 +44,7 @@ export function createMetrics(sources: {
   });
   const credits = new Counter({
     name: 'zkc_credits_total',
-    help: 'Credit outcomes: spent (served), released (upstream failed, credit kept), refused (by error code)',
+    help: 'Credit and ticket outcomes: spent (served; code "ticket" for v2 tickets), released (upstream failed, credit kept), refused (by error code), evidence (a v2 ticket came back with another request: account revoked)',
     labelNames: ['outcome', 'code'] as const,
     registers: [registry],
   });

@@ -18,6 +18,25 @@ export type ReservationDeps = {
 };
 
 /**
+ * One request's hold on what pays for it (a v1 credit or a v2 ticket), from its reservation to
+ * exactly one ending: `commit` (the answer is about to reach the client), `release` (no provider
+ * work was done for the client) or `abandon` (the client left after the provider worked).
+ */
+export interface Hold {
+  readonly mode: 'proof' | 'api_key' | 'ticket';
+  /** True once committed, released or abandoned. */
+  readonly settled: boolean;
+  /** Work to do once reserved, before the provider is called (API-key mode proves here). */
+  prepare(): Promise<void>;
+  /** @throws {ApiError} when the reservation was lost (its lease ran out and another request took it over). */
+  commit(): Promise<void>;
+  /** Never throws. */
+  release(reason: string): Promise<void>;
+  /** Never throws. */
+  abandon(): Promise<void>;
+}
+
+/**
  * One request's hold on a credit: `reserve` claims the nullifier (exactly one concurrent request
  * wins), then exactly one of three endings, whichever comes first:
  *
@@ -31,7 +50,7 @@ export type ReservationDeps = {
  * Later endings are no-ops. A holder that crashes ends nothing: the reservation expires after
  * `ttlMs` and the credit becomes reservable again.
  */
-export class Reservation {
+export class Reservation implements Hold {
   private ended = false;
   private readonly log: Logger;
 
@@ -57,6 +76,14 @@ export class Reservation {
   /** True once the reservation was committed, released or abandoned. */
   get settled(): boolean {
     return this.ended;
+  }
+
+  get mode(): 'proof' | 'api_key' {
+    return this.credit.mode;
+  }
+
+  async prepare(): Promise<void> {
+    await this.credit.proveAfterReserve?.();
   }
 
   /**

@@ -1,7 +1,9 @@
 import { initPoseidon2 } from '@zkcredits/core';
 import { requireCrs } from '@zkcredits/core/node';
-import { createPublicClient, http, type PublicClient } from 'viem';
+import { createPublicClient, createWalletClient, defineChain, http, type PublicClient } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { createApp, type App } from './app.js';
+import { contractAccounts } from './chain/accounts.js';
 import { ChainIndexer, emptyRoot, readDeploymentBlock } from './chain/indexer.js';
 import type { Config } from './config.js';
 import { ConfigError } from './errors.js';
@@ -9,6 +11,7 @@ import type { Logger } from './logger.js';
 import { createProofPools, type ProofPools } from './proof/node.js';
 import { createRateLimitBackend } from './ratelimit.js';
 import { createStore, type Store } from './store/index.js';
+import { Slasher } from './tickets/slasher.js';
 import { createVeniceUpstream, type Upstream } from './upstream/venice.js';
 
 export type RunningServer = {
@@ -21,6 +24,17 @@ export type RunningServer = {
   store: Store;
   stop(): Promise<void>;
 };
+
+/** The slasher's wallet: the operator key on the configured chain, through the configured RPC. */
+function slasherWallet(config: Config, privateKey: `0x${string}`) {
+  const chain = defineChain({
+    id: config.chain.chainId,
+    name: `chain ${config.chain.chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [config.chain.rpcUrl] } },
+  });
+  return createWalletClient({ chain, account: privateKeyToAccount(privateKey), transport: http(config.chain.rpcUrl, { retryCount: 2 }) });
+}
 
 /**
  * Wires the real parts from a validated config (store, chain index over viem, bb proof
@@ -71,7 +85,23 @@ export async function startServer(
     throw err;
   }
 
-  const app = createApp({ config: cfg, store, chain: indexer, verifier: pools.verifier, prover: pools.prover, upstream, logger, rateLimit, now: overrides.now });
+  const now = overrides.now ?? Date.now;
+  const accounts = contractAccounts(client, cfg.chain.contract);
+  const slasher = new Slasher({
+    store,
+    accounts,
+    client,
+    wallet: cfg.slasher && slasherWallet(cfg, cfg.slasher.privateKey),
+    contract: cfg.chain.contract,
+    logger,
+    now,
+    intervalMs: cfg.tickets.slashIntervalMs,
+    // Longer than a slash takes to be mined on any chain we serve; a crashed holder's lease runs out.
+    leaseMs: 120_000,
+  });
+  if (slasher.address) logger.child({ subsystem: 'slasher' }).info({ address: slasher.address }, 'slashes are sent from this address (keep gas on it)');
+
+  const app = createApp({ config: cfg, store, chain: indexer, verifier: pools.verifier, prover: pools.prover, upstream, logger, rateLimit, now, accounts, slasher });
   const { url, port, metricsUrl } = await app.start();
   return {
     app,

@@ -23,10 +23,11 @@ describe('hardening', () => {
         await gate;
         return real.verifier.verify(p);
       },
+      verifyTicket: (p) => real.verifier.verifyTicket(p),
     };
     const pool = new WorkerPool([gated], { maxQueue: 0, busyCode: 'verifier_busy', retryAfterSeconds: 2 });
     const pools: ProofPools = {
-      verifier: { pool: pool as never, verify: (p) => pool.run((w) => w.verify(p)) },
+      verifier: { pool: pool as never, verify: (p) => pool.run((w) => w.verify(p)), verifyTicket: (p) => pool.run((w) => w.verifyTicket(p)) },
       prover: real.prover,
       backend: real.backend,
       destroy: async () => {},

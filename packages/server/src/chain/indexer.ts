@@ -29,6 +29,10 @@ export type ChainStatus = {
   reorgs: number;
   pricePerCredit: bigint | null;
   paymentToken: `0x${string}` | null;
+  /** Protocol v2: price of one flat-account ticket; null until read (or on a contract without accounts). */
+  pricePerTicket: bigint | null;
+  /** Protocol v2: days an account lives after its opening day (immutable); null until read. */
+  ttlDays: number | null;
 };
 
 /** How a chat request sees the chain: the tree for server-side proofs, and sync status. */
@@ -46,7 +50,8 @@ const REFRESH_VIEWS_MS = 30_000;
 const LEAF_PAGE = 10_000;
 
 /**
- * Follows `CreditsPurchased` from the deployment block into the store: waits for
+ * Follows the tree's leaves (core's one replay: v1 `CreditsPurchased` and v2 `AccountOpened`) from
+ * the deployment block into the store: waits for
  * `confirmations`, resumes from the stored cursor after a restart, detects reorgs through
  * stored block hashes and rolls back to the last block still on the chain. Every batch's
  * `newRoot` is recomputed locally; a mismatch halts the index (the server stops accepting).
@@ -63,6 +68,8 @@ export class ChainIndexer implements ChainView {
     reorgs: 0,
     pricePerCredit: null,
     paymentToken: null,
+    pricePerTicket: null,
+    ttlDays: null,
   };
   private _tree = new MerkleTree();
   private timer: NodeJS.Timeout | undefined;
@@ -249,12 +256,17 @@ export class ChainIndexer implements ChainView {
   private async refreshViews(): Promise<void> {
     if (Date.now() - this.viewsAt < REFRESH_VIEWS_MS) return;
     const { client, contract } = this.opts;
-    const [price, token] = await Promise.all([
+    // The v2 views apart: a contract without accounts must not stop the index (they stay null).
+    const [price, token, ticketPrice, ttlDays] = await Promise.all([
       client.readContract({ address: contract, abi: creditPoolAbi, functionName: 'pricePerCredit' }),
       client.readContract({ address: contract, abi: creditPoolAbi, functionName: 'paymentToken' }),
+      client.readContract({ address: contract, abi: creditPoolAbi, functionName: 'pricePerTicket' }).catch(() => null),
+      this.status.ttlDays ?? client.readContract({ address: contract, abi: creditPoolAbi, functionName: 'ttlDays' }).catch(() => null),
     ]);
     this.status.pricePerCredit = price;
     this.status.paymentToken = token.toLowerCase() as `0x${string}`;
+    this.status.pricePerTicket = ticketPrice;
+    this.status.ttlDays = ttlDays === null ? null : Number(ttlDays);
     this.viewsAt = Date.now();
   }
 }

@@ -1,14 +1,17 @@
 import { isZkCreditsError } from '@zkcredits/core';
-import { createNodeProver } from '@zkcredits/core/node';
+import { createNodeProver, createNodeProvers, type NodeProvers } from '@zkcredits/core/node';
 import type { CreditProver } from '@zkcredits/core/prover';
 import type { Config } from '../config.js';
 import { BackendSlot } from './backend-slot.js';
 import { WorkerPool } from './pool.js';
 import type { Prover, Verifier } from './types.js';
 
-/** Verifier and prover pools backed by N Barretenberg instances (native bb when available). */
+/**
+ * Verifier and prover pools backed by N Barretenberg instances (native bb when available). Each
+ * verifier slot is one bb backend serving both circuits (v1 credits and v2 tickets).
+ */
 export type ProofPools = {
-  verifier: Verifier & { readonly pool: WorkerPool<BackendSlot<CreditProver>> };
+  verifier: Verifier & { readonly pool: WorkerPool<BackendSlot<NodeProvers>> };
   prover: (Prover & { readonly pool: WorkerPool<BackendSlot<CreditProver>> }) | undefined;
   /** Which backend bb runs on: "native" or "wasm". */
   backend: string;
@@ -19,21 +22,25 @@ export type ProofPools = {
 const backendFailed = (err: unknown) => isZkCreditsError(err, 'backend_failed');
 
 export async function createProofPools(config: Config, options: { prover?: boolean } = {}): Promise<ProofPools> {
-  const make = () => createNodeProver({ backend: config.proofs.backend, crsPath: config.proofs.crsPath });
+  const params = { backend: config.proofs.backend, crsPath: config.proofs.crsPath };
   let backend = '';
-  const slot = async () => {
+  const slot = async <W extends { kind: string; destroy(): Promise<void> }>(make: () => Promise<W>) => {
     const first = await make();
     backend = first.kind;
     return new BackendSlot(first, make, backendFailed);
   };
-  const verifiers = await Promise.all(Array.from({ length: config.proofs.verifiers }, slot));
+  const verifiers = await Promise.all(Array.from({ length: config.proofs.verifiers }, () => slot(() => createNodeProvers(params))));
   const wantProver = options.prover ?? config.apiKeyMode;
-  const provers = wantProver ? await Promise.all(Array.from({ length: config.proofs.provers }, slot)) : [];
+  const provers = wantProver ? await Promise.all(Array.from({ length: config.proofs.provers }, () => slot<CreditProver>(() => createNodeProver(params)))) : [];
   const retryAfterSeconds = config.limits.retryAfterSeconds;
   const vPool = new WorkerPool(verifiers, { maxQueue: config.proofs.verifyQueue, busyCode: 'verifier_busy', retryAfterSeconds });
   const pPool = provers.length ? new WorkerPool(provers, { maxQueue: config.proofs.proveQueue, busyCode: 'prover_busy', retryAfterSeconds }) : undefined;
   return {
-    verifier: { pool: vPool, verify: (proof) => vPool.run((s) => s.run((w) => w.verify(proof))) },
+    verifier: {
+      pool: vPool,
+      verify: (proof) => vPool.run((s) => s.run((w) => w.credit.verify(proof))),
+      verifyTicket: (proof) => vPool.run((s) => s.run((w) => w.ticket.verify(proof))),
+    },
     prover: pPool && { pool: pPool, prove: (witness) => pPool.run((s) => s.run((w) => w.prove(witness))) },
     backend,
     async destroy() {

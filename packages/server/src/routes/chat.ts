@@ -1,10 +1,13 @@
-import { BOUND_REQUEST_HEADERS, CHAT_PATH, PROOF_BODY_FIELD, requestHash } from '@zkcredits/core';
+import { BOUND_REQUEST_HEADERS, CHAT_PATH, PROOF_BODY_FIELD, isTicketPayload, requestHash } from '@zkcredits/core';
 import type { Request, Response } from 'express';
 import type { Config } from '../config.js';
-import { authorizeApiKey, authorizeProof, bearerCredential, type AuthorizedCredit, type CreditDeps } from '../credit.js';
+import { authorizeApiKey, authorizeProof, bearerCredential, type CreditDeps } from '../credit.js';
 import { ApiError, toApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { Reservation } from '../reservation.js';
+import { Reservation, type Hold } from '../reservation.js';
+import { authorizeTicket } from '../tickets/authorize.js';
+import { TicketReservation } from '../tickets/reservation.js';
+import type { Revoker } from '../tickets/revocation.js';
 import type { Upstream, UpstreamResponse } from '../upstream/venice.js';
 import { prepareChat } from './chat-request.js';
 import { relayAnswer, upstreamError, upstreamStatusError } from './chat-stream.js';
@@ -16,6 +19,8 @@ export type ChatDeps = CreditDeps & {
   config: Config;
   upstream: Upstream;
   logger: Logger;
+  /** Revokes accounts caught using one ticket twice (protocol v2). */
+  revoker: Revoker;
 };
 
 /** The bound (E2EE) request headers the client sent; they are hashed and forwarded as-is. */
@@ -29,12 +34,13 @@ function boundRequestHeaders(req: Request): Record<string, string> {
 }
 
 /**
- * `POST /v1/chat/completions`: validate the request, authorize its credit, reserve the credit's
- * nullifier, call the provider and relay its answer. The credit is marked spent just before the
- * first byte of an answer goes to the client. A failure before the request reached the provider,
- * or a provider that fails, times out or refuses, releases the reservation: the credit stays
- * spendable. A client that leaves once its request reached the provider abandons it: the credit is
- * spent, the provider worked for it (see `Reservation`).
+ * `POST /v1/chat/completions`: validate the request, authorize what pays for it (a v1 credit, or a
+ * v2 flat ticket when the `zkcredits` member says `v: 2`), reserve its nullifier, call the provider
+ * and relay its answer. The credit is marked spent just before the first byte of an answer goes to
+ * the client. A failure before the request reached the provider, or a provider that fails, times
+ * out or refuses, releases the reservation: the credit stays spendable (a ticket: for this exact
+ * request only). A client that leaves once its request reached the provider abandons it: the
+ * credit is spent, the provider worked for it (see `Reservation`, `TicketReservation`).
  */
 export function chatHandler(deps: ChatDeps) {
   const log = deps.logger.child({ subsystem: 'chat' });
@@ -48,6 +54,19 @@ export function chatHandler(deps: ChatDeps) {
     releasesBeforeCooldown: config.releasesBeforeCooldown,
     retryAfterSeconds: deps.retryAfterSeconds,
   };
+  const tickets = { ...reservations, verifier: deps.verifier, revoker: deps.revoker };
+
+  /** Authorizes and reserves what pays for the request with hash `rh`. */
+  async function pay(req: Request, body: object, rh: bigint): Promise<Hold> {
+    if (Object.hasOwn(body, PROOF_BODY_FIELD)) {
+      const member = (body as Record<string, unknown>)[PROOF_BODY_FIELD];
+      if (isTicketPayload(member)) return TicketReservation.reserve(tickets, await authorizeTicket(tickets, member, rh));
+      return Reservation.reserve(reservations, await authorizeProof(deps, member, rh));
+    }
+    const key = bearerCredential(req.headers.authorization);
+    if (!key) throw new ApiError('missing_credit');
+    return Reservation.reserve(reservations, await authorizeApiKey(deps, key, rh));
+  }
 
   return async function handle(req: Request, res: Response): Promise<void> {
     if (req.body === undefined || !req.is('application/json')) throw new ApiError('unsupported_media_type');
@@ -66,16 +85,7 @@ export function chatHandler(deps: ChatDeps) {
     // After the hash: it refuses bodies nested too deeply or holding non-finite numbers first.
     const { forward, stream, model } = prepareChat(config, body as Record<string, unknown>, headers);
 
-    let credit: AuthorizedCredit;
-    if (Object.hasOwn(body, PROOF_BODY_FIELD)) {
-      credit = await authorizeProof(deps, (body as Record<string, unknown>)[PROOF_BODY_FIELD], rh);
-    } else {
-      const key = bearerCredential(req.headers.authorization);
-      if (!key) throw new ApiError('missing_credit');
-      credit = await authorizeApiKey(deps, key, rh);
-    }
-
-    const reservation = await Reservation.reserve(reservations, credit);
+    const reservation = await pay(req, body, rh);
     let forwarded = false;
     let clientLeft = false;
     const abort = new AbortController();
@@ -87,7 +97,7 @@ export function chatHandler(deps: ChatDeps) {
     };
     res.on('close', onClose);
     try {
-      if (credit.proveAfterReserve) await credit.proveAfterReserve();
+      await reservation.prepare();
       let up: UpstreamResponse;
       try {
         forwarded = true;
@@ -97,7 +107,7 @@ export function chatHandler(deps: ChatDeps) {
       }
       if (up.status < 200 || up.status >= 300) throw await upstreamStatusError(up, deps.retryAfterSeconds);
       const ended = await relayAnswer({ up, res, stream, signal: abort.signal, beforeFirstByte: () => reservation.commit(), metrics, log });
-      if (ended === 'served') log.info({ mode: credit.mode, model, stream }, 'served');
+      if (ended === 'served') log.info({ mode: reservation.mode, model, stream }, 'served');
     } catch (err) {
       if (!reservation.settled) {
         if (clientLeft && forwarded) {

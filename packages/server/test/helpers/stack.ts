@@ -17,6 +17,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createProofPools, type ProofPools } from '../../src/proof/node.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { openAccounts, proveTicket, type TestAccount } from './accounts.js';
 import { startTestChain, type TestChain } from './chain.js';
 import { makeStoreFactory, type StoreFactory } from './stores.js';
 
@@ -54,6 +55,10 @@ export type Stack = {
   /** A client-side proof for `body`, as the `zkcredits` body member. */
   /** A proof over `body` (and the bound E2EE `headers`, if any) for this deployment. */
   prove(credential: Credential, body: object, headers?: Record<string, string>): Promise<{ proof: string; root: string; nullifier_hash: string }>;
+  /** Opens flat accounts (protocol v2) in one transaction and waits until the server has indexed them. */
+  openAccounts(tickets: readonly number[]): Promise<TestAccount[]>;
+  /** A ticket proof over `body` (ticket `ticket` of `account`, today by default), as the `zkcredits` body member. */
+  proveTicket(account: TestAccount, ticket: number, body: object, options?: { today?: number; headers?: Record<string, string> }): ReturnType<typeof proveTicket>;
   post(body: unknown, headers?: Record<string, string>, signal?: AbortSignal): Promise<Response>;
   waitIndexed(leafCount: number): Promise<void>;
   stop(): Promise<void>;
@@ -139,6 +144,14 @@ export async function startStack(
       tree.insertMany(commitments);
       await stack.waitIndexed(tree.size);
       return creds;
+    },
+    async openAccounts(tickets) {
+      const accounts = await openAccounts(chain, tree, tickets);
+      await stack.waitIndexed(tree.size);
+      return accounts;
+    },
+    proveTicket(account, ticket, body, opts) {
+      return proveTicket(pools, chain, tree, account, ticket, body, opts);
     },
     async prove(credential, body, headers) {
       const rh = requestHash({ chainId: chain.chainId, contract: chain.pool, method: 'POST', path: CHAT_PATH, headers, body });
