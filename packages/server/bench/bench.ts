@@ -1,6 +1,9 @@
 // Server benchmarks (called by the root `npm run bench`, or `npm run bench -w @zkcredits/server`).
 //   server_rps          completions/s at concurrency 16, each paid by its own proof, upstream = local sim (no added latency)
 //   server_p50_ms/p99   latency of those requests (verification, reservation, upstream, commit)
+//   server_rps_v2       the same for protocol v2: each request paid by its own ticket of a flat account (8 accounts
+//                       of 16 tickets), measured in the same run, interleaved with v1 in rounds of 64 requests
+//   server_p50_v2_ms/p99_v2  latency of those requests; server_rps_v2_vs_v1 = server_rps_v2 / server_rps (target ≥ 0.8)
 //   server_overhead_ms  median(one request via the server) − median(same request straight to the upstream), sequential
 //   index_sync_100k_s   cold sync of 100,000 leaves (98 purchase events) from Anvil into a fresh SQLite store
 //   leaves_page_1m_ms   GET /v1/zkcredits/leaves?from=… (a full 16,384-leaf JSON page, body read) over HTTP from a
@@ -28,12 +31,16 @@ import { MAX_LEAVES_PAGE } from '../src/routes/public.js';
 import { startServer } from '../src/server.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { createVeniceUpstream } from '../src/upstream/venice.js';
+import { openAccounts, proveTicket } from '../test/helpers/accounts.js';
 import { startTestChain } from '../test/helpers/chain.js';
 import { baseEnv, chatBody, SIM_KEY } from '../test/helpers/stack.js';
 
 const CONCURRENCY = 16;
 const REQUESTS = 128;
 const SEQUENTIAL = 25;
+/** v1 and v2 take turns in rounds of this many requests, so both see the same machine. */
+const ROUND = 64;
+const ACCOUNTS = 8;
 
 function percentile(xs: number[], p: number): number {
   const s = xs.slice().sort((a, b) => a - b);
@@ -61,7 +68,8 @@ async function benchRequests(): Promise<Record<string, number>> {
     const creds = Array.from({ length: total }, () => generateCredential());
     await chain.buy(creds.map(credentialCommitment));
     const tree = MerkleTree.fromLeaves(creds.map(credentialCommitment));
-    while (server.indexer.status.leafCount < total) await new Promise((r) => setTimeout(r, 50));
+    const accounts = await openAccounts(chain, tree, Array.from({ length: ACCOUNTS }, () => REQUESTS / ACCOUNTS));
+    while (server.indexer.status.leafCount < tree.size) await new Promise((r) => setTimeout(r, 50));
 
     // Client side (not measured): one proof per request, each over its own body.
     const bodies = creds.map((_, i) => chatBody(`benchmark request ${i}`));
@@ -69,6 +77,14 @@ async function benchRequests(): Promise<Record<string, number>> {
       creds.map(async (c, i) => {
         const rh = requestHash({ chainId: chain.chainId, contract: chain.pool, method: 'POST', path: CHAT_PATH, body: bodies[i]! });
         return { ...bodies[i]!, zkcredits: encodeProofPayload(await pools.prover!.prove(buildSpendWitness(c, tree, rh))) };
+      }),
+    );
+    // v2: one ticket per request, each over its own body.
+    const ticketBodies = Array.from({ length: REQUESTS }, (_, i) => chatBody(`benchmark ticket request ${i}`));
+    const ticketPayloads = await Promise.all(
+      ticketBodies.map(async (body, i) => {
+        const account = accounts[i % ACCOUNTS]!;
+        return { ...body, zkcredits: await proveTicket(pools, chain, tree, account, Math.floor(i / ACCOUNTS), body) };
       }),
     );
     const post = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
@@ -87,21 +103,32 @@ async function benchRequests(): Promise<Record<string, number>> {
       via.push(await post(`${server.url}${CHAT_PATH}`, payloads[i]));
     }
 
-    // Throughput and latency at concurrency 16.
-    const latencies: number[] = [];
-    let nextIndex = 0;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        for (let i = nextIndex++; i < REQUESTS; i = nextIndex++) latencies.push(await post(`${server.url}${CHAT_PATH}`, payloads[i]));
-      }),
-    );
-    const seconds = (performance.now() - t0) / 1000;
+    // Throughput and latency at concurrency 16: v1 credits and v2 tickets take turns, ROUND requests each.
+    const measured = { v1: { latencies: [] as number[], seconds: 0 }, v2: { latencies: [] as number[], seconds: 0 } };
+    const burst = async (kind: 'v1' | 'v2', bodies: readonly unknown[]) => {
+      let nextIndex = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          for (let i = nextIndex++; i < bodies.length; i = nextIndex++) measured[kind].latencies.push(await post(`${server.url}${CHAT_PATH}`, bodies[i]));
+        }),
+      );
+      measured[kind].seconds += (performance.now() - t0) / 1000;
+    };
+    for (let from = 0; from < REQUESTS; from += ROUND) {
+      await burst('v1', payloads.slice(from, from + ROUND));
+      await burst('v2', ticketPayloads.slice(from, from + ROUND));
+    }
+    const rps = (kind: 'v1' | 'v2') => Math.round((REQUESTS / measured[kind].seconds) * 10) / 10;
     return {
-      server_rps: Math.round((REQUESTS / seconds) * 10) / 10,
-      server_p50_ms: percentile(latencies, 50),
-      server_p99_ms: percentile(latencies, 99),
+      server_rps: rps('v1'),
+      server_p50_ms: percentile(measured.v1.latencies, 50),
+      server_p99_ms: percentile(measured.v1.latencies, 99),
       server_overhead_ms: Math.round((percentile(via, 50) - percentile(direct, 50)) * 10) / 10,
+      server_rps_v2: rps('v2'),
+      server_p50_v2_ms: percentile(measured.v2.latencies, 50),
+      server_p99_v2_ms: percentile(measured.v2.latencies, 99),
+      server_rps_v2_vs_v1: Math.round((rps('v2') / rps('v1')) * 100) / 100,
     };
   } finally {
     await server.stop();
@@ -174,7 +201,7 @@ export async function withLeavesServer<T>(leaves: number, fn: (url: string) => P
   await store.init({ chainId: config.chain.chainId, contract: config.chain.contract, deploymentBlock: 0n, emptyRoot: emptyRoot() });
   // The route reads the tree and nothing else of the chain index.
   const chain: ChainView = {
-    status: { head: 1n, synced: 1n, leafCount: tree.size, lastPollAt: Date.now(), lastError: null, halted: null, reorgs: 0, pricePerCredit: 1n, paymentToken: null },
+    status: { head: 1n, synced: 1n, leafCount: tree.size, lastPollAt: Date.now(), lastError: null, halted: null, reorgs: 0, pricePerCredit: 1n, paymentToken: null, pricePerTicket: null, ttlDays: null },
     tree,
     isSynced: () => true,
     start() {},
@@ -184,7 +211,7 @@ export async function withLeavesServer<T>(leaves: number, fn: (url: string) => P
     config,
     store,
     chain,
-    verifier: { verify: async () => false },
+    verifier: { verify: async () => false, verifyTicket: async () => false },
     upstream: createVeniceUpstream(config.upstream),
     logger: createLogger({ level: 'silent' }),
   });
@@ -218,6 +245,9 @@ export async function benchLeavesPage(): Promise<Record<string, number>> {
     return { leaves_page_1m_ms: percentile(times, 50) };
   });
 }
+
+/** Only the request benchmarks (v1 and v2 throughput, latency, overhead). */
+export const benchServerRequests = benchRequests;
 
 export async function benchServer(): Promise<Record<string, number>> {
   return { ...(await benchRequests()), ...(await benchIndexSync()), ...(await benchLeavesPage()) };
