@@ -56,6 +56,8 @@ export type AccountBalance = {
   inFlight: number;
   /** Tickets given up without an answer. */
   burned: number;
+  /** Restored from a backup and not recovered yet: it pays nothing until `recover()` brought its counter up to date. */
+  recoveryNeeded: boolean;
 };
 
 /** Credits by status, and the v2 accounts with the calls each can still pay. */
@@ -251,6 +253,7 @@ export class ZkCreditsClient {
         expired: a.expiryDay !== undefined && today > a.expiryDay,
         inFlight: a.journal.length,
         burned: a.burned,
+        recoveryNeeded: a.recoveryNeeded === true,
       }));
   }
 

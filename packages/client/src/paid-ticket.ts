@@ -153,11 +153,12 @@ export function callsLeft(account: AccountRecord, today: number): number {
 
 /**
  * The account to pay with: the one holding this request's in-flight ticket (a retry), else the
- * open account with tickets left whose leaf is in the tree and which expires first.
+ * open account with tickets left whose leaf is in the tree and which expires first. Accounts from
+ * a backup that were not recovered yet (`recoveryNeeded`) never pay: their counters may be behind.
  */
 async function pickAccount(ctx: TicketChatContext, tree: MerkleTree, today: number, digest: string): Promise<AccountRecord | undefined> {
   const accounts = (await ctx.store.listAccounts()).filter(
-    (a) => accountOf(a, ctx.deployment) && a.status === 'open' && a.expiryDay !== undefined && today <= a.expiryDay && tree.indexOf(flatAccountLeaf(BigInt(a.accountId), a.tickets, a.expiryDay)) >= 0,
+    (a) => accountOf(a, ctx.deployment) && a.status === 'open' && !a.recoveryNeeded && a.expiryDay !== undefined && today <= a.expiryDay && tree.indexOf(flatAccountLeaf(BigInt(a.accountId), a.tickets, a.expiryDay)) >= 0,
   );
   const held = new Set(ctx.spender.inFlight().filter((f) => f.digest === digest).map((f) => f.account));
   return (

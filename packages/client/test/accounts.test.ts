@@ -157,6 +157,11 @@ describe('v2 flat accounts through the SDK', () => {
     const used = (await zk.accounts()).map((x) => x.tickets - x.callsLeft);
     expect(used.reduce((s, n) => s + n, 0)).toBe(3);
 
+    // Restored with its records, an account pays nothing until recovered: its counter is behind.
+    const unrecovered = client({ store: new VaultCreditStore(await Vault.restore(new MemoryVaultStorage(), withRecords, PASS)) });
+    expect((await unrecovered.accounts()).map((x) => x.recoveryNeeded)).toEqual([true, true]);
+    await expect(unrecovered.chat(question('too early'))).rejects.toMatchObject({ code: 'no_credits' });
+
     for (const backup of [masterOnly, withRecords]) {
       const restored = await Vault.restore(new MemoryVaultStorage(), backup, PASS);
       const urls: string[] = [];
@@ -177,6 +182,7 @@ describe('v2 flat accounts through the SDK', () => {
       expect(spentUrls.map((u) => new URL(u).searchParams.get('prefix'))).toEqual([...SPENT_PREFIXES]);
       for (const u of spentUrls) expect([...new URL(u).searchParams.keys()].every((key) => key === 'prefix' || key === 'after')).toBe(true);
       expect(urls.length).toBe(spentUrls.length);
+      expect((await recovering.accounts()).every((x) => !x.recoveryNeeded)).toBe(true);
     }
 
     // The recovered store pays the next call with the next unused ticket.

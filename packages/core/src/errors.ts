@@ -123,6 +123,8 @@ export type AccountErrorCode =
   | 'account_not_open'
   /** Every ticket of the account was taken. */
   | 'no_tickets'
+  /** The account came from a backup and its counter was not recovered yet (`recoverAccounts`). */
+  | 'recovery_needed'
   /** The account's expiry day has passed. */
   | 'account_expired'
   /** The `/v2/zkcredits/spent` download failed or its answer broke the documented contract. */

@@ -175,7 +175,14 @@ describe('vault: backups with accounts', () => {
 
     const restored = await Vault.restore(new MemoryVaultStorage(), text, PASS);
     expect(await restored.masterSecret()).toBe(master);
-    expect(restored.accounts()).toEqual([{ ...account, nextTicket: 2, burned: 1, journal: [] }]);
+    // Tickets may have been spent since the backup was made: no ticket until recovery says which.
+    expect(restored.accounts()).toEqual([{ ...account, nextTicket: 2, burned: 1, journal: [], recoveryNeeded: true }]);
+    expect(await code(restored.takeTicket(account.id, DIGEST_A))).toBe('recovery_needed');
+    expect(await restored.updateAccount(account.id, { nextTicket: 3, recoveryNeeded: false })).not.toHaveProperty('recoveryNeeded');
+    expect((await restored.takeTicket(account.id, DIGEST_A)).ticket).toBe(3);
+    // A file whose counters the caller has just recovered is usable at once.
+    const fresh = await Vault.restore(new MemoryVaultStorage(), text, PASS, { recovered: true });
+    expect(fresh.accounts()).toEqual([{ ...account, nextTicket: 2, burned: 1, journal: [] }]);
     // Credits read by older code paths still come out of a version 2 file.
     expect(await readBackup(text, PASS)).toEqual([]);
   });
@@ -213,20 +220,23 @@ describe('vault: backups with accounts', () => {
     await other.addAccounts([stale]);
     const result = await other.importBackup(backup, PASS);
     expect(result.accounts).toEqual({ added: 0, updated: 1 });
-    expect(other.getAccount(stale.id)).toMatchObject({ nextTicket: 1, burned: 1, journal: [] });
+    // The backup shows the account used beyond what this vault knew: its counter needs recovery.
+    expect(other.getAccount(stale.id)).toMatchObject({ nextTicket: 1, burned: 1, journal: [], recoveryNeeded: true });
     expect(await other.masterSecret()).toBe(master);
 
-    // Importing into the original: its own journal is kept, the counter does not move back.
+    // Importing into the original: its own journal is kept, the counter does not move back, and a
+    // backup behind it says nothing new (no recovery needed).
     await vault.takeTicket(account.id, DIGEST_B);
     expect((await vault.importBackup(backup, PASS)).accounts).toEqual({ added: 0, updated: 0 });
     expect(vault.getAccount(account.id)).toMatchObject({ nextTicket: 2, journal: [{ ticket: 1, digest: DIGEST_B }] });
+    expect(vault.getAccount(account.id)).not.toHaveProperty('recoveryNeeded');
   });
 
   it('an account from a vault with another master keeps working after import (its secret travels with it)', async () => {
     const { vault: theirs, account } = await vaultWithAccount();
     const mine = await Vault.create(new MemoryVaultStorage(), PASS);
     const myMaster = await mine.masterSecret();
-    expect((await mine.importBackup(theirs.exportBackup(), PASS)).accounts).toEqual({ added: 1, updated: 0 });
+    expect((await mine.importBackup(theirs.exportBackup(), PASS, { recovered: true })).accounts).toEqual({ added: 1, updated: 0 });
     expect(await mine.masterSecret()).toBe(myMaster);
     expect(mine.accounts()).toEqual([account]);
     expect((await mine.takeTicket(account.id, DIGEST_A)).ticket).toBe(0);

@@ -102,7 +102,7 @@ export type RecoveredAccount = { id: string; accountId: FieldHex; index: number;
  *    unused; accounts the store lacks are added, the others get their on-chain status and terms
  *    (`open`, or `revoked` when slashed). Records the store holds under other secrets are read too.
  * 2. Downloads every spent nullifier (`downloadSpentNullifiers`) and moves each open account's
- *    counter past the highest ticket found used (never back).
+ *    counter past the highest ticket found used (never back), clearing `recoveryNeeded`.
  */
 export async function recoverAccounts(params: RecoverAccountsParameters): Promise<RecoveredAccount[]> {
   const { store, publicClient, pool, chainId, gap = 20 } = params;
@@ -172,7 +172,9 @@ export async function recoverAccounts(params: RecoverAccountsParameters): Promis
         if (spent.has(ticketNullifier(k, i))) next = i + 1;
         if (i % 2048 === 2047) await new Promise((r) => setTimeout(r, 0)); // keep a page responsive
       }
-      if (next > record.nextTicket) record = await store.updateAccount(record.id, { nextTicket: next });
+      if (next > record.nextTicket || record.recoveryNeeded) record = await store.updateAccount(record.id, { nextTicket: next, recoveryNeeded: false });
+    } else if (record.recoveryNeeded) {
+      record = await store.updateAccount(record.id, { recoveryNeeded: false });
     }
     out.push({
       id: record.id,

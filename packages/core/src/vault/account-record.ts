@@ -62,6 +62,11 @@ export const accountRecord = z
     journal: z.array(journalEntry).max(1024),
     /** Tickets given up without an answer (in flight when a process ended, or a final refusal). */
     burned: z.number().int().nonnegative(),
+    /**
+     * The counter may be behind the tickets really used (the record came from a backup): no ticket
+     * is taken until recovery (`recoverAccounts`) has read the server's spent list and cleared it.
+     */
+    recoveryNeeded: z.literal(true).optional(),
     createdAt: z.number().int(),
   })
   .superRefine((r, ctx) => {
@@ -74,7 +79,10 @@ export type AccountRecord = z.infer<typeof accountRecord>;
  * The fields of an account record that may change after it is made. Tickets are taken only
  * through the journal; `nextTicket` here only moves the counter forward (recovery), never back.
  */
-export type AccountPatch = Partial<Pick<AccountRecord, 'status' | 'expiryDay' | 'leafIndex' | 'txHash' | 'fromBlock' | 'nextTicket'>>;
+export type AccountPatch = Partial<Pick<AccountRecord, 'status' | 'expiryDay' | 'leafIndex' | 'txHash' | 'fromBlock' | 'nextTicket'>> & {
+  /** `false` once recovery has brought the counter up to date. */
+  recoveryNeeded?: boolean;
+};
 
 /** How a taken ticket ended: `served` (the server answered it) or `burned` (given up; never sent again with another request). */
 export type TicketOutcome = 'served' | 'burned';
@@ -109,9 +117,12 @@ export function patchAccount(record: AccountRecord, patch: AccountPatch): Accoun
   if (patch.status && !canMoveAccount(record.status, patch.status)) {
     throw new VaultError('invalid_account', `a ${record.status} account cannot become ${patch.status}`, { details: `account record ${record.id}` });
   }
+  const { recoveryNeeded, ...fields } = patch;
   const next: AccountRecord = { ...record, journal: [...record.journal] };
-  for (const [key, value] of Object.entries(patch)) if (value !== undefined) (next as Record<string, unknown>)[key] = value;
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) (next as Record<string, unknown>)[key] = value;
   next.nextTicket = Math.max(record.nextTicket, patch.nextTicket ?? 0);
+  if (recoveryNeeded === true) next.recoveryNeeded = true;
+  if (recoveryNeeded === false) delete next.recoveryNeeded;
   return parseAccountRecord(next);
 }
 
@@ -132,6 +143,11 @@ export function takeTicketIn(record: AccountRecord, digest: string, today?: numb
   }
   if (today !== undefined && record.expiryDay !== undefined && today > record.expiryDay) {
     throw new AccountError('account_expired', 'This account has expired.', { details: `it expired after day ${record.expiryDay}; today is ${today}` });
+  }
+  if (record.recoveryNeeded) {
+    throw new AccountError('recovery_needed', 'This account came from a backup: recover it before use, or a ticket already spent could be used again.', {
+      details: `account record ${record.id}`,
+    });
   }
   if (record.nextTicket >= record.tickets) {
     throw new AccountError('no_tickets', 'Every ticket of this account was used.', { details: `${record.tickets} tickets` });
@@ -164,21 +180,38 @@ export function burnJournal(record: AccountRecord): AccountRecord {
   return parseAccountRecord({ ...record, journal: [], burned: record.burned + record.journal.length });
 }
 
+/**
+ * An account as it arrives from a backup: its in-flight tickets burned and, unless the caller has
+ * just recovered its counter, marked `recoveryNeeded` (tickets may have been spent since the backup
+ * was made; sending one of them again with another request would publish the account secret).
+ */
+export function fromBackup(record: AccountRecord, recovered = false): AccountRecord {
+  const burned = burnJournal(record);
+  if (recovered || burned.recoveryNeeded) return burned;
+  return parseAccountRecord({ ...burned, recoveryNeeded: true });
+}
+
 const rank: Record<AccountStatus, number> = { abandoned: 0, pending: 1, open: 2, revoked: 3 };
 
 /**
- * Combines two copies of one account (same `accountId`), e.g. this store's and a backup's: the
- * most advanced status wins, known facts are kept, the counter is the larger one (a ticket taken
- * in either copy is never taken again), and only `mine`'s journal is kept (the other copy's
- * in-flight tickets belonged to another process: they are burned).
+ * Combines two copies of one account (same `accountId`), e.g. this store's and a backup's (as
+ * `fromBackup` made it): the most advanced status wins, known facts are kept, the counter is the
+ * larger one (a ticket taken in either copy is never taken again), only `mine`'s journal is kept
+ * (the other copy's in-flight tickets belonged to another process: they are burned), and a copy
+ * not recovered that is ahead of this one leaves the account `recoveryNeeded`.
  */
 export function mergeAccountRecords(mine: AccountRecord, other: AccountRecord): AccountRecord {
   const hi = rank[other.status] > rank[mine.status] ? other : mine;
   const lo = hi === mine ? other : mine;
   const nextTicket = Math.max(mine.nextTicket, other.nextTicket);
+  // A copy not recovered that is ahead of this one was used elsewhere: the counter is unknown again.
+  const recoveryNeeded = mine.recoveryNeeded || (other.recoveryNeeded && other.nextTicket > mine.nextTicket);
+  const { recoveryNeeded: _hi, ...hiFields } = hi;
+  const { recoveryNeeded: _lo, ...loFields } = lo;
   return parseAccountRecord({
-    ...lo,
-    ...hi,
+    ...loFields,
+    ...hiFields,
+    ...(recoveryNeeded ? { recoveryNeeded: true } : {}),
     id: mine.id,
     expiryDay: hi.expiryDay ?? lo.expiryDay,
     leafIndex: hi.leafIndex ?? lo.leafIndex,

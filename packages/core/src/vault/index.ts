@@ -1,7 +1,7 @@
 // @zkcredits/core/vault: the encrypted credential vault and its backup file, independent of where
 // the ciphertexts are kept (`VaultStorage`: IndexedDB in the web app, a file in the CLI). A backup
 // from one imports in the other.
-export { Vault, MIN_PASSPHRASE_LENGTH, type ImportResult } from './vault.js';
+export { Vault, MIN_PASSPHRASE_LENGTH, type ImportResult, type BackupImportOptions } from './vault.js';
 export { MemoryVaultStorage, type VaultStorage, type VaultMeta, type StoredCredit, type StoredAccount, type StoredVault } from './storage.js';
 export {
   readBackup,
@@ -24,6 +24,7 @@ export {
   takeTicketIn,
   settleTicketIn,
   burnJournal,
+  fromBackup,
   mergeAccountRecords,
   type AccountRecord,
   type AccountStatus,

@@ -3,6 +3,7 @@ import { bytesToBigInt, toFieldHex } from '../field.js';
 import {
   accountRecord,
   burnJournal,
+  fromBackup,
   mergeAccountRecords,
   parseAccountRecord,
   patchAccount,
@@ -16,6 +17,16 @@ import { masterValue, readBackupContents, storedAccount, storedCredit, vaultMeta
 import { accountAad, checkAad, creditAad, deriveKey, masterAad, newId, newKdfParams, open, randomBytes, seal, type Sealed } from './crypto.js';
 import { countCredits, creditRecord, mergeRecords, type CreditCounts, type CreditPatch, type CreditRecord } from './record.js';
 import { MemoryVaultStorage, type StoredAccount, type StoredCredit, type VaultMeta, type VaultStorage } from './storage.js';
+
+/** How a backup's accounts are taken in (`restore`, `importBackup`). */
+export type BackupImportOptions = {
+  /**
+   * The file's account counters were recovered just now (e.g. the file was restored into a vault in
+   * memory and `recoverAccounts` ran there): its accounts are usable at once. Default false: they
+   * are `recoveryNeeded`.
+   */
+  recovered?: boolean;
+};
 
 /** What `importBackup` changed: credits, and v2 accounts. */
 export type ImportResult = { added: number; updated: number; accounts: { added: number; updated: number } };
@@ -135,14 +146,17 @@ export class Vault {
 
   /**
    * Creates a vault in `storage` from a backup file: the backup's passphrase becomes the vault's.
-   * Nothing is written unless the whole file checks out. Accounts' in-flight tickets are burned.
+   * Nothing is written unless the whole file checks out. Accounts' in-flight tickets are burned,
+   * and open accounts are `recoveryNeeded` (no ticket is taken until `recoverAccounts` has brought
+   * their counters up to date) unless `options.recovered` says the file's counters were just
+   * recovered.
    */
-  static async restore(storage: VaultStorage, text: string, passphrase: string): Promise<Vault> {
+  static async restore(storage: VaultStorage, text: string, passphrase: string, options: BackupImportOptions = {}): Promise<Vault> {
     const contents = await readBackupContents(text, passphrase);
     const vault = await Vault.create(storage, passphrase);
     await vault.putAll(contents.credits);
     if (contents.master) await vault.adoptMaster(BigInt(contents.master));
-    await vault.putAccounts(contents.accounts.map(burnJournal));
+    await vault.putAccounts(contents.accounts.map((a) => fromBackup(a, options.recovered)));
     return vault;
   }
 
@@ -219,16 +233,17 @@ export class Vault {
    * nothing. Credits already here are merged (the most advanced status wins); so are accounts
    * (by account id: the larger ticket counter wins, the backup's in-flight tickets are burned).
    * A backup's master secret is adopted when this vault has none; otherwise its accounts keep
-   * working through their own secrets.
+   * working through their own secrets. New open accounts, and accounts the backup shows ahead of
+   * this vault, are `recoveryNeeded` unless `options.recovered` (as in `restore`).
    */
-  async importBackup(text: string, passphrase: string): Promise<ImportResult> {
+  async importBackup(text: string, passphrase: string, options: BackupImportOptions = {}): Promise<ImportResult> {
     this.assertUnlocked();
     const contents = await readBackupContents(text, passphrase);
     const { added, updated } = await this.mergeCredits(contents.credits);
-    return { added, updated, accounts: await this.mergeAccounts(contents) };
+    return { added, updated, accounts: await this.mergeAccounts(contents, options.recovered ?? false) };
   }
 
-  private async mergeAccounts(contents: BackupContents): Promise<{ added: number; updated: number }> {
+  private async mergeAccounts(contents: BackupContents, recovered: boolean): Promise<{ added: number; updated: number }> {
     if (contents.master && !this.v2.master) await this.adoptMaster(BigInt(contents.master));
     const byAccount = new Map([...this.v2.accounts.values()].map((a) => [a.accountId, a]));
     const fresh: AccountRecord[] = [];
@@ -236,7 +251,7 @@ export class Vault {
     for (const record of contents.accounts) {
       const existing = byAccount.get(record.accountId);
       if (!existing) {
-        const copy = burnJournal({ ...record, id: this.v2.accounts.has(record.id) || fresh.some((f) => f.id === record.id) ? newId() : record.id });
+        const copy = fromBackup({ ...record, id: this.v2.accounts.has(record.id) || fresh.some((f) => f.id === record.id) ? newId() : record.id }, recovered);
         fresh.push(copy);
         byAccount.set(copy.accountId, copy);
         continue;
@@ -244,7 +259,7 @@ export class Vault {
       // Merged into the account as stored now, after any journal write in flight.
       const changed = await this.serial(existing.id, async () => {
         const current = await this.freshAccount(existing.id);
-        const merged = mergeAccountRecords(current, record);
+        const merged = mergeAccountRecords(current, recovered ? record : { ...record, recoveryNeeded: true });
         if (JSON.stringify(merged) === JSON.stringify(current)) return false;
         await this.putAccounts([merged]);
         return true;
