@@ -1,11 +1,13 @@
 /**
  * What every command shares: the global options, the output (human or `--json`), the network
  * (checked at start: a configured SOCKS proxy that does not answer stops the command), the
- * unlocked vault under its writer lock, and a `ZkCreditsClient` built from the config.
+ * unlocked vault under its writer lock (unlocking burns the tickets a process that died left in
+ * flight), and a `ZkCreditsClient` built from the config, paying with a ticket of an open v2
+ * account when there is one, else with a credit.
  */
 import { Vault } from '@zkcredits/core/vault';
-import { VaultCreditStore, ZkCreditsClient, networkFromEnv, type Network } from '@zkcredits/client';
-import { ensureCrs, nodeProver } from '@zkcredits/client/node';
+import { ClientError, VaultCreditStore, ZkCreditsClient, networkFromEnv, type CreditStore, type Network } from '@zkcredits/client';
+import { ensureCrs, nodeProver, nodeTicketProver } from '@zkcredits/client/node';
 import { createSpinner, type Spinner } from 'nanospinner';
 import { Home, crsCacheDir, homeDir, type CliConfig } from './home.js';
 import { loadVaultKey, readPassphrase } from './secrets.js';
@@ -66,6 +68,25 @@ export class Output {
   spinner(text: string): Spinner | undefined {
     if (this.json) return undefined;
     return createSpinner(text, { stream: process.stderr }).start();
+  }
+
+  /**
+   * Spinners for a flow that reports its steps in order (a purchase, an opening): each step ticks
+   * the one before off; `last` ends the flow; `fail()` marks the step it stopped in.
+   */
+  stepper<S extends string>(text: Record<S, string>, last: NoInfer<S>): { onStep(step: S): void; fail(): void } {
+    let spin: Spinner | undefined;
+    let current: S | undefined;
+    return {
+      onStep: (step) => {
+        if (current) spin?.success({ text: text[current] });
+        current = step;
+        spin = step === last ? undefined : this.spinner(text[step]);
+      },
+      fail: () => {
+        if (current && current !== last) spin?.error({ text: text[current] });
+      },
+    };
   }
 
   /** Runs `task` under a spinner: ✔ with `done` on success, ✖ on failure. */
@@ -136,21 +157,53 @@ export class Context {
     );
   }
 
-  /** A client for the configured deployment, paying from the unlocked vault. */
+  /** A client for the configured deployment, paying from the unlocked vault (a ticket of an open account first, else a credit). */
   async client(config: CliConfig, command: string): Promise<ZkCreditsClient> {
     if (this.#client) return this.#client;
-    const network = await this.network(config);
     const vault = await this.vault(config, command);
-    this.#client = new ZkCreditsClient({
+    this.#client = await this.clientOver(config, new VaultCreditStore(vault));
+    return this.#client;
+  }
+
+  /**
+   * A client for the configured deployment over `store`, through the checked network. The caller
+   * closes it (e.g. `import` recovering a backup's accounts in a store of their own).
+   */
+  async clientOver(config: CliConfig, store: CreditStore): Promise<ZkCreditsClient> {
+    const network = await this.network(config);
+    return new ZkCreditsClient({
       server: config.server,
-      store: new VaultCreditStore(vault),
+      store,
       prover: async () => nodeProver({ crsPath: await this.crsPath(config) })(),
+      ticketProver: async () => nodeTicketProver({ crsPath: await this.crsPath(config) })(),
       chain: { rpcUrl: config.rpcUrl, fetch: network.chainFetch },
       expect: { chainId: config.chainId, contract: config.contract as `0x${string}` },
       fetch: network.fetch,
       paidFetch: network.paidFetch,
+      isolatedFetch: () => network.isolatedFetch(),
     });
-    return this.#client;
+  }
+
+  /**
+   * A client over the unlocked vault that never touches the network (`balance`): it reads the
+   * store only; anything that would send a request fails instead.
+   */
+  async offlineClient(config: CliConfig, command: string): Promise<ZkCreditsClient> {
+    const vault = await this.vault(config, command);
+    const refuse = () => new ClientError('server_unavailable', `\`${command}\` reads the vault only and sends nothing.`);
+    const offline = async (): Promise<Response> => {
+      throw refuse();
+    };
+    return new ZkCreditsClient({
+      server: config.server,
+      store: new VaultCreditStore(vault),
+      prover: async () => {
+        throw refuse();
+      },
+      chain: { rpcUrl: config.rpcUrl, fetch: offline },
+      expect: { chainId: config.chainId, contract: config.contract as `0x${string}` },
+      fetch: offline,
+    });
   }
 
   /** Closes the client and the network, locks the vault and releases the lock. */

@@ -18,9 +18,9 @@ export const EXIT = {
   untrusted: 4,
   /** Could not reach the server, the RPC or the SOCKS proxy. */
   network: 5,
-  /** No credit to spend (none bought, none synced yet, all busy). */
+  /** Nothing to pay with: no credit (none bought, none synced yet, all busy) and no account with calls left. */
   noCredits: 6,
-  /** A purchase failed (says whether anything was paid). */
+  /** A purchase or an account opening failed (says whether anything was paid). */
   purchase: 7,
   /** The prover or its CRS. */
   prover: 8,
@@ -48,6 +48,7 @@ export type CliErrorCode =
   | 'passphrase_required'
   | 'wallet_key_required'
   | 'wallet_key_invalid'
+  | 'confirmation_required'
   | 'file_error'
   | 'doctor_failed'
   | 'attestation_failed';
@@ -63,6 +64,7 @@ const BY_CODE: Record<string, number> = {
   invalid_socks_url: EXIT.usage,
   unsupported_url: EXIT.usage,
   wallet_key_invalid: EXIT.usage,
+  confirmation_required: EXIT.usage,
   not_initialized: EXIT.config,
   already_initialized: EXIT.config,
   config_invalid: EXIT.config,
@@ -77,6 +79,8 @@ const BY_CODE: Record<string, number> = {
   vault_locked: EXIT.vault,
   vault_corrupt: EXIT.vault,
   invalid_credit: EXIT.vault,
+  invalid_account: EXIT.vault,
+  account_not_found: EXIT.vault,
   credit_not_found: EXIT.vault,
   backup_invalid: EXIT.vault,
   backup_unsupported_version: EXIT.vault,
@@ -92,13 +96,19 @@ const BY_CODE: Record<string, number> = {
   tree_mismatch: EXIT.untrusted,
   server_unavailable: EXIT.network,
   chain_unavailable: EXIT.network,
+  spent_download_failed: EXIT.network,
   socks_unreachable: EXIT.network,
   socks_request_failed: EXIT.network,
   no_credits: EXIT.noCredits,
   credits_not_synced: EXIT.noCredits,
   credits_busy: EXIT.noCredits,
+  account_not_open: EXIT.noCredits,
+  account_expired: EXIT.noCredits,
+  no_tickets: EXIT.noCredits,
+  recovery_needed: EXIT.noCredits,
   purchase_failed: EXIT.purchase,
   contract_error: EXIT.purchase,
+  opening_failed: EXIT.purchase,
   prover_failed: EXIT.prover,
   crs_unavailable: EXIT.prover,
   proof_failed: EXIT.prover,
@@ -109,6 +119,10 @@ const BY_CODE: Record<string, number> = {
   e2ee_unknown: EXIT.attestation,
   server_rejected: EXIT.rejected,
   retries_exhausted: EXIT.rejected,
+  ticket_reused: EXIT.rejected,
+  ticket_in_use: EXIT.rejected,
+  account_revoked: EXIT.rejected,
+  invalid_today: EXIT.rejected,
   route_not_supported: EXIT.usage,
   doctor_failed: EXIT.doctor,
   aborted: EXIT.interrupted,

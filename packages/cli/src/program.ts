@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { attest } from './commands/attest.js';
 import { exportBackup, importBackup } from './commands/backup.js';
+import { open } from './commands/accounts.js';
 import { chat } from './commands/chat.js';
 import { balance, buy, sync } from './commands/credits.js';
 import { doctor } from './commands/doctor.js';
@@ -16,11 +17,15 @@ Secrets are never read from the command line: the vault passphrase comes from ZK
 --passphrase-file or a prompt (or the OS keychain), the wallet key from ZKC_WALLET_KEY,
 --wallet-key-file or the keychain.
 
+A v2 account (\`open <n>\`) pays for n calls, one ticket each; chat and serve spend its tickets
+first, then credits. A ticket used for two different requests publishes the account's secret and
+with it its past calls: never use one vault's accounts from two copies at the same time.
+
 Environment: ZKC_HOME, ZKC_PASSPHRASE, ZKC_BACKUP_PASSPHRASE, ZKC_WALLET_KEY, ZKC_SOCKS_PROXY,
 ZKC_CRS_PATH, ZKC_CRS_URL.
 
 Exit codes: 0 ok, 1 usage, 2 home/config, 3 vault (passphrase, damaged, keychain, busy),
-4 server or chain not the one chosen, 5 network, 6 no credits, 7 purchase, 8 prover/CRS,
+4 server or chain not the one chosen, 5 network, 6 no credits or calls left, 7 purchase or opening, 8 prover/CRS,
 9 attestation/E2EE, 10 rejected by the server, 11 doctor found a problem, 70 internal, 130 interrupted.`;
 
 type Action<A extends unknown[]> = (ctx: Context, ...args: A) => Promise<void>;
@@ -78,9 +83,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--permit', 'pay with one permit-signed transaction instead of approve + buy')
     .action(action(buy));
 
+  program
+    .command('open')
+    .description('open a v2 account for <n> calls, one ticket each (its secret derives from the vault’s master secret and is saved before anything is sent)')
+    .argument('<n>', 'how many calls')
+    .option('--wallet-key-file <file>', 'the paying wallet’s private key, first line of this file (default $ZKC_WALLET_KEY, else the keychain)')
+    .option('--permit', 'pay with one permit-signed transaction instead of approve + open')
+    .option('--yes', 'confirm the warning shown before the vault’s first account (for scripts)')
+    .action(action(open));
+
   const walletKey = program
     .command('wallet-key')
-    .description('keep the paying wallet’s key in the OS keychain (the entry `buy` reads), or remove it');
+    .description('keep the paying wallet’s key in the OS keychain (the entry `buy` and `open` read), or remove it');
   walletKey
     .command('set')
     .description('store a wallet key in the OS keychain (from --from-file or $ZKC_WALLET_KEY, never the command line); prints its address')
@@ -91,12 +105,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('remove the wallet key from the OS keychain')
     .action(action((ctx) => walletKeyDelete(ctx)));
 
-  program.command('balance').description('credits by status, from the vault (no network)').action(action(balance));
-  program.command('sync').description('sync the credit tree, check it against the chain, and settle pending credits').action(action(sync));
+  program.command('balance').description('credits by status and accounts (calls left, expiry, status), from the vault (no network)').action(action(balance));
+  program.command('sync').description('sync the credit tree, check it against the chain, and settle pending credits and accounts').action(action(sync));
 
   program
     .command('export')
-    .description('write an encrypted backup (the web app’s format)')
+    .description('write an encrypted backup (the web app’s format): credits, accounts and the master secret')
     .argument('<file>', 'where to write it (0600; never overwritten without --force)')
     .option('--backup-passphrase-file <file>', 're-encrypt to this passphrase (default $ZKC_BACKUP_PASSPHRASE, else the vault’s; required for a keychain vault)')
     .option('--force', 'replace an existing file')
@@ -104,7 +118,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('import')
-    .description('merge an encrypted backup (from `export` or the web app) into the vault')
+    .description('merge an encrypted backup (from `export` or the web app) into the vault, its accounts recovered first (used tickets downloaded in bulk)')
     .argument('<file>', 'the backup file')
     .option('--backup-passphrase-file <file>', 'the backup’s passphrase (default $ZKC_BACKUP_PASSPHRASE, else the vault’s)')
     .action(action((ctx, file: string, o: { backupPassphraseFile?: string }) => importBackup(ctx, file, o)));
@@ -117,11 +131,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('chat')
-    .description('chat, paying each message with one proof (interactive on a terminal; else one prompt from -m or stdin)')
+    .description('chat, paying each message with one proof: a ticket of an open account, else a credit (interactive on a terminal; else one prompt from -m or stdin)')
     .option('--model <id>', 'the model (default: the one set at init, else the server’s first)')
     .option('-m, --message <text>', 'send this one message and print the answer')
     .option('--system <text>', 'a system prompt')
-    .option('--max-tokens <n>', 'answer length limit (default: what one credit buys)')
+    .option('--max-tokens <n>', 'answer length limit (default: what one call buys)')
     .action(action(chat));
 
   program

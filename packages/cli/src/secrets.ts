@@ -2,7 +2,7 @@
  * Where secrets come from. Never from argv (other local users can read a process's arguments):
  * - the vault passphrase: `ZKC_PASSPHRASE`, `--passphrase-file`, or a prompt on a terminal (no echo);
  *   or a random one kept in the OS keychain (`@napi-rs/keyring`, entry `zkcredits` / <vault id>);
- * - the wallet key for `buy`: `ZKC_WALLET_KEY`, `--wallet-key-file`, or the keychain entry
+ * - the wallet key for `buy` and `open`: `ZKC_WALLET_KEY`, `--wallet-key-file`, or the keychain entry
  *   `zkcredits` / `wallet-key` (put there by `wallet-key set`, from a file or `ZKC_WALLET_KEY`).
  */
 import { randomBytes } from 'node:crypto';
@@ -188,9 +188,9 @@ export async function readNewWalletKey(file: string | undefined): Promise<{ key:
   });
 }
 
-const NO_KEYCHAIN_WALLET = `${NO_KEYCHAIN} The wallet key cannot be kept there; use ZKC_WALLET_KEY or --wallet-key-file with buy.`;
+const NO_KEYCHAIN_WALLET = `${NO_KEYCHAIN} The wallet key cannot be kept there; use ZKC_WALLET_KEY or --wallet-key-file with buy or open.`;
 
-/** Keeps the wallet key in the keychain entry `buy` reads (`zkcredits` / `wallet-key`), replacing any. */
+/** Keeps the wallet key in the keychain entry `buy` and `open` read (`zkcredits` / `wallet-key`), replacing any. */
 export function storeWalletKey(key: `0x${string}`): void {
   try {
     entry(WALLET_ENTRY).setPassword(key);

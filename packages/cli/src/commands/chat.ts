@@ -1,7 +1,8 @@
 /**
  * `zkcredits chat`: one prompt (`-m`, or stdin when it is not a terminal) or an interactive
- * conversation on a terminal; each answer streams, each message is paid by one proof. Models the
- * server marks E2EE are end-to-end encrypted (the client attests the enclave first; fails closed).
+ * conversation on a terminal; each answer streams, each message is paid by one proof: a ticket of an
+ * open v2 account when there is one, else a credit (the SDK chooses). Models the server marks E2EE
+ * are end-to-end encrypted (the client attests the enclave first; fails closed).
  */
 import { createInterface } from 'node:readline/promises';
 import { ClientError, type ZkCreditsClient } from '@zkcredits/client';
@@ -54,7 +55,7 @@ async function ask(
   maxTokens: number | undefined,
   onText: (t: string) => void,
 ): Promise<{ content: string; finishReason: string | null }> {
-  const spin = ctx.out.spinner('Syncing, proving and paying with one credit');
+  const spin = ctx.out.spinner('Syncing, proving and paying (one ticket or credit)');
   let res: Response;
   try {
     res = await client.chat({ model, messages, stream: true, ...(maxTokens ? { max_tokens: maxTokens } : {}) });
@@ -108,8 +109,8 @@ export async function chat(ctx: Context, options: { model?: string; message?: st
     return;
   }
 
-  // Interactive: one credit per message; Ctrl-D or /exit ends.
-  ctx.out.note(`Chatting with ${model}${info?.e2ee ? ' (end-to-end encrypted)' : ''}. One credit per message. /exit or Ctrl-D to quit.`);
+  // Interactive: one ticket or credit per message; Ctrl-D or /exit ends.
+  ctx.out.note(`Chatting with ${model}${info?.e2ee ? ' (end-to-end encrypted)' : ''}. One ticket or credit per message. /exit or Ctrl-D to quit.`);
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
   try {
     for (;;) {
@@ -128,7 +129,7 @@ export async function chat(ctx: Context, options: { model?: string; message?: st
         history.push({ role: 'assistant', content: answer.content });
       } catch (error) {
         history.pop();
-        // The session goes on (send the message again); running out of credits ends it.
+        // The session goes on (send the message again); running out of tickets and credits ends it.
         if (isZkCreditsError(error, 'no_credits')) throw error;
         ctx.out.note(`That message failed: ${error instanceof Error ? (error as { shortMessage?: string }).shortMessage ?? error.message.split('\n')[0] : String(error)}`);
       }

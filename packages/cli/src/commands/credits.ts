@@ -1,11 +1,11 @@
-/** `buy`, `balance`, `sync`: credits bought, counted and matched against the server's tree. */
-import { createWalletClient, defineChain, http } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
-import { countCredits, type BuyStep, type CreditCounts } from '@zkcredits/client';
-import type { Spinner } from 'nanospinner';
+/** `buy`, `balance`, `sync`: credits bought, counted (beside v2 accounts) and matched against the server's tree. */
+import type { Balance, BuyStep, CreditCounts, ZkCreditsClient } from '@zkcredits/client';
+import type { Vault } from '@zkcredits/core/vault';
 import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { readWalletKey } from '../secrets.js';
+import { payingWallet } from '../wallet.js';
+import { accountLine, accountView, type AccountView } from './accounts.js';
 
 const STEP_TEXT: Record<BuyStep, string> = {
   generate: 'Drawing new credentials',
@@ -21,20 +21,32 @@ function countsLine(c: CreditCounts): string {
   return `${c.unspent} unspent, ${c.pending} pending, ${c.spent} spent${c.abandoned ? `, ${c.abandoned} abandoned` : ''}`;
 }
 
+/** A balance split for output: the credit counts, and the accounts with their public ids. */
+function splitBalance(balance: Balance, vault: Vault): { credits: CreditCounts; accounts: AccountView[] } {
+  const { accounts, ...credits } = balance;
+  return { credits, accounts: accounts.map((a) => accountView(a, vault.getAccount(a.id)?.accountId ?? a.id)) };
+}
+
+/** `Credits: …` and, when there are any, the accounts (abandoned openings, which cost nothing, left out). */
+function balanceLines(ctx: Context, view: { credits: CreditCounts; accounts: AccountView[] }): void {
+  ctx.out.line(`Credits: ${countsLine(view.credits)}.`);
+  const shown = view.accounts.filter((a) => a.status !== 'abandoned');
+  if (shown.length === 0) return;
+  const calls = shown.reduce((sum, a) => sum + (a.recoveryNeeded ? 0 : a.callsLeft), 0);
+  ctx.out.line(`Accounts: ${calls} call${calls === 1 ? '' : 's'} left in ${shown.length} account${shown.length === 1 ? '' : 's'}.`);
+  for (const a of shown) ctx.out.line(`  ${accountLine(a)}`);
+}
+
 export async function buy(ctx: Context, count: string, options: { walletKeyFile?: string; permit?: boolean }): Promise<void> {
   const n = Number(count);
   if (!Number.isSafeInteger(n) || n < 1 || n > 10_000) throw new CliError('usage', 'Buy a whole number of credits, 1 to 10000.');
   const config = await ctx.home.readConfig();
   const { key } = await readWalletKey(options.walletKeyFile);
   const client = await ctx.client(config, 'buy');
-  const network = await ctx.network(config);
   await ctx.out.step('Checking the server', () => client.checkServer());
-  const chain = defineChain({ id: config.chainId, name: `chain ${config.chainId}`, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [config.rpcUrl] } } });
-  // The purchase's RPC calls share one identity of their own (a circuit apart from everything else).
-  const walletClient = createWalletClient({ account: privateKeyToAccount(key), chain, transport: http(config.rpcUrl, { fetchFn: network.isolatedFetch() }), pollingInterval: 500 });
+  const walletClient = await payingWallet(ctx, config, key);
 
-  let spin: Spinner | undefined;
-  let current: BuyStep | undefined;
+  const steps = ctx.out.stepper(STEP_TEXT, 'done');
   let hash: string | undefined;
   try {
     const bought = await client.buy(n, {
@@ -42,34 +54,44 @@ export async function buy(ctx: Context, count: string, options: { walletKeyFile?
       ...(options.permit ? { permit: true } : {}),
       onStep(step, info) {
         if (info.transactionHash) hash = info.transactionHash;
-        if (current) spin?.success({ text: STEP_TEXT[current] });
-        current = step;
-        if (step === 'done') return;
-        spin = ctx.out.spinner(STEP_TEXT[step]);
+        steps.onStep(step);
       },
     });
-    const counts = await client.balance();
+    const { accounts: _, ...counts } = await client.balance();
     ctx.out.result({ ok: true, bought: bought.length, transactionHash: hash, credits: counts });
     ctx.out.line(`Bought ${bought.length} credit${bought.length === 1 ? '' : 's'} (transaction ${hash}).`);
     ctx.out.line(`Credits: ${countsLine(counts)}.`);
   } catch (error) {
-    if (current && current !== 'done') spin?.error({ text: STEP_TEXT[current] });
+    steps.fail();
     throw error;
   }
 }
 
+/** Credits by status and accounts (calls left, expiry, status), from the vault: nothing is sent. */
 export async function balance(ctx: Context): Promise<void> {
   const config = await ctx.home.readConfig();
   const vault = await ctx.vault(config, 'balance');
-  const counts = countCredits(vault.list().filter((r) => r.chainId === config.chainId && r.contract.toLowerCase() === config.contract.toLowerCase()));
-  ctx.out.result({ ok: true, credits: counts });
-  ctx.out.line(`Credits: ${countsLine(counts)}.`);
+  const client: ZkCreditsClient = await ctx.offlineClient(config, 'balance');
+  const view = splitBalance(await client.balance(), vault);
+  ctx.out.result({ ok: true, ...view });
+  balanceLines(ctx, view);
 }
 
+/**
+ * Syncs the tree (checked on chain), settles pending credits and accounts, and recovers accounts
+ * whose counters are not known to be up to date (restored from a backup): found on chain, every
+ * spent ticket downloaded in bulk.
+ */
 export async function sync(ctx: Context): Promise<void> {
   const config = await ctx.home.readConfig();
   const client = await ctx.client(config, 'sync');
-  const state = await ctx.out.step('Syncing the credit tree and checking it against the chain', () => client.sync(), (s) => `Synced ${s.size} leaves (root checked on chain)`);
-  ctx.out.result({ ok: true, leaves: state.size, root: `0x${state.root.toString(16)}`, credits: state.credits });
-  ctx.out.line(`Credits: ${countsLine(state.credits)}.`);
+  const vault = await ctx.vault(config, 'sync');
+  let state = await ctx.out.step('Syncing the credit tree and checking it against the chain', () => client.sync(), (s) => `Synced ${s.size} leaves (root checked on chain)`);
+  if (state.credits.accounts.some((a) => a.recoveryNeeded)) {
+    await ctx.out.step('Recovering the accounts restored from a backup (on chain, then the whole spent-ticket list)', () => client.recover());
+    state = { ...state, credits: await client.balance() };
+  }
+  const view = splitBalance(state.credits, vault);
+  ctx.out.result({ ok: true, leaves: state.size, root: `0x${state.root.toString(16)}`, ...view });
+  balanceLines(ctx, view);
 }

@@ -1,4 +1,4 @@
-/** `wallet-key set` / `wallet-key delete`: the paying wallet's key in the OS keychain entry `buy` reads. */
+/** `wallet-key set` / `wallet-key delete`: the paying wallet's key in the OS keychain entry `buy` and `open` read. */
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Context } from '../context.js';
 import { deleteWalletKey, readNewWalletKey, storeWalletKey } from '../secrets.js';
@@ -9,7 +9,7 @@ export async function walletKeySet(ctx: Context, options: { fromFile?: string })
   const address = privateKeyToAccount(key).address;
   storeWalletKey(key);
   ctx.out.result({ ok: true, address, entry: 'zkcredits/wallet-key' });
-  ctx.out.line(`Kept the wallet key for ${address} (from ${source}) in the OS keychain; buy uses it when ZKC_WALLET_KEY and --wallet-key-file are not given.`);
+  ctx.out.line(`Kept the wallet key for ${address} (from ${source}) in the OS keychain; buy and open use it when ZKC_WALLET_KEY and --wallet-key-file are not given.`);
 }
 
 export async function walletKeyDelete(ctx: Context): Promise<void> {

@@ -60,7 +60,7 @@ export function bearerCheck(token: string): (headers: IncomingHttpHeaders) => bo
 }
 
 /** Headers a browser script may read from the proxy's answers. */
-const EXPOSED = ['retry-after', 'x-should-retry', 'x-request-id', 'x-zkcredits-credits-left', 'x-zkcredits-attestation', 'x-zkcredits-client-error', 'x-zkcredits-proxy-error'];
+const EXPOSED = ['retry-after', 'x-should-retry', 'x-request-id', 'x-zkcredits-credits-left', 'x-zkcredits-calls-left', 'x-zkcredits-attestation', 'x-zkcredits-client-error', 'x-zkcredits-proxy-error'];
 
 /** CORS for the listed origins only (exact `scheme://host[:port]` matches); none by default. */
 export class CorsPolicy {

@@ -1,6 +1,6 @@
 /**
  * The proxy's routes: `POST /v1/chat/completions` (paid by proof through the client, a fresh proof
- * per request), `GET /v1/models` and `GET /v1/models/{id}` (the server's list, through the client),
+ * per request: a ticket of an open v2 account when there is one, else a credit), `GET /v1/models` and `GET /v1/models/{id}` (the server's list, through the client),
  * `GET /health`. `/v1/responses` and everything else are answered with a 404 naming the supported
  * routes. Nothing here logs or keeps a prompt, an answer or a credential.
  */
@@ -39,10 +39,14 @@ function refuse(res: ServerResponse, ctx: RouteContext, code: ProxyErrorCode, me
   return { status: statusOf(code), error: code };
 }
 
-/** Credits left for this deployment, as a header (omitted if the store cannot say). */
+/** Credits, and calls of open v2 accounts, left for this deployment, as headers (omitted if the store cannot say). */
 async function creditsLeft(client: ZkCreditsClient): Promise<Record<string, string>> {
   try {
-    return { 'x-zkcredits-credits-left': String((await client.balance()).unspent) };
+    const balance = await client.balance();
+    return {
+      'x-zkcredits-credits-left': String(balance.unspent),
+      'x-zkcredits-calls-left': String(balance.accounts.reduce((sum, a) => sum + (a.recoveryNeeded ? 0 : a.callsLeft), 0)),
+    };
   } catch {
     return {};
   }
