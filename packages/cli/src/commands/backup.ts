@@ -1,16 +1,30 @@
 /**
  * `export <file>` and `import <file>`: the web app's backup format (`@zkcredits/core/vault`), so a
- * file made by either imports in the other. A backup holds the vault's ciphertexts, readable only
- * with its passphrase: the vault's own, or (`ZKC_BACKUP_PASSPHRASE`, `--backup-passphrase-file`,
- * and always for a keychain vault, whose key nobody knows) a backup passphrase it is re-encrypted to.
+ * file made by either imports in the other. A backup holds the vault's ciphertexts (credits, and
+ * since v2 the master secret and the accounts with their ticket counters), readable only with its
+ * passphrase: the vault's own, or (`ZKC_BACKUP_PASSPHRASE`, `--backup-passphrase-file`, and always
+ * for a keychain vault, whose key nobody knows) a backup passphrase it is re-encrypted to.
+ *
+ * A backup's counters may be behind: its accounts may have spent tickets since it was made. So
+ * `import` first restores the backup into a vault in memory and recovers its accounts there (found
+ * on chain from the master secret, then every spent ticket downloaded in bulk through the
+ * network settings: never a question about one ticket), and merges only a recovered copy into
+ * this vault. If recovery fails, nothing is imported: an account with a stale counter would reuse
+ * a ticket, which publishes its secret.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { VaultCreditStore } from '@zkcredits/client';
 import { MAX_BACKUP_BYTES, MIN_PASSPHRASE_LENGTH, MemoryVaultStorage, Vault } from '@zkcredits/core/vault';
+import type { RecoveredAccount } from '@zkcredits/core';
 import type { Context } from '../context.js';
+import type { CliConfig } from '../home.js';
 import { CliError } from '../errors.js';
 import { createFileAtomic, isErrno, writeFileAtomic } from '../files.js';
 import { readBackupPassphrase } from '../secrets.js';
+import { shortId } from './accounts.js';
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export async function exportBackup(ctx: Context, file: string, options: { backupPassphraseFile?: string; force?: boolean }): Promise<void> {
   const config = await ctx.home.readConfig();
@@ -20,10 +34,7 @@ export async function exportBackup(ctx: Context, file: string, options: { backup
   if (explicit || config.keyStorage === 'keychain') {
     const passphrase = await readBackupPassphrase(options.backupPassphraseFile, undefined, 'Backup passphrase: ');
     if (passphrase.length < MIN_PASSPHRASE_LENGTH) throw new CliError('usage', `Use a backup passphrase of at least ${MIN_PASSPHRASE_LENGTH} characters.`);
-    const copy = await Vault.create(new MemoryVaultStorage(), passphrase);
-    await copy.add(vault.list());
-    text = copy.exportBackup();
-    copy.lock();
+    text = await vault.exportBackupAs(passphrase);
   } else {
     text = vault.exportBackup();
   }
@@ -35,9 +46,49 @@ export async function exportBackup(ctx: Context, file: string, options: { backup
     if (isErrno(cause, 'EEXIST')) throw new CliError('file_error', `${path} exists; pass --force to replace it.`);
     throw new CliError('file_error', `Could not write ${path}.`, { details: (cause as Error).message, cause });
   }
-  const count = vault.list().length;
-  ctx.out.result({ ok: true, file: path, credits: count });
-  ctx.out.line(`Exported ${count} credit${count === 1 ? '' : 's'} to ${path} (encrypted; mode 0600).`);
+  const credits = vault.list().length;
+  const accounts = vault.accounts().length;
+  ctx.out.result({ ok: true, file: path, credits, accounts, masterSecret: vault.hasMaster });
+  ctx.out.line(
+    `Exported ${plural(credits, 'credit')}${vault.hasMaster ? ` and ${plural(accounts, 'account')} with the master secret they derive from` : ''} to ${path} (encrypted; mode 0600).`,
+  );
+}
+
+/**
+ * Whether a backup file carries v2 state (a master secret or accounts), from its clear-text shape.
+ * Anything else (credits only, or not a backup at all) goes to the vault as it is, which checks it.
+ */
+function carriesAccounts(text: string): boolean {
+  try {
+    const file = JSON.parse(text) as { version?: unknown; master?: unknown; accounts?: unknown };
+    return file.version !== 1 && (file.master !== undefined || (Array.isArray(file.accounts) && file.accounts.length > 0));
+  } catch {
+    return false;
+  }
+}
+
+/** A backup with accounts restored into a vault in memory and its accounts recovered there; other backups as they are. */
+async function stageBackup(ctx: Context, config: CliConfig, text: string, passphrase: string): Promise<{ text: string; recovered: RecoveredAccount[] | undefined }> {
+  if (!carriesAccounts(text)) return { text, recovered: undefined };
+  const staged = await ctx.out.step('Reading the backup', () => Vault.restore(new MemoryVaultStorage(), text, passphrase));
+  try {
+    const client = await ctx.clientOver(config, new VaultCreditStore(staged));
+    try {
+      const recovered = await ctx.out.step(
+        'Recovering the accounts (on chain, then the whole spent-ticket list)',
+        () => client.recover(),
+        (r) => `Recovered ${plural(r.length, 'account')}`,
+      );
+      return { text: staged.exportBackup(), recovered };
+    } catch (error) {
+      ctx.out.note('Nothing was imported: the backup’s accounts could not be brought up to date, and using them with old counters would reuse tickets.');
+      throw error;
+    } finally {
+      await client.close();
+    }
+  } finally {
+    staged.lock();
+  }
 }
 
 export async function importBackup(ctx: Context, file: string, options: { backupPassphraseFile?: string }): Promise<void> {
@@ -54,7 +105,14 @@ export async function importBackup(ctx: Context, file: string, options: { backup
   const vault = await ctx.vault(config, 'import');
   const fallback = config.keyStorage === 'passphrase' ? await ctx.passphrase(config) : undefined;
   const passphrase = await readBackupPassphrase(options.backupPassphraseFile, fallback, 'Backup passphrase: ');
-  const result = await ctx.out.step('Importing the backup', () => vault.importBackup(text, passphrase));
-  ctx.out.result({ ok: true, ...result });
-  ctx.out.line(`Imported ${result.added} new credit${result.added === 1 ? '' : 's'}, updated ${result.updated}.`);
+  const staged = await stageBackup(ctx, config, text, passphrase);
+  // A staged copy's counters were just recovered; a backup without accounts has none to recover.
+  const result = await ctx.out.step('Importing the backup', () => vault.importBackup(staged.text, passphrase, { recovered: staged.recovered !== undefined }));
+  const recovered = staged.recovered?.map((a) => ({ accountId: a.accountId, status: a.status, calls: a.tickets, nextTicket: a.nextTicket, found: a.found }));
+  ctx.out.result({ ok: true, ...result, ...(recovered ? { recovered } : {}) });
+  ctx.out.line(`Imported ${plural(result.added, 'new credit')}, updated ${result.updated}.`);
+  if (recovered) {
+    ctx.out.line(`Accounts: ${result.accounts.added} new, ${result.accounts.updated} updated.`);
+    for (const a of recovered) ctx.out.line(`  ${shortId(a.accountId)}  ${a.status}, ${a.nextTicket} of ${a.calls} tickets already used${a.found === 'chain' ? ' (found on chain)' : ''}`);
+  }
 }
