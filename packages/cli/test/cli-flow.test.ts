@@ -106,7 +106,7 @@ describe('zkcredits init → buy → balance → chat → export → import → 
     // …and once it is spent, nothing is left: exit 6.
     const empty = await cli(homeB, PASS_B, ['chat', '--model', MODEL, '-m', 'one too many']);
     expect(empty.code, empty.stderr).toBe(6);
-  });
+  }, 300_000); // about twenty processes of the bin, each starting the CLI afresh
 
   it('keeps no credential in plaintext; files 0600, homes 0700', async () => {
     const vault = await Vault.unlock(new FileVaultStorage(join(homeA, 'vault.json')), PASS_A);

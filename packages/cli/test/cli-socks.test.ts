@@ -1,9 +1,9 @@
 // The CLI end to end through a real SOCKS5 server: Debian's microsocks, listening on 127.0.0.1
 // with its outgoing connections bound to 127.0.0.2. A recording TCP forwarder stands in front of
 // the zkcredits server and one in front of Anvil's RPC; the CLI knows them as `localhost:<port>`
-// (a name: the proxy resolves it, remote DNS). `init`, `buy`, `chat` and a `serve` request: every
-// connection either forwarder saw came from 127.0.0.2 (the proxy), none from 127.0.0.1 (direct);
-// the answer arrives. With the proxy stopped, the CLI refuses to start (exit 5) and the forwarders
+// (a name: the proxy resolves it, remote DNS). `init`, `buy`, `chat`, a `serve` request, `open`
+// and an `import` that recovers accounts: every connection either forwarder saw came from
+// 127.0.0.2 (the proxy), none from 127.0.0.1 (direct); the answer arrives. With the proxy stopped, the CLI refuses to start (exit 5) and the forwarders
 // see nothing.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -151,6 +151,26 @@ describe('zkcredits through a real SOCKS5 proxy (microsocks, egress 127.0.0.2)',
     expect((await cli(['balance'])).json).toMatchObject({ ok: true, credits: { unspent: 0, spent: 2, pending: 0 } });
   });
 
+  it('open, and the recovery an import runs (chain reads, every /spent bucket): every connection through the proxy', async () => {
+    const before = stack.server.indexer.status.leafCount;
+    const opened = await cli(['open', '1', '--yes'], { ZKC_WALLET_KEY: ANVIL_KEYS[WALLET]! });
+    expect(opened.code, opened.stderr).toBe(0);
+    await stack.waitIndexed(before + 1);
+    let seen = drain();
+    expect(seen.rpc.length, 'open sent its transaction to the RPC').toBeGreaterThan(0);
+    expectAllProxied(seen, 'open');
+
+    const backup = join(home, '..', 'backup.json');
+    expect((await cli(['export', backup])).code).toBe(0);
+    const imported = await cli(['import', backup]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.json).toMatchObject({ ok: true, recovered: [{ status: 'open', calls: 1, nextTicket: 0 }] });
+    seen = drain();
+    expect(seen.server.length, 'import downloaded the spent list').toBeGreaterThan(0);
+    expect(seen.rpc.length, 'import read the accounts on chain').toBeGreaterThan(0);
+    expectAllProxied(seen, 'import');
+  });
+
   it('with the proxy stopped: every command that goes out refuses to start (exit 5), nothing reaches the server or the RPC', async () => {
     await socks.stop();
     drain();
@@ -163,6 +183,8 @@ describe('zkcredits through a real SOCKS5 proxy (microsocks, egress 127.0.0.2)',
       await cli(['attest', MODEL], { ZKC_SOCKS_PROXY: socks.url }),
       await cli(['serve', '--port', '0']),
       await cli(['buy', '1', '--permit'], { ZKC_WALLET_KEY: ANVIL_KEYS[WALLET]! }),
+      await cli(['open', '1'], { ZKC_WALLET_KEY: ANVIL_KEYS[WALLET]! }),
+      await cli(['import', join(home, '..', 'backup.json')]),
     ];
     for (const r of runs) {
       expect(r.code, r.stderr).toBe(5);
