@@ -1,8 +1,10 @@
-import { ZkCreditsError, isZkCreditsError, type VaultErrorCode } from '@zkcredits/core';
+import { ZkCreditsError, isZkCreditsError, type AccountErrorCode, type VaultErrorCode } from '@zkcredits/core';
 /** Stable machine codes of the web app's errors; the UI maps each to plain words. */
 export type AppErrorCode =
   // vault: core's `VaultErrorCode`s (wrong_passphrase, backup_invalid, …; see src/vault/vault.ts)
   | VaultErrorCode
+  // v2 accounts: core's `AccountErrorCode`s (no_tickets, account_expired, opening_failed, …)
+  | AccountErrorCode
   // wallet / chain
   | 'wallet_rejected'
   | 'wallet_insufficient_funds'
@@ -22,6 +24,19 @@ export type AppErrorCode =
   | 'tree_mismatch'
   | 'upstream_failed'
   | 'aborted'
+  // v2 accounts in this browser
+  /** The account's opening is not in the server's tree yet. */
+  | 'account_not_in_tree'
+  /** The server refuses the account: one of its tickets was used for two requests (slashed). */
+  | 'account_revoked'
+  /** The server answered this very request with this ticket before; the answer is gone. */
+  | 'ticket_reused'
+  /** The server does not accept this device's date for a ticket. */
+  | 'invalid_today'
+  /** Accounts wait for recovery (a restored or imported backup) before any ticket is used. */
+  | 'accounts_recovering'
+  /** No Web Locks in this browser: one writer per account cannot be guaranteed, so accounts are not used. */
+  | 'no_web_locks'
   // end-to-end encryption
   /** The enclave's attestation did not verify (or could not be fetched): nothing was sent. */
   | 'attestation_failed'

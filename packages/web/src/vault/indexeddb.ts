@@ -4,12 +4,18 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 const DB_NAME = 'zkcredits-vault';
 
 /**
+ * What this browser remembers about its vault besides the sealed records (nothing secret, in the
+ * clear): when the user accepted the warning shown before the first account opening.
+ */
+export type VaultAppState = { accountWarningAcceptedAt?: number };
+
+/**
  * The database layout: the header under `meta`/`vault`, one row per credit (version 1, as the
  * app has always written it); version 2 adds the sealed master secret (`master`/`master`) and one
- * row per v2 account.
+ * row per v2 account. The app's own state (`VaultAppState`) is `meta`/`app` (no new version).
  */
 interface VaultDB extends DBSchema {
-  meta: { key: 'vault'; value: VaultMeta };
+  meta: { key: 'vault' | 'app'; value: VaultMeta | VaultAppState };
   credits: { key: string; value: StoredCredit };
   master: { key: 'master'; value: Sealed };
   accounts: { key: string; value: StoredAccount };
@@ -57,7 +63,7 @@ export class IndexedDbVaultStorage implements VaultStorage {
       tx.objectStore('accounts').getAll(),
       tx.done,
     ]);
-    return meta ? { meta, credits, ...(master ? { master } : {}), ...(accounts.length > 0 ? { accounts } : {}) } : undefined;
+    return meta ? { meta: meta as VaultMeta, credits, ...(master ? { master } : {}), ...(accounts.length > 0 ? { accounts } : {}) } : undefined;
   }
 
   async create(meta: VaultMeta): Promise<void> {
@@ -106,6 +112,23 @@ export class IndexedDbVaultStorage implements VaultStorage {
 
   async loadAccount(id: string): Promise<StoredAccount | undefined> {
     return (await this.db()).get('accounts', id);
+  }
+
+  async readAppState(): Promise<VaultAppState> {
+    return ((await (await this.db()).get('meta', 'app')) as VaultAppState | undefined) ?? {};
+  }
+
+  /** Changes the app's state in one transaction (a read and a write). */
+  async updateAppState(patch: VaultAppState): Promise<VaultAppState> {
+    const database = await this.db();
+    try {
+      const tx = database.transaction('meta', 'readwrite');
+      const next = { ...((await tx.store.get('app')) as VaultAppState | undefined), ...patch };
+      await Promise.all([tx.store.put(next, 'app'), tx.done]);
+      return next;
+    } catch (cause) {
+      throw new VaultError('storage_failed', 'Could not save to this browser’s storage.', { cause });
+    }
   }
 
   close(): void {

@@ -1,14 +1,20 @@
 import { isZkCreditsError } from '@zkcredits/core';
+import type { AccountStore } from '@zkcredits/core';
 import {
   Vault as CoreVault,
   readBackup as coreReadBackup,
+  type AccountPatch,
+  type AccountRecord,
   type CreditCounts,
   type CreditPatch,
   type CreditRecord,
+  type ImportResult,
+  type TicketOutcome,
   type VaultErrorCode,
 } from '@zkcredits/core/vault';
 import { AppError } from '../errors';
-import { IndexedDbVaultStorage } from './indexeddb';
+import { IndexedDbVaultStorage, type VaultAppState } from './indexeddb';
+import { hasWebLocks, withVaultLock } from './locks';
 
 /**
  * Every code of core's `VaultError` (all are `AppErrorCode`s too), with the app's words where a
@@ -60,12 +66,38 @@ async function withStorage<T>(fn: (storage: IndexedDbVaultStorage) => Promise<T>
 }
 
 /**
- * This browser's credential vault: `@zkcredits/core/vault` over IndexedDB, its errors as the
- * app's. Every credit is encrypted at rest under a key derived from the user's passphrase; the
- * key lives only in memory, for this tab's session.
+ * Runs `fn` holding the vault lock exclusively (src/vault/locks.ts): no other tab is between
+ * reading and writing a ticket counter meanwhile. Browsers without Web Locks cannot have accounts
+ * in use (they are never spent there), so `fn` runs as it is.
  */
-export class Vault {
-  private constructor(private readonly inner: CoreVault) {}
+function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  return hasWebLocks() ? withVaultLock('exclusive', fn) : fn();
+}
+
+/**
+ * This browser's credential vault: `@zkcredits/core/vault` over IndexedDB, its errors as the
+ * app's. Every credit and account is encrypted at rest under a key derived from the user's
+ * passphrase; the key lives only in memory, for this tab's session.
+ *
+ * It is the `AccountStore` of v2 accounts (core's opening, spending and recovery write through
+ * it). Across tabs, ticket writes happen under the account's Web Lock (src/chat/ticket.ts), and
+ * the whole-vault rewrites (unlock burning in-flight tickets, restore, import) under the vault
+ * lock held exclusively.
+ */
+export class Vault implements AccountStore {
+  private constructor(
+    private readonly inner: CoreVault,
+    private readonly storage: IndexedDbVaultStorage,
+  ) {}
+
+  private static async open(fn: (storage: IndexedDbVaultStorage) => Promise<CoreVault>): Promise<Vault> {
+    let opened: IndexedDbVaultStorage | undefined;
+    const inner = await withStorage(async (storage) => {
+      opened = storage;
+      return fn(storage);
+    }, true);
+    return new Vault(inner, opened!);
+  }
 
   /** Whether this browser already holds a vault. */
   static exists(): Promise<boolean> {
@@ -74,20 +106,26 @@ export class Vault {
 
   /** Creates an empty vault protected by `passphrase`. */
   static async create(passphrase: string): Promise<Vault> {
-    return new Vault(await withStorage((storage) => CoreVault.create(storage, passphrase), true));
+    return Vault.open((storage) => CoreVault.create(storage, passphrase));
   }
 
-  /** Opens the vault; a wrong passphrase fails with `wrong_passphrase` and changes nothing. */
+  /**
+   * Opens the vault; a wrong passphrase fails with `wrong_passphrase` and changes nothing.
+   * Tickets journaled by a tab that ended are burned (their bodies are gone): under the exclusive
+   * vault lock, so a ticket another tab is taking right now is never rolled back.
+   */
   static async unlock(passphrase: string): Promise<Vault> {
-    return new Vault(await withStorage((storage) => CoreVault.unlock(storage, passphrase), true));
+    return exclusive(() => Vault.open((storage) => CoreVault.unlock(storage, passphrase)));
   }
 
   /**
    * Creates this browser's vault from a backup file (fresh browser): the backup's passphrase
-   * becomes the vault's passphrase. Nothing is written unless the whole file checks out.
+   * becomes the vault's passphrase. Nothing is written unless the whole file checks out. Its
+   * accounts are `recoveryNeeded` (core): no ticket of theirs is taken until recovery
+   * (src/accounts/recover.ts) has moved their counters past every ticket the server has seen.
    */
   static async restore(text: string, passphrase: string): Promise<Vault> {
-    return new Vault(await withStorage((storage) => CoreVault.restore(storage, text, passphrase), true));
+    return exclusive(() => Vault.open((storage) => CoreVault.restore(storage, text, passphrase)));
   }
 
   get id(): string {
@@ -126,9 +164,67 @@ export class Vault {
     return app(async () => this.inner.exportBackup());
   }
 
-  /** Merges a backup into this vault; a damaged file or a wrong passphrase throws and changes nothing. */
-  importBackup(text: string, passphrase: string): Promise<{ added: number; updated: number }> {
-    return app(() => this.inner.importBackup(text, passphrase));
+  /**
+   * Merges a backup into this vault; a damaged file or a wrong passphrase throws and changes
+   * nothing. The backup's accounts wait for recovery (`recoveryNeeded`), as after `restore`.
+   */
+  importBackup(text: string, passphrase: string): Promise<ImportResult> {
+    return exclusive(() => app(() => this.inner.importBackup(text, passphrase)));
+  }
+
+  // ------------------------------------------------------------------ v2 accounts
+
+  /** Whether the vault has its master secret (it made or imported one). */
+  get hasMaster(): boolean {
+    return this.inner.hasMaster;
+  }
+
+  /** Every account record, oldest first (this tab's copy: another tab may have moved counters on). */
+  accounts(): AccountRecord[] {
+    return this.inner.accounts();
+  }
+
+  getAccount(id: string): AccountRecord | undefined {
+    return this.inner.getAccount(id);
+  }
+
+  masterSecret(): Promise<bigint> {
+    return app(() => this.inner.masterSecret());
+  }
+
+  listAccounts(): Promise<readonly AccountRecord[]> {
+    return app(() => this.inner.listAccounts());
+  }
+
+  addAccounts(records: readonly AccountRecord[]): Promise<void> {
+    return app(() => this.inner.addAccounts(records));
+  }
+
+  updateAccount(id: string, patch: AccountPatch): Promise<AccountRecord> {
+    return app(() => this.inner.updateAccount(id, patch));
+  }
+
+  /** Journals the next ticket (stored before this returns). Call it holding the account's Web Lock. */
+  takeTicket(id: string, digest: string, today?: number): Promise<{ ticket: number; account: AccountRecord }> {
+    return app(() => this.inner.takeTicket(id, digest, today));
+  }
+
+  /** Settles a journaled ticket. Call it holding the account's Web Lock. */
+  settleTicket(id: string, ticket: number, outcome: TicketOutcome): Promise<AccountRecord> {
+    return app(() => this.inner.settleTicket(id, ticket, outcome));
+  }
+
+  /** Whether the user accepted the warning shown before the first account opening. */
+  async accountWarningAccepted(): Promise<boolean> {
+    return (await this.appState()).accountWarningAcceptedAt !== undefined;
+  }
+
+  async acceptAccountWarning(): Promise<void> {
+    await app(() => this.storage.updateAppState({ accountWarningAcceptedAt: Date.now() }));
+  }
+
+  private appState(): Promise<VaultAppState> {
+    return app(() => this.storage.readAppState());
   }
 
   /** Forgets the key; the vault must be unlocked again. */
