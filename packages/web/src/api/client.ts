@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { AppError } from '../errors';
 
 /** All API calls go through the app's own origin (see app/api/zk). */
-const BASE = '/api/zk';
+export const API_BASE = '/api/zk';
+const BASE = API_BASE;
 
 const errorBody = z.object({
   error: z.object({ code: z.string().nullish(), message: z.string(), type: z.string().nullish() }).passthrough(),
@@ -90,6 +91,24 @@ type ServerConfig = { chainId: number; contract: string };
 export async function getServerConfig(signal?: AbortSignal): Promise<ServerConfig> {
   const c = await getJson('/v1/zkcredits/config', serverConfig, signal);
   return { chainId: c.chain_id, contract: c.contract };
+}
+
+const ticketConfig = z.object({
+  chain_id: z.number().int(),
+  contract: z.string(),
+  kinds: z.array(z.string()),
+  ticket_verification_key_sha256: z.string(),
+});
+
+/** What the server says about protocol v2 tickets (`GET /v2/zkcredits/config`); undefined when it takes none. */
+export async function getTicketConfig(signal?: AbortSignal): Promise<{ chainId: number; contract: string; flat: boolean; vkSha256: string } | undefined> {
+  try {
+    const c = await getJson('/v2/zkcredits/config', ticketConfig, signal);
+    return { chainId: c.chain_id, contract: c.contract, flat: c.kinds.includes('flat'), vkSha256: c.ticket_verification_key_sha256 };
+  } catch (error) {
+    if (error instanceof ServerError && error.status === 404) return undefined;
+    throw error;
+  }
 }
 
 const leavesPage = z.object({

@@ -1,17 +1,20 @@
-import { CHAT_PATH, isZkCreditsError, verifyTreeOnChain, type ChainTreeReader } from '@zkcredits/core';
+import { CHAT_PATH, type ChainTreeReader } from '@zkcredits/core';
 import type { Address, PublicClient } from 'viem';
-import { fetchLeaves, getServerConfig, ServerError, streamChat, type StreamE2ee } from '../api/client';
+import { ServerError, streamChat, type StreamE2ee } from '../api/client';
 import { AppError, isAppError } from '../errors';
 import { assertE2eeBody } from './e2ee';
 import type { ProgressEvent, ProverApi } from '../prover/types';
+import { sendTicketChat } from './ticket';
+import { checkServerDeployment, syncVerifiedTree } from './tree';
 import { isActive, type CreditRecord, type Vault } from '../vault';
 import { isFromResetChain, readDeploymentBlockHash } from '../chain/chain-reset';
 
-export type SpendStage = 'syncing' | ProgressEvent['stage'] | 'waiting' | 'streaming';
+/** `locked`: waiting for another tab to finish with the account (Web Lock). */
+export type SpendStage = 'syncing' | ProgressEvent['stage'] | 'locked' | 'waiting' | 'streaming';
 
 export type PaidChatParameters = {
   vault: Vault;
-  prover: Pick<ProverApi, 'appendLeaves' | 'tree' | 'resetTree' | 'indexOf' | 'prove'>;
+  prover: Pick<ProverApi, 'appendLeaves' | 'tree' | 'resetTree' | 'indexOf' | 'prove' | 'ticketSpend' | 'ticketSettle' | 'ticketRelease' | 'ticketHeld'>;
   /** Reads the chain through the app's own RPC (never the API server). */
   publicClient: ChainTreeReader & Pick<PublicClient, 'getBlock'>;
   chainId: number;
@@ -25,7 +28,8 @@ export type PaidChatParameters = {
   onDelta(text: string): void;
 };
 
-export type PaidChatResult = { proofMs: number; loadMs: number; credit: string; finishReason?: string };
+/** `credit`: the credit's record id, or the account's for a ticket (`ticket`: its index). */
+export type PaidChatResult = { proofMs: number; loadMs: number; credit: string; ticket?: number; finishReason?: string };
 
 /** Credits picked by in-flight requests of this tab. */
 const inFlight = new Set<string>();
@@ -52,46 +56,9 @@ async function fromResetChain(p: PaidChatParameters, credit: CreditRecord): Prom
   }
 }
 
-/** Deployments (chain id, CreditPool) whose server this tab has found serving them. */
-const checkedServers = new Set<string>();
-
 /**
- * Refuses a server that serves another deployment than this app's (`chainId` and `pool`, from
- * the deployment manifest): its leaves are another contract's and it could not accept a proof
- * made for this one. Asked once per tab and deployment, before anything is proven or sent.
- */
-export async function checkServerDeployment(chainId: number, pool: Address, signal?: AbortSignal): Promise<void> {
-  const key = `${chainId}:${pool.toLowerCase()}`;
-  if (checkedServers.has(key)) return;
-  const server = await getServerConfig(signal);
-  if (server.chainId !== chainId || server.contract.toLowerCase() !== pool.toLowerCase()) {
-    throw new AppError('wrong_server', 'The zkcredits server behind this app serves another deployment. Nothing was proven or paid; the site’s operator has to fix its configuration.', {
-      details: `server: chain ${server.chainId}, CreditPool ${server.contract}; this app: chain ${chainId}, CreditPool ${pool}`,
-    });
-  }
-  checkedServers.add(key);
-}
-
-/** Brings the worker's tree mirror up to date with the server's leaves (only new ones). */
-export async function syncTree(prover: Pick<ProverApi, 'appendLeaves' | 'tree'>, signal?: AbortSignal): Promise<number> {
-  for (let guard = 0; guard < 1000; guard++) {
-    const { size } = await prover.tree();
-    const page = await fetchLeaves(size, signal);
-    if (page.size < size) throw new AppError('server_unavailable', 'The server’s credit tree is behind this browser’s. Try again shortly.');
-    if (page.leaves.length === 0) return size;
-    const state = await prover.appendLeaves(page.start, page.leaves);
-    if (state.size >= page.size) {
-      if (state.size === page.size && state.root !== page.root) {
-        throw new AppError('server_unavailable', 'The server’s credit tree does not match the leaves it sent.', { details: `root ${page.root}` });
-      }
-      return state.size;
-    }
-  }
-  return (await prover.tree()).size;
-}
-
-/**
- * Sends one chat request paid by one credit, proven in this browser. The server's tree is
+ * Sends one chat request paid by one ticket of a v2 account when one can pay it
+ * (src/chat/ticket.ts), else by one v1 credit, proven in this browser. The server's tree is
  * checked against the chain before proving (a tree with leaves left out would shrink the
  * anonymity set). The credit is marked spent when the server says so, by the server's own
  * rule: a 200 answer whose stream began (even if it breaks later), or `credit_spent`; on any
@@ -99,6 +66,8 @@ export async function syncTree(prover: Pick<ProverApi, 'appendLeaves' | 'tree'>,
  */
 export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResult> {
   if (p.e2ee) assertE2eeBody(p.body); // before anything is proven or sent
+  const byTicket = await sendTicketChat(p, { creditLeft: nextCredit(p.vault, p.chainId, p.pool) !== undefined });
+  if (byTicket) return byTicket;
   for (let attempt = 0; attempt < 4; attempt++) {
     const credit = nextCredit(p.vault, p.chainId, p.pool);
     if (!credit) throw new AppError('no_credits', 'You have no credits left. Buy credits to keep chatting.');
@@ -106,16 +75,7 @@ export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResul
     try {
       p.onStage('syncing');
       await checkServerDeployment(p.chainId, p.pool, p.signal);
-      await syncTree(p.prover, p.signal);
-      const tree = await p.prover.tree();
-      try {
-        await verifyTreeOnChain(p.publicClient, p.pool, p.chainId, tree);
-      } catch (error) {
-        if (!isZkCreditsError(error, 'tree_mismatch') && !isZkCreditsError(error, 'chain_unavailable')) throw error;
-        // Do not keep leaves the chain does not vouch for: the next attempt syncs from scratch.
-        if (error.code === 'tree_mismatch') await p.prover.resetTree();
-        throw new AppError(error.code, error.shortMessage, { details: error.details, cause: error });
-      }
+      const tree = await syncVerifiedTree(p);
       if ((await p.prover.indexOf(credit.commitment)) < 0) {
         if (await fromResetChain(p, credit)) throw new AppError('chain_reset', CHAIN_RESET_MESSAGE);
         throw new AppError('server_unavailable', 'The server has not seen your latest purchase yet. Try again in a few seconds.');

@@ -7,7 +7,7 @@ import { WagmiProvider } from 'wagmi';
 import type { PublicConfig } from '../config';
 import { makeWagmiConfig } from '../chain/wagmi';
 import { installTestWallet } from '../chain/test-wallet';
-import { syncTree } from '../chat/spend';
+import { syncTree } from '../chat/tree';
 import { prover } from '../prover/client';
 import { Vault, generateSecrets, readBackup } from '../vault';
 import { ConfigProvider } from './config-context';

@@ -3,7 +3,8 @@ import { FORWARD_REQUEST, FORWARD_RESPONSE } from '@/server/forward';
 
 export const dynamic = 'force-dynamic';
 
-const PATH = /^v1\/[A-Za-z0-9._\-/]{1,200}$/;
+/** v1's API, and v2's two public routes (ticket config, the bulk list of spent tickets). */
+const PATH = /^(v1\/[A-Za-z0-9._\-/]{1,200}|v2\/zkcredits\/(config|spent))$/;
 
 /**
  * Same-origin pass-through to the zkcredits API server (ZKC_SERVER_URL), so the page stays
