@@ -17,6 +17,8 @@ export type Quote = MoneyContext & {
   balance: bigint;
   maxBatch: number;
   permit: boolean;
+  /** v2 accounts: the price of one call (ticket) and how many days an account lasts; absent on a pool without accounts. */
+  accounts?: { pricePerTicket: bigint; ttlDays: number };
 };
 
 /**
@@ -25,10 +27,14 @@ export type Quote = MoneyContext & {
  * the pool's payment token, else from the chain.
  */
 export async function getQuote(client: PublicClient, pool: Address, buyer: Address | undefined, known?: TokenInfo): Promise<Quote> {
-  const [token, price, maxBatch] = await Promise.all([
+  const [token, price, maxBatch, accounts] = await Promise.all([
     client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'paymentToken' }),
     client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'pricePerCredit' }),
     client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'maxBatch' }).catch(() => 1024n),
+    Promise.all([
+      client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'pricePerTicket' }),
+      client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'ttlDays' }),
+    ]).then(([pricePerTicket, ttlDays]) => ({ pricePerTicket, ttlDays: Number(ttlDays) }), () => undefined),
   ]);
   const manifest = known && known.address.toLowerCase() === token.toLowerCase() ? known : undefined;
   const [symbol, decimals, balance, permit] = await Promise.all([
@@ -37,7 +43,7 @@ export async function getQuote(client: PublicClient, pool: Address, buyer: Addre
     buyer ? client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [buyer] }) : 0n,
     manifest?.permit ?? permitDomain(client, token, client.chain!.id).then((domain) => domain !== undefined),
   ]);
-  return { token, price, symbol, decimals, balance, maxBatch: Number(maxBatch), permit };
+  return { token, price, symbol, decimals, balance, maxBatch: Number(maxBatch), permit, ...(accounts ? { accounts } : {}) };
 }
 
 export type PurchaseParameters = {

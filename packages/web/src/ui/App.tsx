@@ -2,10 +2,12 @@
 import { ConnectButton } from '@rainbow-me/rainbowkit';
 import { useEffect, useState } from 'react';
 import { usePublicClient } from 'wagmi';
+import { reconcileAccounts } from '../accounts/reconcile';
 import { reconcilePending } from '../chain/reconcile';
 import { BuyScreen } from './BuyScreen';
 import { ChainResetNotice } from './ChainResetNotice';
 import { ChatScreen } from './ChatScreen';
+import { RecoveryNotice } from './RecoveryNotice';
 import { VaultGate } from './VaultGate';
 import { VaultScreen } from './VaultScreen';
 import { useConfig } from './config-context';
@@ -44,30 +46,35 @@ function useMenu() {
   return [open, setOpen] as const;
 }
 
-/** Finds pending purchases on chain after unlock (reload, crash) and while any are pending. */
+/**
+ * Finds pending purchases and account openings on chain after unlock (reload, crash) and while
+ * any are pending; learns of accounts the chain says were slashed.
+ */
 function useReconcile() {
   const config = useConfig();
   const client = usePublicClient({ chainId: config.chainId });
   const { state, counts, refresh } = useVault();
   const vault = state.status === 'unlocked' ? state.vault : undefined;
+  const pendingAccounts = !!vault?.accounts().some((a) => a.status === 'pending');
   useEffect(() => {
     if (!vault || !client) return;
     let stopped = false;
     const run = () =>
-      reconcilePending(client, vault, config.pool, config.chainId)
-        .then((changed) => changed.length > 0 && !stopped && refresh())
-        .catch(() => undefined);
+      Promise.all([
+        reconcilePending(client, vault, config.pool, config.chainId).catch(() => []),
+        reconcileAccounts(client, vault, config.pool, config.chainId).catch(() => []),
+      ]).then(([credits, accounts]) => credits.length + accounts.length > 0 && !stopped && refresh());
     void run();
-    const timer = counts.pending > 0 ? setInterval(run, 4000) : undefined;
+    const timer = counts.pending > 0 || pendingAccounts ? setInterval(run, 4000) : undefined;
     return () => {
       stopped = true;
       if (timer) clearInterval(timer);
     };
-  }, [vault, client, counts.pending > 0]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [vault, client, counts.pending > 0, pendingAccounts]); // eslint-disable-line react-hooks/exhaustive-deps
 }
 
 export function App() {
-  const { state, counts } = useVault();
+  const { state, counts, calls, hasAccounts } = useVault();
   const [screen, setScreen] = useState<Screen>('chat');
   const [menuOpen, setMenuOpen] = useMenu();
   const wallet = useWalletPresence();
@@ -81,7 +88,7 @@ export function App() {
   const connect = <ConnectButton showBalance={false} chainStatus="icon" accountStatus="address" />;
 
   useEffect(() => {
-    if (unlocked && counts.unspent === 0 && counts.pending === 0 && counts.spent === 0) setScreen('buy');
+    if (unlocked && counts.unspent === 0 && counts.pending === 0 && counts.spent === 0 && !hasAccounts) setScreen('buy');
   }, [unlocked]); // eslint-disable-line react-hooks/exhaustive-deps
 
   return (
@@ -96,6 +103,7 @@ export function App() {
               <span className="pill-text">
                 {counts.unspent} credit{counts.unspent === 1 ? '' : 's'}
                 {counts.pending ? ` · ${counts.pending} pending` : ''}
+                {hasAccounts ? ` · ${calls} call${calls === 1 ? '' : 's'}` : ''}
               </span>
             </span>
           )}
@@ -121,6 +129,7 @@ export function App() {
         )}
       </header>
       {unlocked && <ChainResetNotice />}
+      {unlocked && <RecoveryNotice />}
       <main onClick={() => menuOpen && setMenuOpen(false)}>
         {state.status === 'loading' ? null : !unlocked ? (
           <VaultGate />

@@ -1,31 +1,63 @@
 'use client';
-import { ConnectButton } from '@rainbow-me/rainbowkit';
 import { useState } from 'react';
 import type { Hash } from 'viem';
-import { useAccount, useChainId, usePublicClient, useSwitchChain, useWalletClient } from 'wagmi';
+import { useAccount, usePublicClient, useWalletClient } from 'wagmi';
 import { fmt, purchaseCredits, type PurchaseStep } from '../chain/purchase';
 import { chainFor } from '../chain/wagmi';
 import { prover } from '../prover/client';
+import { StepList, WalletAction } from './buy-parts';
 import { ErrorNotice } from './ErrorNotice';
+import { OpenAccount } from './OpenAccount';
 import { useConfig } from './config-context';
 import { useQuote } from './hooks';
 import { useUnlockedVault, useVault } from './vault-context';
-import { FIND_WALLET_URL, useWalletPresence } from './wallet-presence';
 
 const PRESETS = [10, 25, 50, 100];
 
+type Kind = 'credits' | 'account';
+
+/** The buy screen: single credits (one per message), or a v2 account for many calls. */
 export function BuyScreen({ onDone }: { onDone(): void }) {
+  const { counts, calls, hasAccounts } = useVault();
+  const quote = useQuote();
+  const [kind, setKind] = useState<Kind>('credits');
+  const accounts = !!quote.data?.accounts;
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <h1>Buy credits</h1>
+          <p>
+            {kind === 'credits'
+              ? 'One credit pays for one message. Credits never expire.'
+              : 'One payment opens an account that pays for many messages, until it expires.'}
+          </p>
+        </div>
+        <div className="pill num" data-testid="credits-available">
+          <span className="dot" />
+          {counts.unspent} available{hasAccounts ? ` · ${calls} call${calls === 1 ? '' : 's'}` : ''}
+        </div>
+      </div>
+      {accounts && (
+        <div className="segmented buy-kind" role="group" aria-label="What to buy">
+          <button type="button" aria-pressed={kind === 'credits'} onClick={() => setKind('credits')}>Single credits</button>
+          <button type="button" aria-pressed={kind === 'account'} onClick={() => setKind('account')}>Account for many calls</button>
+        </div>
+      )}
+      {kind === 'account' && accounts ? <OpenAccount onDone={onDone} /> : <BuyCredits onDone={onDone} />}
+    </div>
+  );
+}
+
+function BuyCredits({ onDone }: { onDone(): void }) {
   const config = useConfig();
   const chain = chainFor(config.chainId);
   const vault = useUnlockedVault();
-  const { refresh, counts } = useVault();
+  const { refresh } = useVault();
   const { isConnected } = useAccount();
-  const walletChainId = useChainId();
-  const { switchChainAsync } = useSwitchChain();
   const publicClient = usePublicClient({ chainId: config.chainId });
   const { data: walletClient } = useWalletClient({ chainId: config.chainId });
   const quote = useQuote();
-  const wallet = useWalletPresence();
   const [qty, setQtyRaw] = useState(10);
   const setQty = (next: number | ((n: number) => number)) => {
     setBought(null);
@@ -42,7 +74,6 @@ export function BuyScreen({ onDone }: { onDone(): void }) {
   const total = q ? q.price * BigInt(qty || 0) : 0n;
   const permit = !!q?.permit && usePermit;
   const busy = step !== null && step !== 'done';
-  const wrongChain = isConnected && walletChainId !== config.chainId;
   const short = !!q && isConnected && q.balance < total;
 
   const steps: { key: PurchaseStep[]; label: string }[] = [
@@ -53,7 +84,6 @@ export function BuyScreen({ onDone }: { onDone(): void }) {
     { key: ['confirm'], label: `Wait for ${chain.name} to confirm` },
   ];
   const order: PurchaseStep[] = ['prepare', 'generate', 'save', 'approve', 'sign', 'send', 'confirm', 'done'];
-  const stepIndex = step ? order.indexOf(step) : -1;
 
   async function buy() {
     setError(null);
@@ -90,14 +120,7 @@ export function BuyScreen({ onDone }: { onDone(): void }) {
   }
 
   return (
-    <div className="page">
-      <div className="page-head">
-        <div>
-          <h1>Buy credits</h1>
-          <p>One credit pays for one message. Credits never expire.</p>
-        </div>
-        <div className="pill num" data-testid="credits-available"><span className="dot" />{counts.unspent} available</div>
-      </div>
+    <>
       <div className="grid-2">
         <div className="card stack">
           <div className="field">
@@ -129,51 +152,26 @@ export function BuyScreen({ onDone }: { onDone(): void }) {
           {short && <div className="notice warn">Not enough {q!.symbol}: you have {fmt(q!.balance, q!)}, this purchase costs {fmt(total, q!)}.</div>}
           <ErrorNotice error={error} />
           {bought !== null && <div className="notice ok" role="status">{bought} credits added to your vault. You can start chatting.</div>}
-          {!isConnected && wallet === 'absent' ? (
-            <div className="notice info stack-sm" data-testid="no-wallet">
-              <b>No wallet found in this browser.</b>
-              <span>
-                Paying for credits needs an Ethereum wallet, such as a browser extension (MetaMask, Rabby, Coinbase Wallet…).
-                Install one, then reload this page.
-              </span>
-              <a href={FIND_WALLET_URL} target="_blank" rel="noopener noreferrer">Find a wallet on ethereum.org ↗</a>
-            </div>
-          ) : !isConnected ? (
-            <ConnectButton.Custom>
-              {({ openConnectModal }) => <button className="btn primary block" type="button" onClick={openConnectModal}>Connect wallet</button>}
-            </ConnectButton.Custom>
-          ) : wrongChain ? (
-            <button className="btn primary block" type="button" onClick={() => switchChainAsync({ chainId: config.chainId }).catch(setError)}>Switch to {chain.name}</button>
-          ) : bought !== null ? (
-            <button className="btn primary block" type="button" onClick={onDone}>Start chatting</button>
-          ) : (
-            <button className="btn primary block" type="button" onClick={buy} disabled={busy || !q || qty < 1 || short} data-testid="buy">
-              {busy && <span className="spinner" />}
-              {busy ? 'Buying…' : q ? `Buy ${qty} credit${qty === 1 ? '' : 's'} for ${fmt(total, q)}` : 'Loading price…'}
-            </button>
-          )}
+          <WalletAction onError={setError}>
+            {bought !== null ? (
+              <button className="btn primary block" type="button" onClick={onDone}>Start chatting</button>
+            ) : (
+              <button className="btn primary block" type="button" onClick={buy} disabled={busy || !q || qty < 1 || short} data-testid="buy">
+                {busy && <span className="spinner" />}
+                {busy ? 'Buying…' : q ? `Buy ${qty} credit${qty === 1 ? '' : 's'} for ${fmt(total, q)}` : 'Loading price…'}
+              </button>
+            )}
+          </WalletAction>
         </div>
         <div className="card stack">
           <h3>What happens</h3>
-          <ol className="steps">
-            {steps.map((s, i) => {
-              const first = order.indexOf(s.key[0]!);
-              const last = order.indexOf(s.key[s.key.length - 1]!);
-              const state = step === 'done' || stepIndex > last ? 'done' : stepIndex >= first ? 'active' : '';
-              return (
-                <li key={s.label} className={state}>
-                  <span className="mark">{state === 'done' ? '✓' : state === 'active' ? <span className="spinner" /> : i + 1}</span>
-                  {s.label}
-                </li>
-              );
-            })}
-          </ol>
+          <StepList steps={steps} order={order} step={step} />
           {txHash && <div className="small muted">Transaction <span className="mono">{txHash.slice(0, 10)}…{txHash.slice(-6)}</span></div>}
           <p className="small muted" style={{ margin: 0 }}>
             Your credits are saved before anything is paid. If this tab closes mid-purchase, they are recovered from the chain next time you unlock.
           </p>
         </div>
       </div>
-    </div>
+    </>
   );
 }

@@ -24,6 +24,7 @@ const STAGE_TEXT: Record<Stage, string> = {
   witness: 'Preparing your proof',
   proving: 'Proving on this device',
   done: 'Proof ready',
+  locked: 'Another tab is using your account: waiting for it',
   waiting: 'Waiting for the model',
   streaming: 'Answering',
 };
@@ -41,7 +42,7 @@ function sendable(turns: ChatTurn[]): ChatTurn[] {
 export function ChatScreen({ onBuy }: { onBuy(): void }) {
   const config = useConfig();
   const vault = useUnlockedVault();
-  const { counts, refresh } = useVault();
+  const { counts, calls, refresh } = useVault();
   const models = useModels();
   const publicClient = usePublicClient({ chainId: config.chainId });
   const [conversations, setConversations] = useState<Conversation[]>([]);
@@ -89,8 +90,8 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   useEffect(() => closeChannel, [closeChannel]);
   useEffect(() => {
     // Load the prover in the background so the first message is quick.
-    if (counts.unspent > 0) prover().warmup().catch(() => undefined);
-  }, [counts.unspent > 0]); // eslint-disable-line react-hooks/exhaustive-deps
+    if (counts.unspent > 0 || calls > 0) prover().warmup().catch(() => undefined);
+  }, [counts.unspent > 0 || calls > 0]); // eslint-disable-line react-hooks/exhaustive-deps
   useEffect(() => {
     if (!live) return;
     const t = setInterval(() => setNow(Date.now()), 100);
@@ -201,7 +202,10 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   }
 
   const elapsed = live ? ((now - live.startedAt) / 1000).toFixed(1) : '0.0';
-  const noCredits = counts.unspent === 0;
+  const noCredits = counts.unspent === 0 && calls === 0;
+  const left = [calls > 0 && `${calls} call${calls === 1 ? '' : 's'}`, (counts.unspent > 0 || calls === 0) && `${counts.unspent} credit${counts.unspent === 1 ? '' : 's'}`]
+    .filter(Boolean)
+    .join(' · ');
   const convoId = current?.id;
   const e2eeState: E2eeState = !modelInfo || modelInfo.e2ee === null
     ? { kind: 'unknown' }
@@ -251,7 +255,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
               <div className="empty">
                 <h2>What can I help with?</h2>
                 <p className="muted">
-                  Each message uses one credit, paid with a zero-knowledge proof made on this device. The server checks the proof, never who you are.
+                  Each message uses one credit (or one call of an account), paid with a zero-knowledge proof made on this device. The server checks the proof, never who you are.
                 </p>
                 {noCredits && (
                   <button className="btn primary" type="button" onClick={onBuy} style={{ marginTop: 12 }}>Buy credits to start</button>
@@ -335,7 +339,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
                     : <span className="num">{elapsed} s</span>}
                 </span>
               ) : (
-                <span className="status num">{counts.unspent} credit{counts.unspent === 1 ? '' : 's'} left</span>
+                <span className="status num" data-testid="left">{left} left</span>
               )}
               {modelInfo && <E2eeBadge state={e2eeState} open={details} onToggle={() => setDetails((d) => !d)} />}
               <span style={{ marginLeft: 'auto' }} />

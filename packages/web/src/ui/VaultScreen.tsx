@@ -1,12 +1,64 @@
 'use client';
 import { useMemo, useRef, useState } from 'react';
+import { accountState, callsLeft, expiryDate, type AccountState } from '../accounts/usable';
 import { isActive } from '../vault';
 import { ErrorNotice } from './ErrorNotice';
+import { useConfig } from './config-context';
 import { useUnlockedVault, useVault } from './vault-context';
+
+const STATE_BADGE: Record<AccountState, string> = {
+  active: 'ok',
+  'used up': 'muted',
+  expired: 'muted',
+  'checking used calls': 'warn',
+  'waiting for confirmation': 'warn',
+  'not paid': 'muted',
+  revoked: 'bad',
+};
+
+/** The vault's v2 accounts of this deployment: calls left (N − next ticket), expiry, state. */
+function Accounts() {
+  const config = useConfig();
+  const vault = useUnlockedVault();
+  const { version } = useVault();
+  const accounts = useMemo(
+    () => vault.accounts().filter((a) => a.chainId === config.chainId && a.contract.toLowerCase() === config.pool.toLowerCase()).reverse(),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [vault, version, config.chainId, config.pool],
+  );
+  if (accounts.length === 0) return null;
+  return (
+    <div className="card stack" style={{ marginBottom: 20 }}>
+      <h3>Accounts</h3>
+      <table className="list" data-testid="accounts">
+        <thead><tr><th>Opened</th><th>Calls left</th><th>Usable until</th><th>Status</th></tr></thead>
+        <tbody>
+          {accounts.map((a) => {
+            const state = accountState(a);
+            return (
+              <tr key={a.id} data-testid="account-row">
+                <td>{new Date(a.createdAt).toLocaleString()}</td>
+                <td className="num"><span data-testid="calls-left">{callsLeft(a)}</span> of {a.tickets}</td>
+                <td>{a.expiryDay !== undefined ? expiryDate(a.expiryDay) : '—'}</td>
+                <td><span className={`badge ${STATE_BADGE[state]}`} data-testid="account-state">{state}</span></td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {accounts.some((a) => a.status === 'revoked') && (
+        <p className="small muted" style={{ margin: 0 }}>
+          A revoked account had one of its tickets used for two different messages. That publishes its secret: its past messages may
+          now be linked to each other and to the payment that opened it.
+        </p>
+      )}
+    </div>
+  );
+}
 
 export function VaultScreen() {
   const vault = useUnlockedVault();
-  const { counts, refresh, lock, version } = useVault();
+  const { counts, refresh, lock, version, requestRecovery } = useVault();
   const [pass, setPass] = useState('');
   const [file, setFile] = useState<File | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -46,8 +98,15 @@ export function VaultScreen() {
     setMessage(null);
     setBusy(true);
     try {
-      const { added, updated } = await vault.importBackup(await file.text(), pass);
-      setMessage(added + updated === 0 ? 'Everything in that backup is already here.' : `Imported: ${added} new credits, ${updated} updated.`);
+      const { added, updated, accounts } = await vault.importBackup(await file.text(), pass);
+      const changed = added + updated + accounts.added + accounts.updated;
+      setMessage(
+        changed === 0
+          ? 'Everything in that backup is already here.'
+          : `Imported: ${added} new credits, ${updated} updated${accounts.added + accounts.updated > 0 ? `; ${accounts.added} new accounts, ${accounts.updated} updated` : ''}.`,
+      );
+      // The backup may be older than its accounts' last calls: recovery runs before any is used.
+      requestRecovery();
       setPass('');
       setFile(null);
       if (fileInput.current) fileInput.current.value = '';
@@ -64,7 +123,7 @@ export function VaultScreen() {
       <div className="page-head">
         <div>
           <h1>Vault</h1>
-          <p>Your credits, encrypted on this device.</p>
+          <p>Your credits and accounts, encrypted on this device.</p>
         </div>
         <button className="btn" type="button" onClick={lock}>Lock vault</button>
       </div>
@@ -78,6 +137,7 @@ export function VaultScreen() {
           </div>
         )}
       </div>
+      <Accounts />
       <div className="grid-2">
         <div className="card stack">
           <h3>Purchases</h3>
@@ -107,7 +167,10 @@ export function VaultScreen() {
         <div className="stack">
           <div className="card stack">
             <h3>Back up</h3>
-            <p className="muted small" style={{ margin: 0 }}>Download an encrypted copy of your credits to restore them in another browser.</p>
+            <p className="muted small" style={{ margin: 0 }}>
+              Download an encrypted copy of your credits and accounts to restore them in another browser. Restored accounts continue after
+              their last used call; use a vault in one browser at a time.
+            </p>
             <button className="btn" type="button" onClick={exportBackup} data-testid="export">Export backup file</button>
           </div>
           <div className="card stack">
