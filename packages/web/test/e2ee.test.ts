@@ -242,4 +242,32 @@ describe('end-to-end encrypted chat (real stack, Chromium)', () => {
     const answer = (await turn.locator('.prose').textContent())!.trim();
     expect(leaks(everythingTheServersSaw(), [answer, answer.split(' ')[0]!])).toEqual([]);
   });
+
+  it('an E2EE message paid by a ticket of an account: the ticket binds the E2EE headers, plaintext still nowhere', async () => {
+    await page.getByRole('button', { name: 'Buy credits', exact: true }).click();
+    await page.getByRole('button', { name: 'Account for many calls' }).click();
+    await page.getByTestId('balance').filter({ hasText: 'tUSD' }).waitFor();
+    await page.getByLabel('How many calls?').fill('2');
+    await page.getByTestId('open-account').click();
+    await page.getByTestId('accept-warning').click();
+    await page.getByTestId('account-opened').waitFor({ timeout: 60_000 });
+
+    await page.getByRole('button', { name: 'Chat', exact: true }).click();
+    await page.getByRole('button', { name: /New chat/ }).first().click();
+    await chooseModel(page, E2EE_MODEL);
+    const word = marker('ticket');
+    const prompt = `Paid by a ticket: ${word}`;
+    const paid = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/chat/completions'));
+    await page.getByLabel('Message').fill(prompt);
+    await page.getByTestId('send').click();
+    const request = await paid;
+    const turn = page.getByTestId('assistant-turn').last();
+    await turn.getByTestId('e2ee-turn').waitFor({ timeout: 120_000 });
+    expect((await turn.locator('.prose').textContent()) ?? '').toContain(word);
+    // A v2 ticket (its request hash covers the three headers: the server verified it with them).
+    expect((JSON.parse(request.postData()!) as { zkcredits: { v: number; kind: string } }).zkcredits).toMatchObject({ v: 2, kind: 'flat' });
+    for (const h of E2EE_HEADERS) expect(request.headers()[h], h).toBeTruthy();
+    await page.getByTestId('credit-pill').filter({ hasText: /^0 credits · 1 call$/ }).waitFor();
+    expect(leaks(everythingTheServersSaw(), [prompt, word])).toEqual([]);
+  });
 });

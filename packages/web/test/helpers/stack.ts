@@ -20,6 +20,8 @@ export const MODEL = 'llama-3.3-70b';
 /** The simulator's end-to-end encryption model (TEE + E2EE), sold only by stacks started with `e2ee`. */
 export const E2EE_MODEL = 'e2ee-qwen3-5-122b-a10b';
 export const PRICE = 1_500_000n; // 1.50 tUSD (6 decimals)
+/** Price of one call of a v2 account. */
+export const TICKET_PRICE = 10_000n; // 0.01 tUSD
 /** v2 flat-account lifetime of the test deployment. */
 const TTL_DAYS = 365;
 /** The browser's wallet: Anvil dev account #2 (public test key). */
@@ -112,7 +114,7 @@ type Deployed = { pool: Address; token: Address; deploymentBlock: bigint; deploy
 
 /** Deploys CreditPool + TestToken (real forge script), funds the browser wallet with 20 tUSD, writes the manifest into `dir`. */
 async function deploy(rpcUrl: string, dir: string): Promise<Deployed> {
-  const d = await deployContracts({ rpcUrl, privateKey: ANVIL_KEYS[0], pricePerCredit: PRICE, pricePerTicket: PRICE, ttlDays: TTL_DAYS, owner: OWNER, treasury: OWNER });
+  const d = await deployContracts({ rpcUrl, privateKey: ANVIL_KEYS[0], pricePerCredit: PRICE, pricePerTicket: TICKET_PRICE, ttlDays: TTL_DAYS, owner: OWNER, treasury: OWNER });
   const client = createPublicClient({ chain: foundry, transport: http(rpcUrl), pollingInterval: 50 });
   const wallet = createWalletClient({ chain: foundry, account: privateKeyToAccount(ANVIL_KEYS[0]), transport: http(rpcUrl), pollingInterval: 50 });
   await waitForReceipt(client, {
@@ -127,7 +129,7 @@ async function deploy(rpcUrl: string, dir: string): Promise<Deployed> {
     deploymentBlockHash: hash,
     token: { address: d.token, symbol: 'tUSD', decimals: 6, permit: true },
     pricePerCredit: PRICE,
-    pricePerTicket: PRICE,
+    pricePerTicket: TICKET_PRICE,
     ttlDays: TTL_DAYS,
     owner: OWNER,
     treasury: OWNER,
