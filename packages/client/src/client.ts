@@ -270,6 +270,12 @@ export class ZkCreditsClient {
     if (walletChain !== undefined && walletChain !== this.deployment.chainId) {
       throw new ClientError('purchase_failed', 'The wallet is on another chain. Nothing was paid.', { details: `wallet chain ${walletChain}, accounts on chain ${this.deployment.chainId}` });
     }
+    // Before any payment: an account the server cannot take would be money spent on nothing.
+    if (!(await this.#v2Ready())) {
+      throw new ClientError('purchase_failed', 'This server does not take v2 account tickets. Nothing was paid.', {
+        details: 'GET /v2/zkcredits/config answered 404 or lists no "flat" kind; buy v1 credits instead',
+      });
+    }
     try {
       return await openAccounts({
         publicClient: this.publicClient,

@@ -5,6 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CREDIT_VK_SHA256, generateCredential, initPoseidon2, isZkCreditsError } from '@zkcredits/core';
 import OpenAI from 'openai';
+import { createWalletClient, http } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { pendingRecord } from '../src/records.js';
 import { MemoryCreditStore, ZkCreditsClient, type CreditRecord, type SpendProver } from '../src/index.js';
@@ -138,6 +140,21 @@ describe('a server or chain other than the one chosen', () => {
     fake.models = [{ id: 'plain-model', zkcredits: { e2ee: null } }];
     await expect(ask(client())).rejects.toMatchObject({ status: 503, code: 'e2ee_unknown' });
     expect(fake.requests.filter((r) => r === 'GET /v1/models')).toHaveLength(2);
+    await expectNothingChanged();
+  });
+
+  it('a server without v2 tickets: opening an account is refused before the wallet is asked for anything', async () => {
+    const walletClient = createWalletClient({
+      account: privateKeyToAccount(`0x${'11'.repeat(32)}`),
+      chain: { id: CHAIN_ID, name: 'fake', nativeCurrency: { name: 'E', symbol: 'E', decimals: 18 }, rpcUrls: { default: { http: [`${fake.url}/rpc`] } } },
+      transport: http(`${fake.url}/rpc`),
+    });
+    const zk = client();
+    await expect(zk.openAccounts(5, { walletClient })).rejects.toMatchObject({ code: 'purchase_failed', shortMessage: expect.stringMatching(/does not take v2.*Nothing was paid/) });
+    expect(fake.requests).toContain('GET /v2/zkcredits/config');
+    // No transaction, no signature, no account record.
+    expect(fake.requests.filter((r) => /eth_(send|sign)/.test(r))).toEqual([]);
+    expect(await store.listAccounts()).toEqual([]);
     await expectNothingChanged();
   });
 
