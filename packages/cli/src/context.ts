@@ -7,7 +7,7 @@
  */
 import { Vault } from '@zkcredits/core/vault';
 import { ClientError, VaultCreditStore, ZkCreditsClient, networkFromEnv, type CreditStore, type Network } from '@zkcredits/client';
-import { ensureCrs, nodeProver, nodeTicketProver } from '@zkcredits/client/node';
+import { ensureCrs, nodeProvers } from '@zkcredits/client/node';
 import { createSpinner, type Spinner } from 'nanospinner';
 import { Home, crsCacheDir, homeDir, type CliConfig } from './home.js';
 import { loadVaultKey, readPassphrase } from './secrets.js';
@@ -171,11 +171,21 @@ export class Context {
    */
   async clientOver(config: CliConfig, store: CreditStore): Promise<ZkCreditsClient> {
     const network = await this.network(config);
+    // One bb backend for credits and tickets; the CRS folder is resolved (and checked) on first use.
+    let provers: Promise<ReturnType<typeof nodeProvers>> | undefined;
+    const shared = () =>
+      (provers ??= this.crsPath(config).then(
+        (crsPath) => nodeProvers({ crsPath }),
+        (error: unknown) => {
+          provers = undefined;
+          throw error;
+        },
+      ));
     return new ZkCreditsClient({
       server: config.server,
       store,
-      prover: async () => nodeProver({ crsPath: await this.crsPath(config) })(),
-      ticketProver: async () => nodeTicketProver({ crsPath: await this.crsPath(config) })(),
+      prover: async () => (await shared()).prover(),
+      ticketProver: async () => (await shared()).ticketProver(),
       chain: { rpcUrl: config.rpcUrl, fetch: network.chainFetch },
       expect: { chainId: config.chainId, contract: config.contract as `0x${string}` },
       fetch: network.fetch,

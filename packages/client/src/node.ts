@@ -3,9 +3,11 @@
  * `createNodeProver` (native `bb` when present, WASM otherwise) and the CRS from a local folder,
  * checked against its pinned SHA-256 (never downloaded by bb.js).
  */
-import { createNodeProver, createNodeTicketProver, requireCrs } from '@zkcredits/core/node';
+import { createNodeProver, createNodeProvers, createNodeTicketProver, requireCrs, type NodeProvers } from '@zkcredits/core/node';
 import type { TicketProverOption } from './client.js';
 import type { SpendProver } from './paid-chat.js';
+
+type TicketProverFactory = Extract<TicketProverOption, () => unknown>;
 
 export type NodeProverOptions = {
   /** The CRS folder (`bn254_g1.dat`, `bn254_g2.dat`); default `$ZKCREDITS_CRS_PATH`, `$CRS_PATH`, or `../shared/crs` beside the repository. */
@@ -36,10 +38,52 @@ export function nodeProver(options: NodeProverOptions = {}): () => Promise<Spend
  * @example
  * const zk = new ZkCreditsClient({ server, store, prover: nodeProver(), ticketProver: nodeTicketProver(), chain: { rpcUrl }, expect });
  */
-export function nodeTicketProver(options: NodeProverOptions = {}): Extract<TicketProverOption, () => unknown> {
+export function nodeTicketProver(options: NodeProverOptions = {}): TicketProverFactory {
   return async () => {
     const crsPath = requireCrs(options.crsPath);
     return createNodeTicketProver({ crsPath, backend: options.backend ?? 'auto', ...(options.threads ? { threads: options.threads } : {}) });
+  };
+}
+
+/**
+ * Both factories on ONE bb backend (one native process or WASM instance instead of two), for a
+ * client that pays with account tickets and credits. The backend starts on the first use of
+ * either and stops once the client has destroyed both.
+ *
+ * @example
+ * const { prover, ticketProver } = nodeProvers({ crsPath });
+ * const zk = new ZkCreditsClient({ server, store, prover, ticketProver, chain: { rpcUrl }, expect });
+ */
+export function nodeProvers(options: NodeProverOptions = {}): { prover: () => Promise<SpendProver>; ticketProver: TicketProverFactory } {
+  let shared: Promise<NodeProvers> | undefined;
+  let users = 0;
+  const acquire = async () => {
+    shared ??= createNodeProvers({ crsPath: requireCrs(options.crsPath), backend: options.backend ?? 'auto', ...(options.threads ? { threads: options.threads } : {}) }).catch((error: unknown) => {
+      shared = undefined;
+      throw error;
+    });
+    const provers = await shared;
+    users++;
+    let released = false;
+    const destroy = async () => {
+      if (released) return;
+      released = true;
+      if (--users === 0 && shared) {
+        shared = undefined;
+        await provers.destroy();
+      }
+    };
+    return { provers, destroy };
+  };
+  return {
+    prover: async () => {
+      const { provers, destroy } = await acquire();
+      return { prove: (witness) => provers.credit.prove(witness), destroy };
+    },
+    ticketProver: async () => {
+      const { provers, destroy } = await acquire();
+      return { prove: (witness) => provers.ticket.prove(witness), destroy };
+    },
   };
 }
 
