@@ -43,7 +43,7 @@ export const ERRORS = {
   invalid_fmspc: { status: 400, type: 'invalid_request_error', message: 'fmspc must be exactly 12 hex characters (the 6-byte FMSPC from the PCK certificate in the quote), e.g. ?fmspc=B0C06F000000&ca=platform.' },
   invalid_ca: { status: 400, type: 'invalid_request_error', message: 'ca must be platform or processor (the CA that issued the PCK certificate in the quote).' },
   collateral_not_found: { status: 404, type: 'not_found_error', message: "Intel's PCS has no TCB info for this FMSPC. Check the FMSPC read from the quote's PCK certificate." },
-  invalid_spent_prefix: { status: 400, type: 'invalid_request_error', message: 'prefix must be exactly as many lowercase hex digits as spent_prefix_hex_digits in GET /v2/zkcredits/config (the first digits of the nullifiers wanted, without 0x), e.g. ?prefix=a.' },
+  invalid_spent_prefix: { status: 400, type: 'invalid_request_error', message: 'prefix must be one of spent_prefixes in GET /v2/zkcredits/config: the first lowercase hex digit of the nullifiers wanted, without 0x (nullifiers are below p = 0x3064…, so 0 to 3), e.g. ?prefix=2. Download every bucket.' },
   invalid_spent_cursor: { status: 400, type: 'invalid_request_error', message: 'after must be 0x followed by 64 lowercase hex digits: the "next" value of the previous page.' },
   // credit / proof
   missing_credit: { status: 401, type: 'authentication_error', message: 'No credit attached. Add a "zkcredits" member with your proof to the JSON body, or send a zkc1… credential as the bearer API key.' },

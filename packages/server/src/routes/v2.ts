@@ -4,6 +4,7 @@ import {
   PROOF_BODY_FIELD,
   ROOT_HISTORY_SIZE,
   SPENT_PREFIX_HEX_DIGITS,
+  SPENT_PREFIXES,
   TICKET_VK_SHA256,
   TREE_DEPTH,
   toFieldHex,
@@ -20,7 +21,6 @@ export const SPENT_PATH = '/v2/zkcredits/spent';
 /** Nullifiers per `/spent` page. */
 export const SPENT_PAGE_SIZE = 4096;
 
-const PREFIX = new RegExp(`^[0-9a-f]{${SPENT_PREFIX_HEX_DIGITS}}$`);
 const NULLIFIER = /^0x[0-9a-f]{64}$/;
 const SPENT_QUERY = new Set(['prefix', 'after']);
 
@@ -32,8 +32,12 @@ function spentQuery(req: Request): { prefix: string; after: `0x${string}` | unde
     }
   }
   const { prefix, after } = req.query;
-  if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
-    throw new ApiError('invalid_spent_prefix', { param: 'prefix', details: `got ${JSON.stringify(typeof prefix === 'string' ? prefix.slice(0, 80) : (prefix ?? null))}` });
+  // Only the prefixes a field element can have (nullifiers are below p = 0x3064…): one source, core's list.
+  if (typeof prefix !== 'string' || !SPENT_PREFIXES.includes(prefix)) {
+    throw new ApiError('invalid_spent_prefix', {
+      param: 'prefix',
+      details: `got ${JSON.stringify(typeof prefix === 'string' ? prefix.slice(0, 80) : (prefix ?? null))}; buckets: ${SPENT_PREFIXES.join(', ')}`,
+    });
   }
   if (after === undefined) return { prefix, after: undefined };
   if (typeof after !== 'string' || !NULLIFIER.test(after)) {
@@ -69,6 +73,7 @@ export function v2Routes(deps: { config: Config; chain: ChainView; store: Store;
       root_history_size: ROOT_HISTORY_SIZE,
       request_binding: { method: 'POST', path: CHAT_PATH, body_field: PROOF_BODY_FIELD },
       spent_prefix_hex_digits: SPENT_PREFIX_HEX_DIGITS,
+      spent_prefixes: SPENT_PREFIXES,
       spent_page_size: SPENT_PAGE_SIZE,
       retention_grace_days: config.tickets.graceDays,
       releases_before_cooldown: config.releasesBeforeCooldown,
