@@ -24,7 +24,9 @@ export type SpentFetch = (input: string, init?: RequestInit) => Promise<Response
  * nullifiers each in 0–2, about 0.8% in 3); a prefix from 4 up would always be empty.
  */
 export const SPENT_PREFIXES: readonly string[] = Array.from({ length: 16 ** SPENT_PREFIX_HEX_DIGITS }, (_, i) => i)
-  .filter((i) => BigInt(i) << BigInt(4 * (64 - SPENT_PREFIX_HEX_DIGITS)) < FIELD_MODULUS)
+  // Parenthesised: in `f(x) < FIELD_MODULUS)` SWC (Next's TypeScript transform) took the `<` for a
+  // type argument list and dropped the import as type-only, leaving the web app without it.
+  .filter((i) => (BigInt(i) << BigInt(4 * (64 - SPENT_PREFIX_HEX_DIGITS))) < FIELD_MODULUS)
   .map((i) => i.toString(16).padStart(SPENT_PREFIX_HEX_DIGITS, '0'));
 
 /** Pages of one bucket at most (a sanity bound against a server that never ends a bucket). */
