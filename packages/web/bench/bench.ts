@@ -3,6 +3,9 @@
 //   browser_prove_cold_ms    fresh page: worker start + circuit + CRS load + witness + proof (the
 //                            first leaves sync in between is not counted)
 //   browser_prove_warm_ms    median of the next proofs on the same page: witness + proof only
+//   browser_prove_ticket_warm_ms  median of v2 ticket proofs on the same warm page and bb instance
+//                            (the worker's TicketSpender: journal round trip to the page + witness +
+//                            proof; the first ticket proof, which sets up the circuit, not counted)
 //   browser_leaves_fetch_ms  median of the leaves sync before each of those proofs (GET
 //                            /api/zk/v1/zkcredits/leaves through the app's proxy; the mirror is
 //                            up to date, so one page with no new leaves)
@@ -13,7 +16,16 @@
 //                            fetch) is not either
 import { gzipSync } from 'node:zlib';
 import { ANVIL_KEYS } from '@zkcredits/core/node';
-import { credentialCommitment, generateCredential, initPoseidon2, toFieldHex, waitForReceipt } from '@zkcredits/core';
+import {
+  accountId,
+  credentialCommitment,
+  deriveAccountSecret,
+  generateCredential,
+  initPoseidon2,
+  readAccount,
+  toFieldHex,
+  waitForReceipt,
+} from '@zkcredits/core';
 import { createPublicClient, createWalletClient, http, parseAbi } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
@@ -27,6 +39,7 @@ const abi = parseAbi([
   'function mint(address to, uint256 amount)',
   'function approve(address spender, uint256 value) returns (bool)',
   'function buy(uint256[] commitments, uint256 maxTotal) returns (uint256, uint256)',
+  'function openFlat(uint256 id, uint256 tickets, uint256 maxTotal) returns (uint256, uint256)',
 ]);
 
 function median(xs: number[]): number {
@@ -40,8 +53,10 @@ export async function benchWeb(): Promise<Record<string, number>> {
   const stack = await startStack({ e2ee: true });
   const profile = await launchProfile();
   try {
-    // Credits bought from Node (the purchase UI is covered by the e2e tests).
+    // Credits bought and an account opened from Node (the purchase UI is covered by the e2e tests).
     const creds = Array.from({ length: 1 + WARM_RUNS }, () => generateCredential());
+    const k = deriveAccountSecret(0x5eedn, 0);
+    const id = accountId(k);
     const account = privateKeyToAccount(ANVIL_KEYS[3]);
     const client = createPublicClient({ chain: foundry, transport: http(stack.anvil.rpcUrl) });
     const wallet = createWalletClient({ chain: foundry, account, transport: http(stack.anvil.rpcUrl) });
@@ -49,13 +64,14 @@ export async function benchWeb(): Promise<Record<string, number>> {
       ['mint', stack.token, [account.address, 10n ** 12n]],
       ['approve', stack.token, [stack.pool, 10n ** 12n]],
       ['buy', stack.pool, [creds.map(credentialCommitment), 10n ** 12n]],
+      ['openFlat', stack.pool, [id, BigInt(1 + WARM_RUNS), 10n ** 12n]],
     ] as const) {
       const hash = await wallet.writeContract({ address, abi, functionName, args: args as never });
       await waitForReceipt(client, { hash });
     }
     for (let i = 0; i < 100; i++) {
       const r = await fetch(`${stack.server.url}/v1/zkcredits/leaves?from=0`).then((x) => x.json() as Promise<{ total: number }>);
-      if (r.total >= creds.length) break;
+      if (r.total >= creds.length + 1) break;
       await new Promise((res) => setTimeout(res, 100));
     }
 
@@ -101,6 +117,58 @@ export async function benchWeb(): Promise<Record<string, number>> {
     }, inputs);
     const warm = times.slice(1);
 
+    // Ticket proofs on the same warm worker: the journal is a stub in the page (one ticket each).
+    const slot = await readAccount(client, stack.pool, id);
+    const ticketAccount = {
+      id: 'b'.repeat(32),
+      kind: 'flat',
+      accountId: toFieldHex(id),
+      secret: toFieldHex(k),
+      index: 0,
+      status: 'open',
+      chainId: 31337,
+      contract: stack.pool,
+      tickets: 1 + WARM_RUNS,
+      expiryDay: slot.expiryDay,
+      leafIndex: slot.leafIndex,
+      fromBlock: '0',
+      nextTicket: 0,
+      journal: [],
+      burned: 0,
+      createdAt: Date.now(),
+    };
+    const ticketMs = await page.evaluate(
+      async ({ account, runs, model }) => {
+        type Wire<T> = { ok: true; value: T } | { ok: false; error: { message: string } };
+        type Hooks = {
+          prover(): {
+            ticketSpend(req: unknown, journal: unknown): Promise<Wire<unknown>>;
+          };
+          syncTree(p: unknown): Promise<number>;
+        };
+        const t = (window as unknown as { __zkcTest: Hooks }).__zkcTest;
+        const p = t.prover();
+        await t.syncTree(p);
+        let next = 0;
+        // Assigned, not written as object members: tsx would wrap named functions in a `__name`
+        // helper the page does not have.
+        const journal: Record<string, unknown> = {};
+        journal.takeTicket = async () => ({ ok: true, value: { ticket: next++, account } });
+        journal.settleTicket = async () => ({ ok: true, value: account });
+        const today = Math.floor(Date.now() / 86_400_000);
+        const out: number[] = [];
+        for (let i = 0; i <= runs; i++) {
+          const request = { method: 'POST', path: '/v1/chat/completions', body: { model, messages: [{ role: 'user', content: `ticket ${i}` }], stream: true } };
+          const t0 = performance.now();
+          const r = await p.ticketSpend({ account, request, today }, journal);
+          if (!r.ok) throw new Error(r.error.message);
+          out.push(performance.now() - t0);
+        }
+        return out.slice(1);
+      },
+      { account: ticketAccount, runs: WARM_RUNS, model: MODEL },
+    );
+
     // Attestation verification in the worker (the verifier is loaded on the first run).
     const verifyMs = await page.evaluate(
       async ({ root, model, runs }) => {
@@ -123,6 +191,7 @@ export async function benchWeb(): Promise<Record<string, number>> {
     return {
       browser_prove_cold_ms: Math.round(times[0]!.prove),
       browser_prove_warm_ms: Math.round(median(warm.map((x) => x.prove))),
+      browser_prove_ticket_warm_ms: Math.round(median(ticketMs)),
       browser_leaves_fetch_ms: Math.round(median(warm.map((x) => x.sync)) * 10) / 10,
       web_first_load_kb: Math.round(gz / 1024),
       browser_attest_verify_ms: Math.round(median(verifyMs) * 10) / 10,
