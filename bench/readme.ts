@@ -28,6 +28,12 @@ export const QUOTED_KEYS = [
   'e2ee_overhead_ms',
   'proxy_overhead_ms',
   'cli_cold_first_answer_ms',
+  'prove_ticket_native_ms',
+  'browser_prove_ticket_warm_ms',
+  'gas_open_account',
+  'gas_per_call_100',
+  'gas_slash',
+  'server_rps_v2',
 ] as const;
 
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
@@ -48,6 +54,9 @@ export function renderNumbers(entry: HistoryEntry): string {
     `${r.attest_verify_ms} ms in Node and ${r.browser_attest_verify_ms} ms in the browser; end-to-end encryption costs the client`,
     `${r.e2ee_overhead_ms} ms of CPU for a 1 KB prompt and a 200-token answer. The local proxy adds ${r.proxy_overhead_ms} ms`,
     `over a direct API-key call, and a cold \`zkcredits chat\` prints its first answer byte after ${r.cli_cold_first_answer_ms} ms.`,
+    `Accounts (protocol v2): a ticket proof takes ${r.prove_ticket_native_ms} ms natively and ${r.browser_prove_ticket_warm_ms} ms warm in the`,
+    `browser; opening an account costs ${r.gas_open_account} gas (${r.gas_per_call_100} gas per call for 100 calls), a slash`,
+    `${r.gas_slash} gas, and the server handles ${r.server_rps_v2} ticket-paid requests/s in the same run.`,
     `Every key of every run: \`bench/history.jsonl\`.`,
   ].join('\n');
 }
