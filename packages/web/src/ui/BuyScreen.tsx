@@ -5,7 +5,7 @@ import { useAccount, usePublicClient, useWalletClient } from 'wagmi';
 import { fmt, purchaseCredits, type PurchaseStep } from '../chain/purchase';
 import { chainFor } from '../chain/wagmi';
 import { prover } from '../prover/client';
-import { StepList, WalletAction } from './buy-parts';
+import { QuantityField, StepList, WalletAction } from './buy-parts';
 import { ErrorNotice } from './ErrorNotice';
 import { OpenAccount } from './OpenAccount';
 import { useConfig } from './config-context';
@@ -123,20 +123,7 @@ function BuyCredits({ onDone }: { onDone(): void }) {
     <>
       <div className="grid-2">
         <div className="card stack">
-          <div className="field">
-            <label htmlFor="qty">How many credits?</label>
-            <div className="qty">
-              <button className="btn step" type="button" aria-label="Fewer" onClick={() => setQty((n) => Math.max(1, n - 1))} disabled={busy}>−</button>
-              <input id="qty" className="input num" inputMode="numeric" value={qty} disabled={busy}
-                onChange={(e) => setQty(Math.max(0, Math.min(q?.maxBatch ?? 1024, Number(e.target.value.replace(/\D/g, '')) || 0)))} />
-              <button className="btn step" type="button" aria-label="More" onClick={() => setQty((n) => Math.min(q?.maxBatch ?? 1024, n + 1))} disabled={busy}>+</button>
-            </div>
-            <div className="chips">
-              {PRESETS.map((n) => (
-                <button key={n} type="button" className="chip" aria-pressed={qty === n} onClick={() => setQty(n)} disabled={busy}>{n}</button>
-              ))}
-            </div>
-          </div>
+          <QuantityField id="qty" label="How many credits?" unit="credits" value={qty} max={q?.maxBatch ?? 1024} presets={PRESETS} disabled={busy} onChange={setQty} />
           <div>
             <div className="kv"><span className="k">Price per credit</span><span className="num" data-testid="price">{q ? fmt(q.price, q) : '—'}</span></div>
             <div className="kv"><span className="k">Your balance</span><span className="num" data-testid="balance">{q && isConnected ? fmt(q.balance, q) : '—'}</span></div>

@@ -8,7 +8,7 @@ import { expiryDate } from '../accounts/usable';
 import { fmt } from '../chain/purchase';
 import { chainFor } from '../chain/wagmi';
 import type { AccountRecord } from '../vault';
-import { StepList, WalletAction } from './buy-parts';
+import { QuantityField, StepList, WalletAction } from './buy-parts';
 import { ErrorNotice } from './ErrorNotice';
 import { useConfig } from './config-context';
 import { useQuote } from './hooks';
@@ -137,20 +137,7 @@ export function OpenAccount({ onDone }: { onDone(): void }) {
   return (
     <div className="grid-2">
       <div className="card stack">
-        <div className="field">
-          <label htmlFor="calls">How many calls?</label>
-          <div className="qty">
-            <button className="btn step" type="button" aria-label="Fewer calls" onClick={() => setCalls((n) => Math.max(1, n - 1))} disabled={busy}>−</button>
-            <input id="calls" className="input num" inputMode="numeric" value={calls} disabled={busy}
-              onChange={(e) => setCalls(Math.max(0, Math.min(MAX_TICKETS, Number(e.target.value.replace(/\D/g, '')) || 0)))} />
-            <button className="btn step" type="button" aria-label="More calls" onClick={() => setCalls((n) => Math.min(MAX_TICKETS, n + 1))} disabled={busy}>+</button>
-          </div>
-          <div className="chips">
-            {PRESETS.map((n) => (
-              <button key={n} type="button" className="chip" aria-pressed={calls === n} onClick={() => setCalls(n)} disabled={busy}>{n}</button>
-            ))}
-          </div>
-        </div>
+        <QuantityField id="calls" label="How many calls?" unit="calls" value={calls} max={MAX_TICKETS} presets={PRESETS} disabled={busy} onChange={setCalls} />
         <div>
           <div className="kv"><span className="k">Price per call</span><span className="num" data-testid="call-price">{q && terms ? fmt(terms.pricePerTicket, q) : '—'}</span></div>
           <div className="kv">

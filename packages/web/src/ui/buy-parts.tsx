@@ -62,3 +62,36 @@ export function StepList<S extends string>({ steps, order, step }: { steps: { ke
     </ol>
   );
 }
+
+/**
+ * How many to buy: − / number / + and preset chips, kept within 1..`max` by the buttons (the field
+ * accepts 0 while typing; the pay button refuses it).
+ */
+export function QuantityField({ id, label, unit, value, max, presets, disabled, onChange }: {
+  id: string;
+  label: string;
+  /** What is counted, for the buttons' labels ("credits", "calls"). */
+  unit: string;
+  value: number;
+  max: number;
+  presets: readonly number[];
+  disabled: boolean;
+  onChange(next: number | ((n: number) => number)): void;
+}) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <div className="qty">
+        <button className="btn step" type="button" aria-label={`Fewer ${unit}`} onClick={() => onChange((n) => Math.max(1, n - 1))} disabled={disabled}>−</button>
+        <input id={id} className="input num" inputMode="numeric" value={value} disabled={disabled}
+          onChange={(e) => onChange(Math.max(0, Math.min(max, Number(e.target.value.replace(/\D/g, '')) || 0)))} />
+        <button className="btn step" type="button" aria-label={`More ${unit}`} onClick={() => onChange((n) => Math.min(max, n + 1))} disabled={disabled}>+</button>
+      </div>
+      <div className="chips">
+        {presets.map((n) => (
+          <button key={n} type="button" className="chip" aria-pressed={value === n} onClick={() => onChange(n)} disabled={disabled}>{n}</button>
+        ))}
+      </div>
+    </div>
+  );
+}
