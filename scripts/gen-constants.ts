@@ -22,9 +22,18 @@ interface ProtocolConstants {
     slope: string;
     ticketNullifier: string;
     accountKey: string;
+    accountMetered: string;
+    pre: string;
+    state: string;
   };
   emptyLeaf: string;
-  v2: { rangeBits: number; maxTickets: number; maxTtlDays: number; spentPrefixHexDigits: number };
+  v2: {
+    rangeBits: number;
+    maxTickets: number;
+    maxTtlDays: number;
+    spentPrefixHexDigits: number;
+    metered: { amountBits: number; laneShift: number; maxLanesLog2: number; solvencyBits: number };
+  };
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,6 +58,22 @@ const files: Record<string, string> = {
     `pub global TAG_ID: Field = ${c.domainTags.id};\n` +
     `pub global TAG_SLOPE: Field = ${c.domainTags.slope};\n` +
     `pub global TAG_NF: Field = ${c.domainTags.ticketNullifier};\n`,
+  'circuits/metered/src/constants.nr':
+    header('//') +
+    `pub global TREE_DEPTH: u32 = ${c.treeDepth};\n` +
+    `pub global RANGE_BITS: u32 = ${c.v2.rangeBits};\n` +
+    `pub global AMOUNT_BITS: u32 = ${c.v2.metered.amountBits};\n` +
+    `pub global LANE_SHIFT_BITS: u32 = ${c.v2.metered.laneShift};\n` +
+    `pub global SOLVENCY_BITS: u32 = ${c.v2.metered.solvencyBits};\n` +
+    `pub global TWO_POW_AMOUNT_BITS: Field = ${2n ** BigInt(c.v2.metered.amountBits)};\n` +
+    `pub global TWO_POW_LANE_SHIFT: Field = ${2n ** BigInt(c.v2.metered.laneShift)};\n` +
+    `pub global TAG_NODE: Field = ${c.domainTags.node};\n` +
+    `pub global TAG_ACCOUNT_M: Field = ${c.domainTags.accountMetered};\n` +
+    `pub global TAG_ID: Field = ${c.domainTags.id};\n` +
+    `pub global TAG_SLOPE: Field = ${c.domainTags.slope};\n` +
+    `pub global TAG_NF: Field = ${c.domainTags.ticketNullifier};\n` +
+    `pub global TAG_PRE: Field = ${c.domainTags.pre};\n` +
+    `pub global TAG_STATE: Field = ${c.domainTags.state};\n`,
   'contracts/src/generated/ProtocolConstants.sol':
     header('//') +
     `// SPDX-License-Identifier: MIT\npragma solidity ^0.8.24;\n\n` +
@@ -82,6 +107,12 @@ const files: Record<string, string> = {
     `    uint256 internal constant MAX_TICKETS = ${c.v2.maxTickets};\n` +
     `    /// @notice Longest account lifetime in days (the circuit range-checks expiry - today to ${c.v2.rangeBits} bits).\n` +
     `    uint256 internal constant MAX_TTL_DAYS = ${c.v2.maxTtlDays};\n` +
+    `    /// @notice Domain tag of v2 metered account leaves \`H(TAG_ACCOUNT_M, id, dLane, lanesLog2, sLane, expiryDay)\`.\n` +
+    `    uint256 internal constant TAG_ACCOUNT_M = ${hex32(c.domainTags.accountMetered)};\n` +
+    `    /// @notice Metered amounts (dLane, sLane, cMax) are counts of price units below 2^AMOUNT_BITS.\n` +
+    `    uint256 internal constant AMOUNT_BITS = ${c.v2.metered.amountBits};\n` +
+    `    /// @notice Largest lanesLog2 of a metered account (at most 2^MAX_LANES_LOG2 lanes).\n` +
+    `    uint256 internal constant MAX_LANES_LOG2 = ${c.v2.metered.maxLanesLog2};\n` +
     `}\n`,
   'packages/core/src/generated/constants.ts':
     header('//') +
@@ -103,7 +134,14 @@ const files: Record<string, string> = {
     `export const V2_RANGE_BITS = ${c.v2.rangeBits} as const;\n` +
     `export const MAX_TICKETS = ${c.v2.maxTickets} as const;\n` +
     `export const MAX_TTL_DAYS = ${c.v2.maxTtlDays} as const;\n` +
-    `export const SPENT_PREFIX_HEX_DIGITS = ${c.v2.spentPrefixHexDigits} as const;\n`,
+    `export const SPENT_PREFIX_HEX_DIGITS = ${c.v2.spentPrefixHexDigits} as const;\n` +
+    `export const TAG_ACCOUNT_M = ${BigInt(c.domainTags.accountMetered)}n;\n` +
+    `export const TAG_PRE = ${BigInt(c.domainTags.pre)}n;\n` +
+    `export const TAG_STATE = ${BigInt(c.domainTags.state)}n;\n` +
+    `export const METERED_AMOUNT_BITS = ${c.v2.metered.amountBits} as const;\n` +
+    `export const METERED_LANE_SHIFT = ${c.v2.metered.laneShift} as const;\n` +
+    `export const METERED_MAX_LANES_LOG2 = ${c.v2.metered.maxLanesLog2} as const;\n` +
+    `export const METERED_SOLVENCY_BITS = ${c.v2.metered.solvencyBits} as const;\n`,
 };
 
 const check = process.argv.includes('--check');

@@ -33,4 +33,10 @@ library ProtocolConstants {
     uint256 internal constant MAX_TICKETS = 65535;
     /// @notice Longest account lifetime in days (the circuit range-checks expiry - today to 16 bits).
     uint256 internal constant MAX_TTL_DAYS = 65535;
+    /// @notice Domain tag of v2 metered account leaves `H(TAG_ACCOUNT_M, id, dLane, lanesLog2, sLane, expiryDay)`.
+    uint256 internal constant TAG_ACCOUNT_M = 0x000000000000000000007a6b637265646974732e76322e6163636f756e745f6d;
+    /// @notice Metered amounts (dLane, sLane, cMax) are counts of price units below 2^AMOUNT_BITS.
+    uint256 internal constant AMOUNT_BITS = 40;
+    /// @notice Largest lanesLog2 of a metered account (at most 2^MAX_LANES_LOG2 lanes).
+    uint256 internal constant MAX_LANES_LOG2 = 3;
 }

@@ -13,6 +13,12 @@ export type ZkCreditsErrorCode =
   | 'vk_mismatch'
   | 'contract_error'
   | 'invalid_manifest'
+  /** A metered lane state whose signature does not verify under the deployment's on-chain state key. */
+  | 'state_signature_invalid'
+  /** A metered lane whose balance cannot pay the worst case of a call (C_max). */
+  | 'insufficient_balance'
+  /** A metered lane whose penalties reached its stake: no proof on it can be made. */
+  | 'lane_frozen'
   /** The proving/verifying backend itself failed (a bb process died, its socket closed): not the input's fault. */
   | 'backend_failed';
 

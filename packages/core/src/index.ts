@@ -4,6 +4,7 @@
 export * from './generated/constants.js';
 export { creditCircuit, CREDIT_CIRCUIT_GATES, CREDIT_CIRCUIT_SIZE, CREDIT_VK_SHA256 } from './generated/circuit.js';
 export { ticketCircuit, TICKET_CIRCUIT_GATES, TICKET_CIRCUIT_SIZE, TICKET_VK_SHA256 } from './generated/ticket-circuit.js';
+export { meteredCircuit, METERED_CIRCUIT_GATES, METERED_CIRCUIT_SIZE, METERED_VK_SHA256 } from './generated/metered-circuit.js';
 export {
   ZkCreditsError,
   FieldError,
@@ -57,6 +58,47 @@ export {
 } from './v2/ticket-payload.js';
 export { buildTicketWitness, type FlatAccountTerms } from './v2/ticket-witness.js';
 export type { AccountStore } from './v2/account-store.js';
+export {
+  MAX_METERED_AMOUNT,
+  assertAmount,
+  assertMeteredTerms,
+  meteredAccountLeaf,
+  meteredTicket,
+  meteredShare,
+  meteredNullifier,
+  stateCommitment,
+  stateMessage,
+  type MeteredTerms,
+  type LaneStateOpening,
+} from './v2/metered.js';
+export {
+  STATE_KEY_ORDER,
+  generateStateSecret,
+  statePublicKey,
+  isStatePublicKey,
+  signState,
+  verifyStateSignature,
+  signatureLimbs,
+  type StatePublicKey,
+  type StateSignature,
+} from './v2/state-key.js';
+export {
+  encodeMeteredPayload,
+  decodeMeteredPayload,
+  isMeteredPayload,
+  type MeteredPayload,
+  type MeteredProof,
+  type MeteredPublicInputs,
+} from './v2/metered-payload.js';
+export { encodeSignedState, decodeSignedState, type SignedState, type SignedStateWire } from './v2/signed-state.js';
+export {
+  buildMeteredWitness,
+  laneStanding,
+  type MeteredAccountTerms,
+  type LaneState,
+  type MeteredWitness,
+  type PendingLaneState,
+} from './v2/metered-witness.js';
 export type { AccountRecord, AccountStatus, AccountPatch, TicketOutcome } from './vault/account-record.js';
 export {
   TicketSpender,

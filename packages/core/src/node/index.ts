@@ -10,7 +10,7 @@ export {
   CRS_G1_SHA256,
   CRS_G2_SHA256,
 } from './crs.js';
-export { createNodeProver, createNodeTicketProver, createNodeProvers, type CreateNodeProverParameters, type NodeProvers } from './prover.js';
+export { createNodeProver, createNodeTicketProver, createNodeMeteredProver, createNodeProvers, type CreateNodeProverParameters, type NodeProvers } from './prover.js';
 export { writeWithBackpressure } from './http-write.js';
 export { startAnvil, freePort, anvilBinary, ANVIL_KEYS, type Anvil } from './anvil.js';
 export { deployContracts, DeployError, type Deployment as ContractDeployment } from '../deploy.js';

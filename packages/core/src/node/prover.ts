@@ -1,6 +1,7 @@
 import { findBbBinary } from '@aztec/bb.js';
 import { CreditProver, CREDIT_CRS_POINTS, type CreateProverParameters } from '../prover/prover.js';
 import { TicketProver, TICKET_CRS_POINTS } from '../prover/ticket-prover.js';
+import { MeteredProver, METERED_CRS_POINTS } from '../prover/metered-prover.js';
 import { createBackend, type BackendKind } from '../prover/backend.js';
 import { ZkCreditsError } from '../errors.js';
 import { loadCrs, resolveCrsPath } from './crs.js';
@@ -37,18 +38,24 @@ export async function createNodeTicketProver(params: CreateNodeProverParameters 
   return TicketProver.create(nodeBackend(params, TICKET_CRS_POINTS));
 }
 
-/** A credit and a ticket prover sharing one bb backend (the server's verifier slots); `destroy` ends both. */
-export type NodeProvers = { kind: BackendKind; credit: CreditProver; ticket: TicketProver; destroy(): Promise<void> };
+/** A `MeteredProver` (protocol v2 metered calls) for Node, like `createNodeProver`. */
+export async function createNodeMeteredProver(params: CreateNodeProverParameters = {}): Promise<MeteredProver> {
+  return MeteredProver.create(nodeBackend(params, METERED_CRS_POINTS));
+}
 
-/** One Node bb backend (as `createNodeProver` picks it) serving both the credit and the ticket circuit. */
+/** A credit, a ticket and a metered prover sharing one bb backend (the server's verifier slots); `destroy` ends all. */
+export type NodeProvers = { kind: BackendKind; credit: CreditProver; ticket: TicketProver; metered: MeteredProver; destroy(): Promise<void> };
+
+/** One Node bb backend (as `createNodeProver` picks it) serving the credit, ticket and metered circuits. */
 export async function createNodeProvers(params: CreateNodeProverParameters = {}): Promise<NodeProvers> {
-  const points = Math.max(CREDIT_CRS_POINTS, TICKET_CRS_POINTS);
+  const points = Math.max(CREDIT_CRS_POINTS, TICKET_CRS_POINTS, METERED_CRS_POINTS);
   const backendParams = nodeBackend(params, points);
   const backend = await createBackend({ ...backendParams, numPoints: points });
   try {
     const credit = await CreditProver.create({ ...backendParams, backend });
     const ticket = await TicketProver.create({ ...backendParams, backend });
-    return { kind: backendParams.kind, credit, ticket, destroy: () => backend.destroy() };
+    const metered = await MeteredProver.create({ ...backendParams, backend });
+    return { kind: backendParams.kind, credit, ticket, metered, destroy: () => backend.destroy() };
   } catch (error) {
     await backend.destroy();
     throw error;
