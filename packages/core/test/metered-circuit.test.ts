@@ -1,5 +1,6 @@
 // The v2 metered circuit with real UltraHonk proofs and real Grumpkin Schnorr signatures: a lane's
 // state chain from genesis through server-signed states, and every way the issue says it must refuse.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MerkleTree,
@@ -16,6 +17,7 @@ import {
   generateStateSecret,
   meteredAccountLeaf,
   meteredShare,
+  meteredTicket,
   signState,
   stateCommitment,
   stateMessage,
@@ -29,6 +31,19 @@ import {
 } from '../src/index.js';
 import { PROOF_BYTES, type MeteredProver } from '../src/prover/index.js';
 import { createNodeMeteredProver } from '../src/node/index.js';
+
+type Hex = string;
+const vectors = (
+  JSON.parse(readFileSync(new URL('../../../protocol/v2-vectors.json', import.meta.url), 'utf8')) as {
+    metered: {
+      stateKey: { x: Hex; y: Hex };
+      stateSecret: Hex;
+      accounts: { k: Hex; id: Hex; dLane: number; lanesLog2: number; sLane: number; expiryDay: number; leaf: Hex }[];
+      tickets: { k: Hex; lane: number; n: number; ticket: string; nullifier: Hex; x: Hex; y: Hex }[];
+      states: { k: Hex; opening: { lane: number; balance: number; penalties: number; n: number; salt: Hex }; cm: Hex; r: number; p: number; message: Hex; sig: { rx: Hex; ry: Hex; s: Hex } }[];
+    };
+  }
+).metered;
 
 const TODAY = 20_400;
 const C_MAX = 100;
@@ -155,6 +170,37 @@ describe('metered circuit (real UltraHonk proofs, real Schnorr signatures)', () 
     const { witness } = buildMeteredWitness(account, tree, signed(genesis.next, account.k, 30, account.terms.sLane - 1), call(X2));
     expect(await prover.verify(await prover.prove(witness))).toBe(true);
     await cannotProve(forge(witness, { p: account.terms.sLane, sig: (frozen as Extract<LaneState, { kind: 'signed' }>).sig }));
+  });
+
+  it('protocol/v2-vectors.json (metered): TS recomputes every value, and the circuit proves the next call from the vector states', async () => {
+    const key = { x: BigInt(vectors.stateKey.x), y: BigInt(vectors.stateKey.y) };
+    expect(statePublicKey(BigInt(vectors.stateSecret))).toEqual(key);
+    for (const a of vectors.accounts) {
+      expect(accountId(BigInt(a.k))).toBe(BigInt(a.id));
+      expect(meteredAccountLeaf(BigInt(a.id), a)).toBe(BigInt(a.leaf));
+    }
+    for (const t of vectors.tickets) {
+      expect(meteredTicket(t.lane, t.n)).toBe(BigInt(t.ticket));
+      expect(meteredShare(BigInt(t.k), t.lane, t.n, BigInt(t.x))).toEqual({ nullifier: BigInt(t.nullifier), y: BigInt(t.y) });
+    }
+    const vectorTree = MerkleTree.fromLeaves(vectors.accounts.map((a) => BigInt(a.leaf)));
+    for (const [i, v] of vectors.states.entries()) {
+      const opening = { ...v.opening, salt: BigInt(v.opening.salt) };
+      const k = BigInt(v.k);
+      expect(stateCommitment(k, opening)).toBe(BigInt(v.cm));
+      expect(stateMessage(BigInt(v.cm), v.r, v.p)).toBe(BigInt(v.message));
+      const sig = { rx: BigInt(v.sig.rx), ry: BigInt(v.sig.ry), s: BigInt(v.sig.s) };
+      expect(verifyStateSignature(key, BigInt(v.message), sig)).toBe(true);
+      const a = vectors.accounts[i]!;
+      const state: LaneState = { kind: 'signed', opening, r: v.r, p: v.p, sig };
+      const vectorCall = { x: X, today: a.expiryDay, cMax: 50_000, stateKey: key, saltNew: 0x99n };
+      if (i === 0) {
+        expect(await prover.verify(await prover.prove(buildMeteredWitness({ k, terms: a }, vectorTree, state, vectorCall).witness))).toBe(true);
+      } else {
+        // The second vector spent its lane and was penalised up to its stake: frozen.
+        expect(() => buildMeteredWitness({ k, terms: a }, vectorTree, state, vectorCall)).toThrow(expect.objectContaining({ code: 'lane_frozen' }));
+      }
+    }
   });
 
   it('signs and verifies Grumpkin Schnorr signatures; any change to message, key or signature fails', () => {

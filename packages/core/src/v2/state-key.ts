@@ -84,10 +84,11 @@ function challenge(rx: bigint, ry: bigint, message: bigint): bigint {
 /**
  * Signs the field element `message`. The nonce is hedged: SHA-512 of the key, the message and 32 fresh
  * random bytes, so a broken RNG still never repeats a nonce for two messages (which would leak sk).
+ * `entropy` replaces the random bytes for reproducible test vectors only.
  */
-export function signState(sk: bigint, message: bigint): StateSignature {
+export function signState(sk: bigint, message: bigint, entropy: Uint8Array = globalThis.crypto.getRandomValues(new Uint8Array(32))): StateSignature {
   assertSecret(sk);
-  const entropy = globalThis.crypto.getRandomValues(new Uint8Array(32));
+  if (entropy.length !== 32) throw new ZkCreditsError('invalid_request', 'signing entropy must be 32 bytes');
   const skBytes = new Uint8Array(32);
   let v = sk;
   for (let i = 31; i >= 0; i--, v >>= 8n) skBytes[i] = Number(v & 0xffn);
