@@ -1,12 +1,10 @@
 'use client';
 import { useState } from 'react';
-import type { Hash } from 'viem';
-import { useAccount, usePublicClient, useWalletClient } from 'wagmi';
+import { usePublicClient, useWalletClient } from 'wagmi';
 import { fmt, purchaseCredits, type PurchaseStep } from '../chain/purchase';
 import { chainFor } from '../chain/wagmi';
 import { prover } from '../prover/client';
-import { QuantityField, StepList, WalletAction } from './buy-parts';
-import { ErrorNotice } from './ErrorNotice';
+import { BalanceRow, PayPanel, QuantityField, StepsCard, paymentSteps, usePurchase, useShort } from './buy-parts';
 import { OpenAccount } from './OpenAccount';
 import { useConfig } from './config-context';
 import { useQuote } from './hooks';
@@ -53,43 +51,29 @@ function BuyCredits({ onDone }: { onDone(): void }) {
   const config = useConfig();
   const chain = chainFor(config.chainId);
   const vault = useUnlockedVault();
-  const { refresh } = useVault();
-  const { isConnected } = useAccount();
   const publicClient = usePublicClient({ chainId: config.chainId });
   const { data: walletClient } = useWalletClient({ chainId: config.chainId });
-  const quote = useQuote();
+  const purchase = usePurchase<PurchaseStep, number>('done');
+  const { quote, step, busy, result: bought } = purchase;
   const [qty, setQtyRaw] = useState(10);
   const setQty = (next: number | ((n: number) => number)) => {
-    setBought(null);
-    setStep(null);
+    purchase.reset();
     setQtyRaw(next);
   };
   const [usePermit, setUsePermit] = useState(true);
-  const [step, setStep] = useState<PurchaseStep | null>(null);
-  const [txHash, setTxHash] = useState<Hash | undefined>();
-  const [error, setError] = useState<unknown>(null);
-  const [bought, setBought] = useState<number | null>(null);
 
   const q = quote.data;
   const total = q ? q.price * BigInt(qty || 0) : 0n;
-  const permit = !!q?.permit && usePermit;
-  const busy = step !== null && step !== 'done';
-  const short = !!q && isConnected && q.balance < total;
-
+  const short = useShort(q, total);
   const steps: { key: PurchaseStep[]; label: string }[] = [
     { key: ['prepare', 'generate'], label: 'Create credit secrets on this device' },
     { key: ['save'], label: 'Save them in your encrypted vault' },
-    ...(permit ? [{ key: ['sign'] as PurchaseStep[], label: 'Sign the payment permit in your wallet' }] : [{ key: ['approve'] as PurchaseStep[], label: `Allow the contract to take ${q ? fmt(total, q) : 'the total'}` }]),
-    { key: ['send'], label: 'Confirm the purchase in your wallet' },
-    { key: ['confirm'], label: `Wait for ${chain.name} to confirm` },
+    ...paymentSteps(!!q?.permit && usePermit, q ? fmt(total, q) : 'the total', 'Confirm the purchase in your wallet', chain.name),
   ];
   const order: PurchaseStep[] = ['prepare', 'generate', 'save', 'approve', 'sign', 'send', 'confirm', 'done'];
 
-  async function buy() {
-    setError(null);
-    setBought(null);
-    setTxHash(undefined);
-    try {
+  const buy = () =>
+    purchase.pay(async (onStep) => {
       if (!walletClient || !publicClient) throw new Error('Connect your wallet first.');
       const confirmed = await purchaseCredits({
         publicClient,
@@ -102,63 +86,47 @@ function BuyCredits({ onDone }: { onDone(): void }) {
         usePermit,
         expectedPrice: q?.price,
         token: config.token,
-        onStep(s, info) {
-          setStep(s);
-          if (info?.txHash) setTxHash(info.txHash);
-          refresh();
-        },
+        onStep,
       });
-      setBought(confirmed.length);
-      setStep('done');
-      await quote.refetch();
-    } catch (err) {
-      setError(err);
-      setStep(null);
-    } finally {
-      refresh();
-    }
-  }
+      return confirmed.length;
+    });
 
   return (
-    <>
-      <div className="grid-2">
-        <div className="card stack">
-          <QuantityField id="qty" label="How many credits?" unit="credits" value={qty} max={q?.maxBatch ?? 1024} presets={PRESETS} disabled={busy} onChange={setQty} />
-          <div>
-            <div className="kv"><span className="k">Price per credit</span><span className="num" data-testid="price">{q ? fmt(q.price, q) : '—'}</span></div>
-            <div className="kv"><span className="k">Your balance</span><span className="num" data-testid="balance">{q && isConnected ? fmt(q.balance, q) : '—'}</span></div>
-            <div className="kv total"><span>Total</span><span className="num" data-testid="total">{q ? fmt(total, q) : '—'}</span></div>
-          </div>
-          {q?.permit && (
-            <label className="row small muted" style={{ cursor: 'pointer' }}>
-              <input type="checkbox" checked={usePermit} onChange={(e) => setUsePermit(e.target.checked)} disabled={busy} />
-              Pay with one signature and one transaction (permit)
-            </label>
-          )}
-          {quote.error && <ErrorNotice error={quote.error} />}
-          {short && <div className="notice warn">Not enough {q!.symbol}: you have {fmt(q!.balance, q!)}, this purchase costs {fmt(total, q!)}.</div>}
-          <ErrorNotice error={error} />
-          {bought !== null && <div className="notice ok" role="status">{bought} credits added to your vault. You can start chatting.</div>}
-          <WalletAction onError={setError}>
-            {bought !== null ? (
-              <button className="btn primary block" type="button" onClick={onDone}>Start chatting</button>
-            ) : (
-              <button className="btn primary block" type="button" onClick={buy} disabled={busy || !q || qty < 1 || short} data-testid="buy">
-                {busy && <span className="spinner" />}
-                {busy ? 'Buying…' : q ? `Buy ${qty} credit${qty === 1 ? '' : 's'} for ${fmt(total, q)}` : 'Loading price…'}
-              </button>
-            )}
-          </WalletAction>
+    <div className="grid-2">
+      <div className="card stack">
+        <QuantityField id="qty" label="How many credits?" unit="credits" value={qty} max={q?.maxBatch ?? 1024} presets={PRESETS} disabled={busy} onChange={setQty} />
+        <div>
+          <div className="kv"><span className="k">Price per credit</span><span className="num" data-testid="price">{q ? fmt(q.price, q) : '—'}</span></div>
+          <BalanceRow quote={q} />
+          <div className="kv total"><span>Total</span><span className="num" data-testid="total">{q ? fmt(total, q) : '—'}</span></div>
         </div>
-        <div className="card stack">
-          <h3>What happens</h3>
-          <StepList steps={steps} order={order} step={step} />
-          {txHash && <div className="small muted">Transaction <span className="mono">{txHash.slice(0, 10)}…{txHash.slice(-6)}</span></div>}
-          <p className="small muted" style={{ margin: 0 }}>
-            Your credits are saved before anything is paid. If this tab closes mid-purchase, they are recovered from the chain next time you unlock.
-          </p>
-        </div>
+        <PayPanel
+          quote={q}
+          quoteError={quote.error}
+          total={total}
+          what="purchase"
+          usePermit={usePermit}
+          setUsePermit={setUsePermit}
+          busy={busy}
+          error={purchase.error}
+          setError={purchase.setError}
+          success={bought !== null && <div className="notice ok" role="status">{bought} credits added to your vault. You can start chatting.</div>}
+          onDone={onDone}
+          payButton={
+            <button className="btn primary block" type="button" onClick={buy} disabled={busy || !q || qty < 1 || short} data-testid="buy">
+              {busy && <span className="spinner" />}
+              {busy ? 'Buying…' : q ? `Buy ${qty} credit${qty === 1 ? '' : 's'} for ${fmt(total, q)}` : 'Loading price…'}
+            </button>
+          }
+        />
       </div>
-    </>
+      <StepsCard
+        steps={steps}
+        order={order}
+        step={step}
+        txHash={purchase.txHash}
+        note="Your credits are saved before anything is paid. If this tab closes mid-purchase, they are recovered from the chain next time you unlock."
+      />
+    </div>
   );
 }

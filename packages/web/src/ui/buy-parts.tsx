@@ -1,10 +1,151 @@
 'use client';
 import { ConnectButton } from '@rainbow-me/rainbowkit';
-import type { ReactNode } from 'react';
+import { useCallback, useState, type ReactNode } from 'react';
+import type { Hash } from 'viem';
 import { useAccount, useChainId, useSwitchChain } from 'wagmi';
+import { fmt, type Quote } from '../chain/purchase';
 import { chainFor } from '../chain/wagmi';
+import { ErrorNotice } from './ErrorNotice';
 import { useConfig } from './config-context';
+import { useQuote } from './hooks';
+import { useVault } from './vault-context';
 import { FIND_WALLET_URL, useWalletPresence } from './wallet-presence';
+
+/** A purchase's progress callback, as core's and the app's payment flows call it. */
+export type OnStep<S extends string> = (step: S, info?: { txHash?: Hash }) => void;
+
+/**
+ * The state of one purchase (credits, an account, a metered account) and the one place its
+ * outcome is handled: `pay(fn)` clears the last outcome, runs `fn` with a step callback that
+ * re-renders the vault, and ends in exactly one of `result` (step `done`, quote refreshed) or
+ * `error` (step cleared). `reset()` forgets a finished purchase when the order changes.
+ */
+export function usePurchase<S extends string, R>(done: S) {
+  const { refresh } = useVault();
+  const quote = useQuote();
+  const [step, setStep] = useState<S | null>(null);
+  const [txHash, setTxHash] = useState<Hash | undefined>();
+  const [error, setError] = useState<unknown>(null);
+  const [result, setResult] = useState<R | null>(null);
+
+  const onStep = useCallback<OnStep<S>>(
+    (s, info) => {
+      setStep(s);
+      if (info?.txHash) setTxHash(info.txHash);
+      refresh();
+    },
+    [refresh],
+  );
+
+  /** Runs one payment; its errors end up in `error`, never thrown. */
+  const pay = async (fn: (onStep: OnStep<S>) => Promise<R>): Promise<void> => {
+    setError(null);
+    setResult(null);
+    setTxHash(undefined);
+    try {
+      const value = await fn(onStep);
+      setResult(() => value);
+      setStep(done);
+      await quote.refetch();
+    } catch (err) {
+      setError(err);
+      setStep(null);
+    } finally {
+      refresh();
+    }
+  };
+
+  const reset = useCallback(() => {
+    setResult(null);
+    setStep(null);
+  }, []);
+
+  return { quote, step, txHash, error, setError, result, busy: step !== null && step !== done, pay, reset };
+}
+
+/**
+ * The pay half of a purchase card: the permit choice, the quote's and the purchase's errors, a
+ * warning when the wallet holds too little, the outcome, and the wallet's action (connect, switch
+ * chain, then the pay button, or "Start chatting" once paid).
+ */
+export function PayPanel({ quote, quoteError, total, what, usePermit, setUsePermit, busy, error, setError, success, onDone, payButton }: {
+  quote: Quote | undefined;
+  quoteError: unknown;
+  /** What the purchase costs (token base units). */
+  total: bigint;
+  /** The purchase in words, for "this … costs" ("purchase", "account"). */
+  what: string;
+  usePermit: boolean;
+  setUsePermit(on: boolean): void;
+  busy: boolean;
+  error: unknown;
+  setError(error: unknown): void;
+  /** The outcome once paid (a status notice), else null. */
+  success: ReactNode;
+  onDone(): void;
+  payButton: ReactNode;
+}) {
+  const short = useShort(quote, total);
+  return (
+    <>
+      {quote?.permit && (
+        <label className="row small muted" style={{ cursor: 'pointer' }}>
+          <input type="checkbox" checked={usePermit} onChange={(e) => setUsePermit(e.target.checked)} disabled={busy} />
+          Pay with one signature and one transaction (permit)
+        </label>
+      )}
+      {quoteError ? <ErrorNotice error={quoteError} /> : null}
+      {short && quote && <div className="notice warn">Not enough {quote.symbol}: you have {fmt(quote.balance, quote)}, this {what} costs {fmt(total, quote)}.</div>}
+      <ErrorNotice error={error} />
+      {success}
+      <WalletAction onError={setError}>
+        {success ? <button className="btn primary block" type="button" onClick={onDone}>Start chatting</button> : payButton}
+      </WalletAction>
+    </>
+  );
+}
+
+/** "Your balance": the wallet's token balance once connected. */
+export function BalanceRow({ quote }: { quote: Quote | undefined }) {
+  const { isConnected } = useAccount();
+  return <div className="kv"><span className="k">Your balance</span><span className="num" data-testid="balance">{quote && isConnected ? fmt(quote.balance, quote) : '—'}</span></div>;
+}
+
+/** Whether the connected wallet holds less than `total` (the pay button is disabled then). */
+export function useShort(quote: Quote | undefined, total: bigint): boolean {
+  const { isConnected } = useAccount();
+  return !!quote && isConnected && quote.balance < total;
+}
+
+/** The wallet's part of every payment, the same for credits and accounts. */
+type PayStep = 'approve' | 'sign' | 'send' | 'confirm';
+
+/** The wallet steps of a payment: a permit signature or an approval of `total`, the transaction, its confirmation. */
+export function paymentSteps(permit: boolean, total: string, send: string, chainName: string): { key: PayStep[]; label: string }[] {
+  return [
+    permit ? { key: ['sign'], label: 'Sign the payment permit in your wallet' } : { key: ['approve'], label: `Allow the contract to take ${total}` },
+    { key: ['send'], label: send },
+    { key: ['confirm'], label: `Wait for ${chainName} to confirm` },
+  ];
+}
+
+/** The "What happens" card: the steps, the transaction once sent, and a note. */
+export function StepsCard<S extends string>({ steps, order, step, txHash, note }: {
+  steps: { key: S[]; label: string }[];
+  order: readonly S[];
+  step: S | null;
+  txHash: Hash | undefined;
+  note: ReactNode;
+}) {
+  return (
+    <div className="card stack">
+      <h3>What happens</h3>
+      <StepList steps={steps} order={order} step={step} />
+      {txHash && <div className="small muted">Transaction <span className="mono">{txHash.slice(0, 10)}…{txHash.slice(-6)}</span></div>}
+      <p className="small muted" style={{ margin: 0 }}>{note}</p>
+    </div>
+  );
+}
 
 /**
  * The wallet part of a purchase: no wallet in this browser (where to find one), connect, switch
