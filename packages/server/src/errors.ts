@@ -47,7 +47,7 @@ export const ERRORS = {
   invalid_spent_cursor: { status: 400, type: 'invalid_request_error', message: 'after must be 0x followed by 64 lowercase hex digits: the "next" value of the previous page.' },
   // credit / proof
   missing_credit: { status: 401, type: 'authentication_error', message: 'No credit attached. Add a "zkcredits" member with your proof to the JSON body, or send a zkc1… credential as the bearer API key.' },
-  invalid_proof_payload: { status: 400, type: 'invalid_request_error', message: 'The "zkcredits" member is malformed. Expected {"proof": base64, "root": 0x+64 hex, "nullifier_hash": 0x+64 hex} (v1 credit) or {"v": 2, "kind": "flat", "proof": base64, "root", "nullifier", "y": 0x+64 hex, "today": UTC day number} (v2 ticket).' },
+  invalid_proof_payload: { status: 400, type: 'invalid_request_error', message: 'The "zkcredits" member is malformed. Expected {"proof": base64, "root": 0x+64 hex, "nullifier_hash": 0x+64 hex} (v1 credit), {"v": 2, "kind": "flat", "proof": base64, "root", "nullifier", "y": 0x+64 hex, "today": UTC day number} (v2 ticket) or {"v": 2, "kind": "metered", "proof", "root", "nullifier", "y", "today", "cm_new"} (v2 metered call).' },
   invalid_field: { status: 400, type: 'invalid_request_error', message: 'A field element is not canonical. Send 0x followed by exactly 64 hex digits, below the BN254 scalar field modulus.' },
   invalid_proof: { status: 401, type: 'authentication_error', message: 'The proof does not verify for this request. Prove again over exactly the JSON body you send (without "zkcredits"), for this server\'s chain id and contract.' },
   unknown_root: { status: 403, type: 'permission_error', message: 'The proof\'s root is not a root of this deployment\'s tree. If you just bought the credit, wait for the purchase to be confirmed and retry; otherwise sync the tree from GET /v1/zkcredits/leaves and prove again.' },
@@ -62,6 +62,9 @@ export const ERRORS = {
   ticket_reused: { status: 409, type: 'conflict_error', message: 'This ticket was already used for this exact request and answered; answers are never stored, so there is nothing to send again. Use the next ticket of the account. Never send a used ticket with another request: that publishes the account secret and the account is slashed.' },
   ticket_in_use: { status: 409, type: 'conflict_error', message: 'A request with this ticket is in progress. If it fails, the ticket can be used again for this exact request only: retry the byte-identical request after the delay in the Retry-After header, never another request with this ticket.' },
   account_revoked: { status: 403, type: 'permission_error', message: 'This account is revoked: one of its tickets was used for two different requests, which reveals the account secret, and the evidence is published on-chain (slash). Its remaining tickets are refused; open a new account.' },
+  state_pending: { status: 409, type: 'conflict_error', message: 'This metered call is reserved and its signed state is not ready yet. Ask GET /v2/zkcredits/state/{nullifier} again after the delay in the Retry-After header; never send the lane\'s next call before the state arrived.' },
+  policy_violation: { status: 403, type: 'permission_error', message: 'The request breaks this server\'s usage policy. It was not sent to the model; the signed state in the "zkcredits" member refunds the call and carries a penalty on the lane\'s stake (see policy_reasons in GET /v2/zkcredits/config and the public log at GET /v2/zkcredits/penalties).' },
+  unknown_nullifier: { status: 404, type: 'not_found_error', message: 'This server has no metered call with that nullifier. Ask only for the call you just made, on the server you sent it to; if it never arrived, send it again.' },
   // capacity
   rate_limited: { status: 429, type: 'rate_limit_error', message: 'Too many requests from your address. Retry after the delay in the Retry-After header.' },
   verifier_busy: { status: 503, type: 'server_error', message: 'All proof verifiers are busy. Retry after the delay in the Retry-After header; your credit was not spent.' },
@@ -69,6 +72,8 @@ export const ERRORS = {
   proof_backend_unavailable: { status: 503, type: 'server_error', message: 'The server\'s proof backend failed (this says nothing about your proof). Retry after the delay in the Retry-After header; your credit was not spent.' },
   not_ready: { status: 503, type: 'server_error', message: 'The server is starting or has lost its database or chain connection. Retry shortly; your credit was not spent.' },
   shutting_down: { status: 503, type: 'server_error', message: 'The server is shutting down. Retry (another replica will answer); your credit was not spent.' },
+  metered_unavailable: { status: 503, type: 'server_error', message: 'This server does not take metered calls (it has no state key configured, or the deployment has no metered terms). Pay with a flat ticket or a credit; "metered" in GET /v2/zkcredits/config is null. Nothing was reserved.' },
+  state_key_mismatch: { status: 503, type: 'server_error', message: 'This server\'s state key is not the one pinned on-chain, so it refuses metered calls rather than sign states your next proof could not use. Retry later or on another replica; nothing was reserved.' },
   // upstream
   upstream_error: { status: 502, type: 'upstream_error', message: 'The model provider failed. Your credit was not spent; retry with the same proof.' },
   upstream_timeout: { status: 504, type: 'upstream_error', message: 'The model provider did not answer in time. Your credit was not spent; retry with the same proof.' },
@@ -92,6 +97,8 @@ export type ApiErrorOptions = {
   retryAfter?: number;
   /** Overrides the catalogue status (e.g. an upstream 422 passed through as such). */
   status?: number;
+  /** Top-level members of the error body beside `error` (a metered call's signed state: `zkcredits`). */
+  members?: Record<string, unknown>;
   cause?: unknown;
 };
 
@@ -101,6 +108,8 @@ export class ApiError extends ZkCreditsError<ErrorCode> {
   readonly status: number;
   readonly type: ErrorType;
   readonly retryAfter: number | undefined;
+  /** Top-level members of the body beside `error`. */
+  readonly members: Record<string, unknown> | undefined;
 
   constructor(code: ErrorCode, options: ApiErrorOptions = {}) {
     const spec: ErrorSpec = ERRORS[code];
@@ -108,12 +117,26 @@ export class ApiError extends ZkCreditsError<ErrorCode> {
     this.status = options.status ?? spec.status;
     this.type = spec.type;
     this.retryAfter = options.retryAfter;
+    this.members = options.members;
   }
 
-  /** OpenAI's error JSON shape; the message is the headline with the details in parentheses. */
-  toJSON(): { error: { message: string; type: ErrorType; code: ErrorCode; param: string | null } } {
+  /** The same error with extra top-level body members (e.g. a metered call's signed state). */
+  withMembers(members: Record<string, unknown>): ApiError {
+    return new ApiError(this.code, {
+      message: this.shortMessage,
+      details: this.details,
+      param: this.param,
+      retryAfter: this.retryAfter,
+      status: this.status,
+      members: { ...this.members, ...members },
+      cause: this.cause,
+    });
+  }
+
+  /** OpenAI's error JSON shape; the message is the headline with the details in parentheses; then any extra members. */
+  toJSON(): { error: { message: string; type: ErrorType; code: ErrorCode; param: string | null } } & Record<string, unknown> {
     const message = this.details ? `${this.shortMessage} (${this.details})` : this.shortMessage;
-    return { error: { message, type: this.type, code: this.code, param: this.param ?? null } };
+    return { ...this.members, error: { message, type: this.type, code: this.code, param: this.param ?? null } };
   }
 }
 
@@ -186,6 +209,10 @@ const TO_API: Record<FamilyCode, Mapping> = {
   invalid_leaf_index: { code: 'internal_error', quiet: true },
   contract_error: { code: 'internal_error', quiet: true },
   invalid_manifest: { code: 'internal_error', quiet: true },
+  // core, client side only (building a metered witness): never raised by the server's own code paths
+  state_signature_invalid: { code: 'internal_error', quiet: true },
+  insufficient_balance: { code: 'internal_error', quiet: true },
+  lane_frozen: { code: 'internal_error', quiet: true },
   // server
   invalid_config: { code: 'internal_error', quiet: true },
   root_mismatch: { code: 'not_ready', retry: true, quiet: true },
