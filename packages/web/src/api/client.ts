@@ -19,6 +19,11 @@ export class ServerError extends AppError {
     readonly serverCode: string,
     message: string,
     readonly retryAfter?: number,
+    /**
+     * The body's `zkcredits` member (metered calls: the signed state of the call this answer ends,
+     * unchecked). Consumed by the metered flow; never shown.
+     */
+    readonly state?: unknown,
   ) {
     super(status >= 500 ? (serverCode.startsWith('upstream') ? 'upstream_failed' : 'server_unavailable') : 'server_rejected', message, {
       details: `HTTP ${status} ${serverCode}`,
@@ -29,17 +34,20 @@ export class ServerError extends AppError {
 async function toServerError(res: Response): Promise<ServerError> {
   let code = `http_${res.status}`;
   let message = `The server answered ${res.status}.`;
+  let state: unknown;
   try {
-    const parsed = errorBody.safeParse(await res.json());
+    const json = (await res.json()) as unknown;
+    const parsed = errorBody.safeParse(json);
     if (parsed.success) {
       code = parsed.data.error.code ?? code;
       message = parsed.data.error.message;
     }
+    if (typeof json === 'object' && json !== null && 'zkcredits' in json) state = (json as { zkcredits: unknown }).zkcredits;
   } catch {
     // not JSON: keep the generic message
   }
   const retry = Number(res.headers.get('retry-after'));
-  return new ServerError(res.status, code, message, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+  return new ServerError(res.status, code, message, Number.isFinite(retry) && retry > 0 ? retry : undefined, state);
 }
 
 async function getJson<T>(path: string, schema: z.ZodType<T>, signal?: AbortSignal): Promise<T> {
@@ -93,22 +101,65 @@ export async function getServerConfig(signal?: AbortSignal): Promise<ServerConfi
   return { chainId: c.chain_id, contract: c.contract };
 }
 
+const price = z.number().int().nonnegative();
+const meteredConfig = z.object({
+  price_unit: z.string().regex(/^[1-9][0-9]{0,77}$/),
+  c_max: z.number().int().positive(),
+  lanes_max: z.number().int().positive(),
+  state_key: z.object({ x: z.string(), y: z.string() }).nullable(),
+  prices: z.record(z.string(), z.object({ input: price, output: price })),
+  max_penalty: z.number().int().nonnegative().optional(),
+  policy_reasons: z.array(z.string()).optional(),
+});
 const ticketConfig = z.object({
   chain_id: z.number().int(),
   contract: z.string(),
   kinds: z.array(z.string()),
   ticket_verification_key_sha256: z.string(),
+  metered: meteredConfig.nullish(),
 });
 
+/**
+ * What the server says about metered calls (`metered` of `/v2/zkcredits/config`): its price unit
+ * and `C_max` (the app uses the contract's, and refuses a server that disagrees), the published
+ * price table (price units per 1M tokens) by which each refund can be checked.
+ */
+export type ServerMeteredConfig = {
+  priceUnit: bigint;
+  cMax: number;
+  stateKey: { x: string; y: string } | null;
+  prices: Record<string, { input: number; output: number }>;
+};
+
+export type TicketConfig = { chainId: number; contract: string; flat: boolean; vkSha256: string; metered: ServerMeteredConfig | null };
+
 /** What the server says about protocol v2 tickets (`GET /v2/zkcredits/config`); undefined when it takes none. */
-export async function getTicketConfig(signal?: AbortSignal): Promise<{ chainId: number; contract: string; flat: boolean; vkSha256: string } | undefined> {
+export async function getTicketConfig(signal?: AbortSignal): Promise<TicketConfig | undefined> {
   try {
     const c = await getJson('/v2/zkcredits/config', ticketConfig, signal);
-    return { chainId: c.chain_id, contract: c.contract, flat: c.kinds.includes('flat'), vkSha256: c.ticket_verification_key_sha256 };
+    const m = c.metered;
+    return {
+      chainId: c.chain_id,
+      contract: c.contract,
+      flat: c.kinds.includes('flat'),
+      vkSha256: c.ticket_verification_key_sha256,
+      metered: m ? { priceUnit: BigInt(m.price_unit), cMax: m.c_max, stateKey: m.state_key, prices: m.prices } : null,
+    };
   } catch (error) {
     if (error instanceof ServerError && error.status === 404) return undefined;
     throw error;
   }
+}
+
+/**
+ * The signed state of the metered call with nullifier `nullifier` (`GET /v2/zkcredits/state/{nullifier}`;
+ * unchecked: the metered flow verifies it). Asked only about the call this vault just made and
+ * holds pending. A call reserved but not signed yet: `ServerError` `state_pending` (409, with
+ * Retry-After); one the server never saw: `unknown_nullifier` (404).
+ */
+export async function getSignedState(nullifier: `0x${string}`, signal?: AbortSignal): Promise<unknown> {
+  if (!/^0x[0-9a-f]{64}$/.test(nullifier)) throw new AppError('server_rejected', 'Not a nullifier.', { details: nullifier.slice(0, 80) });
+  return getJson(`/v2/zkcredits/state/${nullifier}`, z.unknown(), signal);
 }
 
 const leavesPage = z.object({
@@ -146,18 +197,33 @@ export type StreamE2ee = {
   decrypt(contents: string[]): Promise<string[]>;
 };
 
+/** The SSE event a metered answer ends with (its data: the call's signed state). */
+const STATE_EVENT = 'zkcredits.state';
+
+export type StreamResult = {
+  finishReason?: string;
+  /**
+   * The signed state of a metered call (unchecked): the `zkcredits.state` event of a stream, or the
+   * `zkcredits` member of a JSON answer. Consumed by the metered flow, never shown.
+   */
+  state?: unknown;
+};
+
 /**
  * POST /v1/chat/completions with the proof attached, streaming the answer (SSE) into
  * `onDelta`. Resolves when the stream ends; rejects with a ServerError on an error answer
- * (before `onOpen`) or on an error event in the stream (after it). With `e2ee`, every delta
- * is decrypted before it reaches `onDelta`; one that does not decrypt ends the stream.
+ * (before `onOpen`, with the body's `zkcredits` member as its `state`) or on an error event in
+ * the stream (after it). With `e2ee`, every delta is decrypted before it reaches `onDelta`; one
+ * that does not decrypt ends the stream. A metered answer's `zkcredits.state` event (or a JSON
+ * answer's `zkcredits` member) is taken out of the answer and returned as `state`; when the
+ * stream fails after it, the error carries it (`state`) too.
  */
 export async function streamChat(
   body: Record<string, unknown>,
   handlers: StreamHandlers,
   signal: AbortSignal,
   e2ee?: StreamE2ee,
-): Promise<{ finishReason?: string }> {
+): Promise<StreamResult> {
   let res: Response;
   try {
     res = await fetch(`${BASE}/v1/chat/completions`, {
@@ -173,9 +239,13 @@ export async function streamChat(
   if (!res.ok) throw await toServerError(res);
   handlers.onOpen?.();
   if (!res.body) return {};
+  if ((res.headers.get('content-type') ?? '').includes('application/json')) return jsonAnswer(res, handlers, e2ee);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   let finishReason: string | undefined;
+  let state: unknown;
+  /** The current SSE event's name (`event:`), until the blank line that ends it. */
+  let eventName = '';
   /** Deltas of the current read, emitted together (decrypted first under E2EE). */
   let pending: string[] = [];
   const flush = async () => {
@@ -192,11 +262,27 @@ export async function streamChat(
     while ((cut = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, cut).replace(/\r$/, '');
       buffer = buffer.slice(cut + 1);
+      if (line === '') {
+        eventName = '';
+        continue;
+      }
+      if (line.startsWith('event:')) {
+        eventName = line.slice(6).trim();
+        continue;
+      }
       if (!line.startsWith('data:')) continue;
       const data = line.slice(5).trim();
+      if (eventName === STATE_EVENT) {
+        try {
+          state = JSON.parse(data);
+        } catch {
+          state = undefined; // unreadable: the metered flow asks for it (GET state)
+        }
+        continue;
+      }
       if (data === '[DONE]') {
         await flush();
-        return { finishReason };
+        return { finishReason, ...(state !== undefined ? { state } : {}) };
       }
       let event: {
         choices?: { delta?: { content?: string | null }; finish_reason?: string | null }[];
@@ -209,7 +295,7 @@ export async function streamChat(
       }
       if (event.error) {
         await flush();
-        throw new ServerError(502, event.error.code ?? 'upstream_error', event.error.message ?? 'The model provider failed mid-answer.');
+        throw new ServerError(502, event.error.code ?? 'upstream_error', event.error.message ?? 'The model provider failed mid-answer.', undefined, state);
       }
       const choice = event.choices?.[0];
       const content = choice?.delta?.content;
@@ -219,5 +305,14 @@ export async function streamChat(
     await flush();
   }
   await flush();
-  return { finishReason };
+  return { finishReason, ...(state !== undefined ? { state } : {}) };
+}
+
+/** A JSON (non-streamed) answer: its text to `onDelta` (decrypted under E2EE), its `zkcredits` member as `state`. */
+async function jsonAnswer(res: Response, handlers: StreamHandlers, e2ee?: StreamE2ee): Promise<StreamResult> {
+  const answer = (await res.json()) as { choices?: { message?: { content?: string | null }; finish_reason?: string | null }[]; zkcredits?: unknown };
+  const choice = answer.choices?.[0];
+  const content = choice?.message?.content;
+  if (typeof content === 'string' && content) for (const text of e2ee ? await e2ee.decrypt([content]) : [content]) if (text) handlers.onDelta(text);
+  return { ...(choice?.finish_reason ? { finishReason: choice.finish_reason } : {}), ...(answer.zkcredits !== undefined ? { state: answer.zkcredits } : {}) };
 }

@@ -3,8 +3,11 @@ import { FORWARD_REQUEST, FORWARD_RESPONSE } from '@/server/forward';
 
 export const dynamic = 'force-dynamic';
 
-/** v1's API, and v2's two public routes (ticket config, the bulk list of spent tickets). */
-const PATH = /^(v1\/[A-Za-z0-9._\-/]{1,200}|v2\/zkcredits\/(config|spent))$/;
+/**
+ * v1's API, and v2's public routes: ticket config, the bulk list of spent tickets, and the signed
+ * state of one metered call (asked only for the call this browser just made).
+ */
+const PATH = /^(v1\/[A-Za-z0-9._\-/]{1,200}|v2\/zkcredits\/(config|spent|state\/0x[0-9a-f]{64}))$/;
 
 /**
  * Same-origin pass-through to the zkcredits API server (ZKC_SERVER_URL), so the page stays
