@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics.js';
 import { FORWARDED_RESPONSE_HEADERS, type UpstreamResponse } from '../upstream/venice.js';
 
 /** Largest non-streamed upstream answer the server buffers. */
-const MAX_UPSTREAM_BODY = 32 * 1024 * 1024;
+export const MAX_UPSTREAM_BODY = 32 * 1024 * 1024;
 /** Largest provider error body read for its message. */
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -17,7 +17,8 @@ export function upstreamError(err: unknown): ApiError {
   return new ApiError('upstream_error', { cause: err });
 }
 
-async function readAll(up: UpstreamResponse, limit: number): Promise<Buffer> {
+/** Reads a provider answer whole; over `limit` bytes it cancels the answer and throws `upstream_error`. */
+export async function readAll(up: UpstreamResponse, limit: number): Promise<Buffer> {
   const parts: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of up.chunks) {
@@ -51,7 +52,8 @@ export async function upstreamStatusError(up: UpstreamResponse, retryAfterSecond
   return new ApiError('upstream_rejected', { status: s === 413 || s === 422 ? s : 400, details: message ? `provider said: ${message}` : `provider status ${s}` });
 }
 
-function copyResponseHeaders(from: Headers, res: Response): void {
+/** Copies the provider response headers a client may see (`FORWARDED_RESPONSE_HEADERS`). */
+export function copyResponseHeaders(from: Headers, res: Response): void {
   for (const name of FORWARDED_RESPONSE_HEADERS) {
     const value = from.get(name);
     if (value !== null) res.setHeader(name, value);
