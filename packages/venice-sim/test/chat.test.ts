@@ -77,6 +77,26 @@ describe('POST /chat/completions', () => {
     expect(chunks.slice(0, -1).every((c) => c.usage === null)).toBe(true);
   });
 
+  it('reports usage that grows with the prompt and with the answer, the same streamed or not', async () => {
+    const usageOf = async (words: number, max?: number) => {
+      const request = { model: MODEL, messages: [{ role: 'user', content: Array.from({ length: words }, (_, i) => `w${i}`).join(' ') }], max_completion_tokens: max };
+      const json = (await (await chat(sim(), request)).json()).usage;
+      const streamed = (await sseData(await chat(sim(), { ...request, stream: true, stream_options: { include_usage: true } })))
+        .slice(0, -1)
+        .map((d) => JSON.parse(d))
+        .at(-1).usage;
+      expect(streamed).toEqual(json);
+      expect(json.total_tokens).toBe(json.prompt_tokens + json.completion_tokens);
+      return json as { prompt_tokens: number; completion_tokens: number };
+    };
+    const short = await usageOf(3);
+    const long = await usageOf(300);
+    const capped = await usageOf(300, 10);
+    expect(short).toMatchObject({ prompt_tokens: 4, completion_tokens: 4 });
+    expect(long).toMatchObject({ prompt_tokens: 301, completion_tokens: 301 });
+    expect(capped).toMatchObject({ prompt_tokens: 301, completion_tokens: 10 });
+  });
+
   it('sends Venice rate-limit headers', async () => {
     const res = await chat(sim(), { model: MODEL, messages });
     for (const h of ['limit-requests', 'remaining-requests', 'reset-requests', 'limit-tokens', 'remaining-tokens', 'reset-tokens']) {

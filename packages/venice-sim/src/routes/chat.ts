@@ -181,10 +181,14 @@ export async function chat(ctx: SimContext, body: unknown, req: IncomingMessage,
       prompt_logprobs: null,
       venice_parameters: veniceParams,
     });
-    if (fault?.breakAfter !== undefined) {
+    if (fault?.breakAfter !== undefined || fault?.stallAfter !== undefined) {
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
-      await new Promise<void>((resolve) => res.write(body.slice(0, Math.floor(body.length / 2)), () => resolve()));
-      return void res.destroy();
+      const bytes = Buffer.from(body, 'utf8');
+      const half = Math.floor(bytes.length / 2);
+      await new Promise<void>((resolve) => res.write(bytes.subarray(0, half), () => resolve()));
+      if (fault.stallAfter !== undefined) await ctx.faults.hold(res);
+      if (fault.breakAfter !== undefined || res.destroyed) return void res.destroy();
+      return void res.end(bytes.subarray(half));
     }
     return sendJson(res, 200, JSON.parse(body), headers);
   }
@@ -207,13 +211,23 @@ export async function chat(ctx: SimContext, body: unknown, req: IncomingMessage,
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
   res.flushHeaders();
   let sent = 0;
+  let stalled = false;
+  /** A `stall-after` fault holds the answer once, after its count of events (at the latest before [DONE]). */
+  const stall = async (last: boolean) => {
+    if (fault?.stallAfter === undefined || stalled || (sent < fault.stallAfter && !last)) return;
+    stalled = true;
+    await ctx.faults.hold(res);
+  };
   for (const ev of events) {
+    await stall(false);
     if (fault?.breakAfter !== undefined && sent >= fault.breakAfter) return void res.destroy();
     if (fault?.slowMs) await sleep(fault.slowMs);
     if (res.destroyed) return;
     await new Promise<void>((resolve) => res.write(`data: ${JSON.stringify(ev)}\n\n`, () => resolve()));
     sent++;
   }
+  await stall(true);
+  if (res.destroyed) return;
   if (fault?.breakAfter !== undefined && sent >= fault.breakAfter) return void res.destroy();
   res.end('data: [DONE]\n\n');
 }
