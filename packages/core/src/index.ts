@@ -100,6 +100,23 @@ export {
   type PendingLaneState,
 } from './v2/metered-witness.js';
 export type { AccountRecord, AccountStatus, AccountPatch, TicketOutcome } from './vault/account-record.js';
+export type { MeteredAccountRecord, MeteredAccountPatch, LanePending, LaneStanding } from './vault/metered-record.js';
+export { MeteredError, type MeteredErrorCode } from './v2/metered-errors.js';
+export type { MeteredAccountStore } from './v2/metered-store.js';
+export { fetchMeteredState, type FetchedState, type FetchMeteredStateParameters, type StateFetch } from './v2/metered-state.js';
+export {
+  MeteredSpender,
+  meteredBalance,
+  type MeteredProverLike,
+  type MeteredStateKeys,
+  type MeteredDeployment,
+  type MeteredSpenderOptions,
+  type MeteredCall,
+  type MeteredSettlement,
+  type LaneRecovery,
+  type SpendMeteredParameters,
+  type MeteredBalance,
+} from './v2/metered-spend.js';
 export {
   TicketSpender,
   type TicketProverLike,

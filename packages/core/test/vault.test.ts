@@ -155,8 +155,8 @@ describe('vault', () => {
     await rejection(vault.importBackup('{"format": "zkcredits-vault-', PASS), 'backup_invalid');
     await rejection(vault.importBackup(JSON.stringify({ hello: 'world' }), PASS), 'backup_invalid');
     await rejection(vault.importBackup(JSON.stringify(good), 'wrong passphrase!!'), 'backup_wrong_passphrase');
-    const newer = await rejection(vault.importBackup(variant((f) => (f.version = 3)), PASS), 'backup_unsupported_version');
-    expect(newer.details).toBe('version 3; this version reads 1 and 2');
+    const newer = await rejection(vault.importBackup(variant((f) => (f.version = 4)), PASS), 'backup_unsupported_version');
+    expect(newer.details).toBe('version 4; this version reads 1, 2 and 3');
     await rejection(
       vault.importBackup(variant((f) => (f.credits[0].ct = (f.credits[0].ct[0] === 'A' ? 'B' : 'A') + f.credits[0].ct.slice(1))), PASS),
       'backup_invalid',

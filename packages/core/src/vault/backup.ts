@@ -7,24 +7,29 @@
  *   accounts, so older apps keep reading its backups.
  * - Version 2: version 1 plus `master` (the sealed master secret every account secret derives
  *   from: one backup covers every account, also those opened after it) and `accounts` (the sealed
- *   account records: counters, journals, terms). Older apps refuse it by its version rather than
- *   drop the accounts silently.
+ *   flat account records: counters, journals, terms). Older apps refuse it by its version rather
+ *   than drop the accounts silently. Still written when the vault has no metered account.
+ * - Version 3: version 2 plus `metered` (the sealed metered account records: terms and each lane's
+ *   signed state and pending call). Written only when the vault holds a metered account, so apps
+ *   that read version 2 keep reading every backup without one; they refuse a version 3 file by its
+ *   version.
  *
- * Both versions are read.
+ * Every version is read.
  */
 import { z } from 'zod';
 import { VaultError } from '../errors.js';
 import { type FieldHex } from '../field.js';
 import { accountRecord, type AccountRecord } from './account-record.js';
 import { KDF_MAX_ITERATIONS, KDF_MIN_ITERATIONS, accountAad, checkAad, creditAad, deriveKey, masterAad, open, type Sealed } from './crypto.js';
+import { meteredAccountRecord, type MeteredAccountRecord } from './metered-record.js';
 import { creditRecord, type CreditRecord } from './record.js';
 import type { StoredAccount, StoredCredit, VaultMeta } from './storage.js';
 
 export const BACKUP_FORMAT = 'zkcredits-vault-backup' as const;
-/** The newest version: written when the vault holds a master secret or accounts (version 1 otherwise). */
-export const BACKUP_VERSION = 2;
+/** The newest version: written when the vault holds a metered account (2 with a master secret or flat accounts only, 1 otherwise). */
+export const BACKUP_VERSION = 3;
 /** The versions this code reads. */
-export const BACKUP_VERSIONS: readonly number[] = [1, 2];
+export const BACKUP_VERSIONS: readonly number[] = [1, 2, 3];
 /** Largest backup file accepted (characters of JSON text). */
 export const MAX_BACKUP_BYTES = 64 * 1024 * 1024;
 
@@ -59,21 +64,50 @@ const backupV2 = backupV1.extend({
   master: sealed.optional(),
   accounts: z.array(storedAccount).max(100_000),
 });
-export const backupFile = z.discriminatedUnion('version', [backupV1, backupV2]);
+const backupV3 = backupV2.extend({
+  version: z.literal(3),
+  metered: z.array(storedAccount).max(100_000),
+});
+export const backupFile = z.discriminatedUnion('version', [backupV1, backupV2, backupV3]);
 export type BackupFile = z.infer<typeof backupFile>;
 
 /** What a backup holds, decrypted. */
-export type BackupContents = { credits: CreditRecord[]; master: FieldHex | undefined; accounts: AccountRecord[] };
+export type BackupContents = {
+  credits: CreditRecord[];
+  master: FieldHex | undefined;
+  accounts: AccountRecord[];
+  /** The metered accounts of a version 3 backup (absent in older versions). */
+  metered?: MeteredAccountRecord[];
+};
 
 /**
  * The backup file of a vault: its header's KDF and check, its credits' (and accounts' and master
  * secret's) ciphertexts as stored. Version 1 when there is no master and no account.
  */
-export function writeBackup(meta: VaultMeta, credits: StoredCredit[], v2: { master?: Sealed | undefined; accounts?: StoredAccount[] } = {}, exportedAt = new Date()): string {
+export function writeBackup(
+  meta: VaultMeta,
+  credits: StoredCredit[],
+  v2: { master?: Sealed | undefined; accounts?: StoredAccount[]; metered?: StoredAccount[] } = {},
+  exportedAt = new Date(),
+): string {
   const head = { format: BACKUP_FORMAT as typeof BACKUP_FORMAT, vault: meta.id, kdf: meta.kdf, check: meta.check, credits: credits.map(({ id, iv, ct }) => ({ id, iv, ct })) };
   const accounts = v2.accounts ?? [];
+  const metered = v2.metered ?? [];
   const file: BackupFile =
-    !v2.master && accounts.length === 0
+    metered.length > 0
+      ? {
+          format: head.format,
+          version: 3,
+          vault: head.vault,
+          kdf: head.kdf,
+          check: head.check,
+          credits: head.credits,
+          ...(v2.master ? { master: { iv: v2.master.iv, ct: v2.master.ct } } : {}),
+          accounts: accounts.map(({ id, iv, ct }) => ({ id, iv, ct })),
+          metered: metered.map(({ id, iv, ct }) => ({ id, iv, ct })),
+          exportedAt: exportedAt.toISOString(),
+        }
+      : !v2.master && accounts.length === 0
       ? { format: head.format, version: 1, vault: head.vault, kdf: head.kdf, check: head.check, credits: head.credits, exportedAt: exportedAt.toISOString() }
       : {
           format: head.format,
@@ -112,7 +146,7 @@ export async function readBackupContents(text: string, passphrase: string): Prom
   const head = z.object({ format: z.literal(BACKUP_FORMAT), version: z.unknown() }).safeParse(json);
   if (head.success && !BACKUP_VERSIONS.includes(head.data.version as number)) {
     throw new VaultError('backup_unsupported_version', 'That backup was written by another version of zkcredits, which this one cannot read.', {
-      details: `version ${JSON.stringify(head.data.version)?.slice(0, 40)}; this version reads ${BACKUP_VERSIONS.join(' and ')}`,
+      details: `version ${JSON.stringify(head.data.version)?.slice(0, 40)}; this version reads ${BACKUP_VERSIONS.slice(0, -1).join(', ')} and ${BACKUP_VERSIONS.at(-1)}`,
     });
   }
   const parsed = backupFile.safeParse(json);
@@ -154,5 +188,15 @@ export async function readBackupContents(text: string, passphrase: string): Prom
     }
     accounts.push(record.data);
   }
-  return { credits: records, master, accounts };
+  if (file.version === 2) return { credits: records, master, accounts };
+  const metered: MeteredAccountRecord[] = [];
+  for (const stored of file.metered) {
+    const opened = await open(key, accountAad(file.vault, stored.id), stored);
+    const record = opened && meteredAccountRecord.safeParse(opened.value);
+    if (!record?.success || record.data.id !== stored.id) {
+      throw new VaultError('backup_invalid', 'The backup is damaged: a metered account could not be read.', { details: `account ${stored.id}` });
+    }
+    metered.push(record.data);
+  }
+  return { credits: records, master, accounts, metered };
 }

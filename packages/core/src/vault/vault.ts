@@ -14,6 +14,19 @@ import {
   type TicketOutcome,
 } from './account-record.js';
 import { masterValue, readBackupContents, storedAccount, storedCredit, vaultMeta, writeBackup, type BackupContents } from './backup.js';
+import {
+  commitLaneIn,
+  journalLaneIn,
+  meteredAccountRecord,
+  meteredFromBackup,
+  mergeMeteredRecords,
+  parseMeteredRecord,
+  patchMeteredAccount,
+  type LanePending,
+  type LaneSignedState,
+  type MeteredAccountPatch,
+  type MeteredAccountRecord,
+} from './metered-record.js';
 import { accountAad, checkAad, creditAad, deriveKey, masterAad, newId, newKdfParams, open, randomBytes, seal, type Sealed } from './crypto.js';
 import { countCredits, creditRecord, mergeRecords, type CreditCounts, type CreditPatch, type CreditRecord } from './record.js';
 import { MemoryVaultStorage, type StoredAccount, type StoredCredit, type VaultMeta, type VaultStorage } from './storage.js';
@@ -28,8 +41,14 @@ export type BackupImportOptions = {
   recovered?: boolean;
 };
 
-/** What `importBackup` changed: credits, and v2 accounts. */
-export type ImportResult = { added: number; updated: number; accounts: { added: number; updated: number } };
+/** What `importBackup` changed: credits, v2 flat accounts, and v2 metered accounts. */
+export type ImportResult = {
+  added: number;
+  updated: number;
+  accounts: { added: number; updated: number };
+  /** Metered accounts (only for a backup that holds some: version 3). */
+  metered?: { added: number; updated: number };
+};
 
 /** Shortest passphrase a new vault accepts. */
 export const MIN_PASSPHRASE_LENGTH = 10;
@@ -53,12 +72,19 @@ async function store<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The v2 part of an opened vault: the master secret (once made) and the account records. */
+/** The v2 part of an opened vault: the master secret (once made) and the account records (flat and metered, one row store). */
 type V2State = {
   master: { value: bigint; sealed: Sealed } | undefined;
   accounts: Map<string, AccountRecord>;
+  metered: Map<string, MeteredAccountRecord>;
+  /** The stored row of every account, flat or metered. */
   sealedAccounts: Map<string, StoredAccount>;
 };
+
+/** Any account record the vault stores. */
+type AnyAccount = AccountRecord | MeteredAccountRecord;
+
+const emptyV2 = (): V2State => ({ master: undefined, accounts: new Map(), metered: new Map(), sealedAccounts: new Map() });
 
 /**
  * The credential vault: every credit and v2 account encrypted at rest under a key derived from
@@ -84,7 +110,7 @@ export class Vault {
     private readonly key: CryptoKey,
     private readonly credits: Map<string, CreditRecord>,
     private readonly sealed: Map<string, StoredCredit>,
-    private readonly v2: V2State = { master: undefined, accounts: new Map(), sealedAccounts: new Map() },
+    private readonly v2: V2State = emptyV2(),
   ) {}
 
   /** Whether `storage` already holds a vault. */
@@ -130,16 +156,19 @@ export class Vault {
       credits.set(record.data.id, record.data);
       sealed.set(row.data.id, { id: row.data.id, iv: row.data.iv, ct: row.data.ct });
     }
-    const v2: V2State = { master: undefined, accounts: new Map(), sealedAccounts: new Map() };
+    const v2 = emptyV2();
     if (stored.master) v2.master = { value: await openMaster(key, meta.data.id, stored.master), sealed: stored.master };
     for (const raw of stored.accounts ?? []) {
       const row = storedAccount.safeParse(raw);
       if (!row.success) throw new VaultError('vault_corrupt', 'The vault is damaged: a stored account is malformed.', { details: issueText(row.error.issues[0]) });
-      v2.accounts.set(row.data.id, await openAccount(key, meta.data.id, row.data));
+      const record = await openAccount(key, meta.data.id, row.data);
+      if (record.kind === 'metered') v2.metered.set(record.id, record);
+      else v2.accounts.set(record.id, record);
       v2.sealedAccounts.set(row.data.id, { id: row.data.id, iv: row.data.iv, ct: row.data.ct });
     }
     const vault = new Vault(storage, meta.data, key, credits, sealed, v2);
     // Tickets in flight when the last process ended: their bodies are gone, so they are burned.
+    // Metered calls in flight are kept: their states are asked for (`GET /v2/zkcredits/state`) before the lane is used again.
     await vault.putAccounts([...v2.accounts.values()].filter((a) => a.journal.length > 0).map(burnJournal));
     return vault;
   }
@@ -156,7 +185,7 @@ export class Vault {
     const vault = await Vault.create(storage, passphrase);
     await vault.putAll(contents.credits);
     if (contents.master) await vault.adoptMaster(BigInt(contents.master));
-    await vault.putAccounts(contents.accounts.map((a) => fromBackup(a, options.recovered)));
+    await vault.putAccounts([...contents.accounts.map((a) => fromBackup(a, options.recovered)), ...(contents.metered ?? []).map((a) => meteredFromBackup(a, options.recovered))]);
     return vault;
   }
 
@@ -208,7 +237,12 @@ export class Vault {
    */
   exportBackup(): string {
     this.assertUnlocked();
-    return writeBackup(this.meta, byId(this.sealed.values()), { master: this.v2.master?.sealed, accounts: byId(this.v2.sealedAccounts.values()) });
+    const rows = byId(this.v2.sealedAccounts.values());
+    return writeBackup(this.meta, byId(this.sealed.values()), {
+      master: this.v2.master?.sealed,
+      accounts: rows.filter((r) => this.v2.accounts.has(r.id)),
+      metered: rows.filter((r) => this.v2.metered.has(r.id)),
+    });
   }
 
   /**
@@ -221,7 +255,7 @@ export class Vault {
     try {
       await copy.putAll(this.list());
       if (this.v2.master) await copy.adoptMaster(this.v2.master.value);
-      await copy.putAccounts(this.accounts());
+      await copy.putAccounts([...this.accounts(), ...this.meteredAccounts()]);
       return copy.exportBackup();
     } finally {
       copy.lock();
@@ -240,7 +274,36 @@ export class Vault {
     this.assertUnlocked();
     const contents = await readBackupContents(text, passphrase);
     const { added, updated } = await this.mergeCredits(contents.credits);
-    return { added, updated, accounts: await this.mergeAccounts(contents, options.recovered ?? false) };
+    const accounts = await this.mergeAccounts(contents, options.recovered ?? false);
+    if (!contents.metered) return { added, updated, accounts };
+    return { added, updated, accounts, metered: await this.mergeMetered(contents.metered, options.recovered ?? false) };
+  }
+
+  private async mergeMetered(incoming: readonly MeteredAccountRecord[], recovered: boolean): Promise<{ added: number; updated: number }> {
+    const byAccount = new Map([...this.v2.metered.values()].map((a) => [a.accountId, a]));
+    const fresh: MeteredAccountRecord[] = [];
+    let updated = 0;
+    for (const record of incoming) {
+      const existing = byAccount.get(record.accountId);
+      if (!existing) {
+        const taken = this.v2.sealedAccounts.has(record.id) || fresh.some((f) => f.id === record.id);
+        const copy = meteredFromBackup({ ...record, id: taken ? newId() : record.id }, recovered);
+        fresh.push(copy);
+        byAccount.set(copy.accountId, copy);
+        continue;
+      }
+      // Merged into the account as stored now, after any lane journal write in flight.
+      const changed = await this.serial(existing.id, async () => {
+        const current = await this.freshMetered(existing.id);
+        const merged = mergeMeteredRecords(current, recovered ? record : { ...record, recoveryNeeded: true });
+        if (JSON.stringify(merged) === JSON.stringify(current)) return false;
+        await this.putAccounts([merged]);
+        return true;
+      });
+      if (changed) updated++;
+    }
+    await this.putAccounts(fresh);
+    return { added: fresh.length, updated };
   }
 
   private async mergeAccounts(contents: BackupContents, recovered: boolean): Promise<{ added: number; updated: number }> {
@@ -251,7 +314,7 @@ export class Vault {
     for (const record of contents.accounts) {
       const existing = byAccount.get(record.accountId);
       if (!existing) {
-        const copy = fromBackup({ ...record, id: this.v2.accounts.has(record.id) || fresh.some((f) => f.id === record.id) ? newId() : record.id }, recovered);
+        const copy = fromBackup({ ...record, id: this.v2.sealedAccounts.has(record.id) || fresh.some((f) => f.id === record.id) ? newId() : record.id }, recovered);
         fresh.push(copy);
         byAccount.set(copy.accountId, copy);
         continue;
@@ -341,7 +404,7 @@ export class Vault {
 
   /** Saves new account records (all or none), e.g. a `pending` account right before its opening is sent. */
   async addAccounts(records: readonly AccountRecord[]): Promise<void> {
-    const duplicate = records.find((r) => this.v2.accounts.has(r.id));
+    const duplicate = records.find((r) => this.v2.sealedAccounts.has(r.id));
     if (duplicate) throw new VaultError('invalid_account', 'An account with this record id is already in the vault.', { details: duplicate.id });
     await this.putAccounts(records.map(parseAccountRecord));
   }
@@ -379,6 +442,70 @@ export class Vault {
     });
   }
 
+  // ------------------------------------------------------------------ v2 metered accounts
+
+  /** Every v2 metered account record, oldest first. */
+  meteredAccounts(): MeteredAccountRecord[] {
+    return [...this.v2.metered.values()].sort((a, b) => a.createdAt - b.createdAt || a.index - b.index || a.id.localeCompare(b.id));
+  }
+
+  /** `meteredAccounts()` as a promise (the `MeteredAccountStore` interface). */
+  async listMeteredAccounts(): Promise<readonly MeteredAccountRecord[]> {
+    this.assertUnlocked();
+    return this.meteredAccounts();
+  }
+
+  getMeteredAccount(id: string): MeteredAccountRecord | undefined {
+    return this.v2.metered.get(id);
+  }
+
+  /** The metered account as stored now (`account_not_found` when it is not here). */
+  meteredAccount(id: string): Promise<MeteredAccountRecord> {
+    return this.serial(id, () => this.freshMetered(id));
+  }
+
+  /** Saves new metered account records (all or none), e.g. a `pending` account right before its opening is sent. */
+  async addMeteredAccounts(records: readonly MeteredAccountRecord[]): Promise<void> {
+    const duplicate = records.find((r) => this.v2.sealedAccounts.has(r.id));
+    if (duplicate) throw new VaultError('invalid_account', 'An account with this record id is already in the vault.', { details: duplicate.id });
+    await this.putAccounts(records.map(parseMeteredRecord));
+  }
+
+  /** Updates one metered account's status, terms or recovery flags (never backwards). */
+  async updateMeteredAccount(id: string, patch: MeteredAccountPatch): Promise<MeteredAccountRecord> {
+    return this.serial(id, async () => {
+      const next = patchMeteredAccount(await this.freshMetered(id), patch);
+      await this.putAccounts([next]);
+      return next;
+    });
+  }
+
+  /**
+   * Journals a call on lane `lane` (its nullifier, request hash and the opening of the commitment it
+   * proves), durably, before the request is sent. Errors: `MeteredError` (`account_not_open`,
+   * `recovery_needed`, `lane_busy`, `lane_stale`), `VaultError` (`account_not_found`, `storage_failed`).
+   */
+  async journalLane(id: string, lane: number, pending: LanePending): Promise<MeteredAccountRecord> {
+    return this.serial(id, async () => {
+      const next = journalLaneIn(await this.freshMetered(id), lane, pending);
+      await this.putAccounts([next]);
+      return next;
+    });
+  }
+
+  /**
+   * Commits a signed state (already verified under the on-chain key) for the pending call with
+   * `nullifier` on lane `lane`: it becomes the lane's state, durably. A lane whose pending call is
+   * not this one is left as it is (`committed: false`).
+   */
+  async commitLane(id: string, lane: number, nullifier: bigint, signed: LaneSignedState): Promise<{ record: MeteredAccountRecord; committed: boolean }> {
+    return this.serial(id, async () => {
+      const result = commitLaneIn(await this.freshMetered(id), lane, nullifier, signed);
+      if (result.committed) await this.putAccounts([result.record]);
+      return result;
+    });
+  }
+
   /** Runs `fn` after every earlier journal or status write of account `id` in this vault. */
   private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const run = (this.queues.get(id) ?? Promise.resolve()).then(fn);
@@ -390,33 +517,45 @@ export class Vault {
     return run;
   }
 
-  /** The account as stored now (another writer holding the account's lock may have moved it on). */
+  /** The flat account as stored now (another writer holding the account's lock may have moved it on). */
   private async freshAccount(id: string): Promise<AccountRecord> {
-    this.assertUnlocked();
-    const row = await store('read', () => this.storage.loadAccount(id));
-    const known = this.v2.sealedAccounts.get(id);
-    if (row && (!known || row.iv !== known.iv || row.ct !== known.ct)) {
-      const parsed = storedAccount.safeParse(row);
-      if (!parsed.success) throw new VaultError('vault_corrupt', 'The vault is damaged: a stored account is malformed.', { details: issueText(parsed.error.issues[0]) });
-      const record = await openAccount(this.key, this.meta.id, parsed.data);
-      this.v2.accounts.set(id, record);
-      this.v2.sealedAccounts.set(id, { id, iv: parsed.data.iv, ct: parsed.data.ct });
-      return record;
-    }
+    await this.reloadRow(id);
     const current = this.v2.accounts.get(id);
     if (!current) throw new VaultError('account_not_found', 'That account is not in the vault.', { details: `account record ${id}` });
     return current;
   }
 
-  private async putAccounts(records: readonly AccountRecord[]): Promise<void> {
+  /** The metered account as stored now. */
+  private async freshMetered(id: string): Promise<MeteredAccountRecord> {
+    await this.reloadRow(id);
+    const current = this.v2.metered.get(id);
+    if (!current) throw new VaultError('account_not_found', 'That metered account is not in the vault.', { details: `account record ${id}` });
+    return current;
+  }
+
+  /** Reads account row `id` again when storage holds another ciphertext than this object last saw. */
+  private async reloadRow(id: string): Promise<void> {
+    this.assertUnlocked();
+    const row = await store('read', () => this.storage.loadAccount(id));
+    const known = this.v2.sealedAccounts.get(id);
+    if (!row || (known && row.iv === known.iv && row.ct === known.ct)) return;
+    const parsed = storedAccount.safeParse(row);
+    if (!parsed.success) throw new VaultError('vault_corrupt', 'The vault is damaged: a stored account is malformed.', { details: issueText(parsed.error.issues[0]) });
+    this.remember(await openAccount(this.key, this.meta.id, parsed.data), { id, iv: parsed.data.iv, ct: parsed.data.ct });
+  }
+
+  private remember(record: AnyAccount, row: StoredAccount): void {
+    if (record.kind === 'metered') this.v2.metered.set(record.id, record);
+    else this.v2.accounts.set(record.id, record);
+    this.v2.sealedAccounts.set(record.id, row);
+  }
+
+  private async putAccounts(records: readonly AnyAccount[]): Promise<void> {
     this.assertUnlocked();
     if (records.length === 0) return;
     const rows = await Promise.all(records.map(async (r) => ({ id: r.id, ...(await seal(this.key, accountAad(this.meta.id, r.id), r)) })));
     await store('write', () => this.storage.putAccounts(rows));
-    for (const [i, r] of records.entries()) {
-      this.v2.accounts.set(r.id, r);
-      this.v2.sealedAccounts.set(r.id, rows[i]!);
-    }
+    for (const [i, r] of records.entries()) this.remember(r, rows[i]!);
   }
 
   /** Forgets the key and the records, and closes the storage; the vault must be unlocked again. */
@@ -427,6 +566,7 @@ export class Vault {
     this.sealed.clear();
     this.v2.master = undefined;
     this.v2.accounts.clear();
+    this.v2.metered.clear();
     this.v2.sealedAccounts.clear();
     this.storage.close?.();
   }
@@ -458,10 +598,11 @@ async function openMaster(key: CryptoKey, vault: string, sealed: Sealed): Promis
   return BigInt(value.data.master);
 }
 
-async function openAccount(key: CryptoKey, vault: string, row: StoredAccount): Promise<AccountRecord> {
+async function openAccount(key: CryptoKey, vault: string, row: StoredAccount): Promise<AnyAccount> {
   const opened = await open(key, accountAad(vault, row.id), row);
   if (!opened) throw new VaultError('vault_corrupt', 'The vault is damaged: an account could not be decrypted.', { details: `account ${row.id}` });
-  const record = accountRecord.safeParse(opened.value);
+  const metered = (opened.value as { kind?: unknown } | null)?.kind === 'metered';
+  const record = (metered ? meteredAccountRecord : accountRecord).safeParse(opened.value);
   if (!record.success || record.data.id !== row.id) throw new VaultError('vault_corrupt', 'The vault is damaged: an account is malformed.', { details: `account ${row.id}` });
   return record.data;
 }
