@@ -204,6 +204,17 @@ ${lines.join('\n')}
         (h,,,) = permute(addmod(s0, expiryDay, P), s1, s2, s3);
     }
 
+    /// @notice v2 metered account leaf \`H(TAG_ACCOUNT_M, id, dLane, lanesLog2, sLane, expiryDay)\`: the sponge
+    /// over six inputs, i.e. two permutations (the second absorbs \`lanesLog2, sLane, expiryDay\` into lanes 0..2).
+    function hashAccountMetered(uint256 id, uint256 dLane, uint256 lanesLog2, uint256 sLane, uint256 expiryDay)
+        internal
+        pure
+        returns (uint256 h)
+    {
+        (uint256 s0, uint256 s1, uint256 s2, uint256 s3) = permute(ProtocolConstants.TAG_ACCOUNT_M, id, dLane, 6 << 64);
+        (h,,,) = permute(addmod(s0, lanesLog2, P), addmod(s1, sLane, P), addmod(s2, expiryDay, P), s3);
+    }
+
     /// @notice v2 account id \`H(TAG_ID, k)\`.
     function hashAccountId(uint256 k) internal pure returns (uint256 h) {
         (h,,,) = permute(ProtocolConstants.TAG_ID, k, 0, 2 << 64);

@@ -15,23 +15,35 @@ import {ProtocolConstants} from "./generated/ProtocolConstants.sol";
 import {ZeroHashes} from "./generated/ZeroHashes.sol";
 
 /// @title CreditPool
-/// @notice zkcredits sale: v1 credit commitments and v2 flat-account leaves bought with an ERC-20 are appended
-/// to one depth-`TREE_DEPTH` Poseidon2 tree; the server accepts proofs against any of the last
+/// @notice zkcredits sale: v1 credit commitments and v2 flat- and metered-account leaves bought with an ERC-20
+/// are appended to one depth-`TREE_DEPTH` Poseidon2 tree; the server accepts proofs against any of the last
 /// `ROOT_HISTORY_SIZE` roots.
 contract CreditPool is ICreditPool, BatchIncrementalMerkleTree, Ownable2Step, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @dev One flat account, packed in one slot (see `accounts`).
+    /// @dev One account of either kind, packed in one slot (see `accounts`).
     struct Account {
         uint32 leafIndex;
         uint16 tickets;
         uint32 expiryDay;
         uint8 status;
+        uint8 kind;
     }
 
     uint8 internal constant _STATUS_ACTIVE = 1;
     uint8 internal constant _STATUS_SLASHED = 2;
+    uint8 internal constant _KIND_FLAT = 1;
+    uint8 internal constant _KIND_METERED = 2;
     uint256 internal constant _P = ProtocolConstants.FIELD_MODULUS;
+    /// @dev Metered amounts (dLane, sLane, cMax) are below this.
+    uint256 internal constant _AMOUNT_LIMIT = 1 << ProtocolConstants.AMOUNT_BITS;
+
+    /// @notice Shortest `stateKeyDelay` a deployment may choose (seconds): clients and watchers must have time to
+    /// see a proposed key before the server can sign with it.
+    uint256 public constant MIN_STATE_KEY_DELAY = 1 hours;
+
+    /// @notice Longest `stateKeyDelay` and `stateKeyGrace` a deployment may choose (seconds).
+    uint256 public constant MAX_STATE_KEY_PERIOD = 365 days;
 
     /// @inheritdoc ICreditPool
     IERC20 public immutable paymentToken;
@@ -57,6 +69,21 @@ contract CreditPool is ICreditPool, BatchIncrementalMerkleTree, Ownable2Step, Re
     /// @inheritdoc ICreditPool
     mapping(uint256 id => Account) public accounts;
 
+    /// @inheritdoc ICreditPool
+    uint256 public immutable priceUnit;
+
+    /// @inheritdoc ICreditPool
+    uint256 public immutable cMax;
+
+    /// @inheritdoc ICreditPool
+    uint256 public immutable stateKeyDelay;
+
+    /// @inheritdoc ICreditPool
+    uint256 public immutable stateKeyGrace;
+
+    /// @dev Current, previous and pending state keys (`stateKeys`).
+    StateKeys private _stateKeys;
+
     /// @param token_ Payment ERC-20 (must not charge transfer fees).
     /// @param pricePerCredit_ Price of one credit in token base units (non-zero).
     /// @param pricePerTicket_ Price of one flat-account ticket in token base units (non-zero).
@@ -64,18 +91,36 @@ contract CreditPool is ICreditPool, BatchIncrementalMerkleTree, Ownable2Step, Re
     /// servers know how long to keep a ticket (first seen + `ttlDays` + grace).
     /// @param owner_ Administrator (two-step transferable).
     /// @param treasury_ Receiver of withdrawn proceeds.
+    /// @param metered_ Metered-account constants: price unit, `cMax`, the initial state key and the rotation
+    /// delay and grace (see `MeteredParams`).
     constructor(
         IERC20 token_,
         uint256 pricePerCredit_,
         uint256 pricePerTicket_,
         uint256 ttlDays_,
         address owner_,
-        address treasury_
+        address treasury_,
+        MeteredParams memory metered_
     ) BatchIncrementalMerkleTree(ProtocolConstants.TREE_DEPTH) Ownable(owner_) {
         if (address(token_) == address(0)) revert InvalidAddress(address(0));
         if (treasury_ == address(0)) revert InvalidAddress(address(0));
         if (pricePerCredit_ == 0 || pricePerTicket_ == 0) revert InvalidPrice(0);
         if (ttlDays_ == 0 || ttlDays_ > ProtocolConstants.MAX_TTL_DAYS) revert InvalidTtlDays(ttlDays_);
+        if (metered_.priceUnit == 0 || metered_.priceUnit >> 128 != 0) revert InvalidPriceUnit(metered_.priceUnit);
+        if (metered_.cMax == 0 || metered_.cMax >= _AMOUNT_LIMIT) revert InvalidCMax(metered_.cMax);
+        _checkStateKey(metered_.stateKeyX, metered_.stateKeyY);
+        if (metered_.stateKeyDelay < MIN_STATE_KEY_DELAY || metered_.stateKeyDelay > MAX_STATE_KEY_PERIOD) {
+            revert InvalidStateKeyDelay(metered_.stateKeyDelay, MIN_STATE_KEY_DELAY, MAX_STATE_KEY_PERIOD);
+        }
+        if (metered_.stateKeyGrace > MAX_STATE_KEY_PERIOD) {
+            revert InvalidStateKeyGrace(metered_.stateKeyGrace, MAX_STATE_KEY_PERIOD);
+        }
+        priceUnit = metered_.priceUnit;
+        cMax = metered_.cMax;
+        stateKeyDelay = metered_.stateKeyDelay;
+        stateKeyGrace = metered_.stateKeyGrace;
+        _stateKeys.x = metered_.stateKeyX;
+        _stateKeys.y = metered_.stateKeyY;
         paymentToken = token_;
         deploymentBlock = block.number;
         pricePerCredit = pricePerCredit_;
@@ -85,6 +130,7 @@ contract CreditPool is ICreditPool, BatchIncrementalMerkleTree, Ownable2Step, Re
         emit PriceUpdated(0, pricePerCredit_);
         emit TicketPriceUpdated(0, pricePerTicket_);
         emit TreasuryUpdated(address(0), treasury_);
+        emit StateKeyRotated(metered_.stateKeyX, metered_.stateKeyY, 0, 0, 0);
     }
 
     // ------------------------------------------------------------------ purchase
@@ -217,7 +263,8 @@ contract CreditPool is ICreditPool, BatchIncrementalMerkleTree, Ownable2Step, Re
             // Casts: index < 2^20 (else TreeFull reverts below), tickets <= MAX_TICKETS < 2^16 (checked above),
             // expiryDay < 2^32 (today is about 20,000; ttlDays <= MAX_TTL_DAYS).
             // forge-lint: disable-next-line(unsafe-typecast)
-            accounts[id] = Account(uint32(startIndex + i), uint16(tickets[i]), uint32(expiryDay), _STATUS_ACTIVE);
+            accounts[id] =
+                Account(uint32(startIndex + i), uint16(tickets[i]), uint32(expiryDay), _STATUS_ACTIVE, _KIND_FLAT);
             leaves[i] = Poseidon2.hashAccountFlat(id, tickets[i], expiryDay);
         }
 
@@ -227,6 +274,112 @@ contract CreditPool is ICreditPool, BatchIncrementalMerkleTree, Ownable2Step, Re
         for (uint256 i; i < n; ++i) {
             uint256 t = tickets[i];
             emit AccountOpened(ids[i], msg.sender, startIndex + i, t, expiryDay, leaves[i], newRoot, price * t);
+        }
+    }
+
+    // ------------------------------------------------------------------ v2 metered accounts
+
+    /// @inheritdoc ICreditPool
+    function openMetered(uint256 id, uint256 dLane, uint256 lanesLog2, uint256 sLane, uint256 maxTotal)
+        external
+        nonReentrant
+        returns (uint256 leafIndex)
+    {
+        return _openMetered(id, dLane, lanesLog2, sLane, maxTotal);
+    }
+
+    /// @inheritdoc ICreditPool
+    function openMeteredWithPermit(
+        uint256 id,
+        uint256 dLane,
+        uint256 lanesLog2,
+        uint256 sLane,
+        uint256 maxTotal,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant returns (uint256 leafIndex) {
+        try IERC20Permit(address(paymentToken)).permit(msg.sender, address(this), maxTotal, deadline, v, r, s) {}
+        catch {
+            // As in buyWithPermit: a failed (e.g. front-run) permit is ignored; transferFrom decides.
+        }
+        return _openMetered(id, dLane, lanesLog2, sLane, maxTotal);
+    }
+
+    /// @dev Validates the terms and the id, records the account, inserts the leaf computed here, pulls the
+    /// payment and emits `MeteredAccountOpened`.
+    function _openMetered(uint256 id, uint256 dLane, uint256 lanesLog2, uint256 sLane, uint256 maxTotal)
+        private
+        returns (uint256 leafIndex)
+    {
+        uint256 cost = _meteredPrice(dLane, lanesLog2, sLane);
+        if (cost > maxTotal) revert PriceAboveMax(cost, maxTotal);
+        if (id == 0 || id >= _P) revert InvalidAccountId(0, id);
+        if (accounts[id].status != 0) revert AccountExists(id);
+
+        leafIndex = _leafCount();
+        uint256 expiryDay = block.timestamp / 1 days + ttlDays;
+        // Casts as in _openFlat: index < 2^20 (else TreeFull reverts below), expiryDay < 2^32.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        accounts[id] = Account(uint32(leafIndex), 0, uint32(expiryDay), _STATUS_ACTIVE, _KIND_METERED);
+        uint256[] memory leaves = new uint256[](1);
+        leaves[0] = Poseidon2.hashAccountMetered(id, dLane, lanesLog2, sLane, expiryDay);
+        (, uint256 newRoot) = _insertBatchFromMemory(leaves);
+        _pull(cost);
+
+        emit MeteredAccountOpened(
+            id, msg.sender, leafIndex, dLane, lanesLog2, sLane, expiryDay, leaves[0], newRoot, cost
+        );
+    }
+
+    /// @dev `(dLane + sLane) * 2^lanesLog2 * priceUnit` after checking the terms (no overflow: the sum is
+    /// below 2^41, the product below 2^44 + 128).
+    function _meteredPrice(uint256 dLane, uint256 lanesLog2, uint256 sLane) private view returns (uint256) {
+        if (lanesLog2 > ProtocolConstants.MAX_LANES_LOG2) revert InvalidLanesLog2(lanesLog2);
+        if (dLane < cMax || dLane >= _AMOUNT_LIMIT) revert InvalidLaneDeposit(dLane, cMax);
+        if (sLane == 0 || sLane >= _AMOUNT_LIMIT) revert InvalidLaneStake(sLane);
+        return ((dLane + sLane) << lanesLog2) * priceUnit;
+    }
+
+    /// @inheritdoc ICreditPool
+    function proposeStateKey(uint256 x, uint256 y) external onlyOwner {
+        _checkStateKey(x, y);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint64 activatesAt = uint64(block.timestamp + stateKeyDelay); // < 2^64 for any real timestamp
+        (_stateKeys.pendingX, _stateKeys.pendingY, _stateKeys.pendingActivatesAt) = (x, y, activatesAt);
+        emit StateKeyProposed(x, y, activatesAt);
+    }
+
+    /// @inheritdoc ICreditPool
+    function activateStateKey() external {
+        StateKeys storage k = _stateKeys;
+        uint64 activatesAt = k.pendingActivatesAt;
+        if (activatesAt == 0) revert NoPendingStateKey();
+        if (block.timestamp < activatesAt) revert StateKeyTimelocked(activatesAt, block.timestamp);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint64 validUntil = uint64(block.timestamp + stateKeyGrace);
+        (k.previousX, k.previousY, k.previousValidUntil) = (k.x, k.y, validUntil);
+        (k.x, k.y) = (k.pendingX, k.pendingY);
+        (k.pendingX, k.pendingY, k.pendingActivatesAt) = (0, 0, 0);
+        emit StateKeyRotated(k.x, k.y, k.previousX, k.previousY, validUntil);
+    }
+
+    /// @inheritdoc ICreditPool
+    function cancelStateKey() external onlyOwner {
+        StateKeys storage k = _stateKeys;
+        if (k.pendingActivatesAt == 0) revert NoPendingStateKey();
+        emit StateKeyProposalCancelled(k.pendingX, k.pendingY);
+        (k.pendingX, k.pendingY, k.pendingActivatesAt) = (0, 0, 0);
+    }
+
+    /// @dev Reverts `InvalidStateKey` unless `(x, y)` is an affine Grumpkin point: `x, y < p` and
+    /// `y^2 = x^3 - 17 (mod p)`. Grumpkin has cofactor 1, so every such point is in the prime-order group;
+    /// `(0, 0)` fails the equation (`0 != -17`).
+    function _checkStateKey(uint256 x, uint256 y) private pure {
+        uint256 p = _P;
+        if (x >= p || y >= p || mulmod(y, y, p) != addmod(mulmod(mulmod(x, x, p), x, p), p - 17, p)) {
+            revert InvalidStateKey(x, y);
         }
     }
 
@@ -306,6 +459,16 @@ contract CreditPool is ICreditPool, BatchIncrementalMerkleTree, Ownable2Step, Re
     }
 
     // ------------------------------------------------------------------ views
+
+    /// @inheritdoc ICreditPool
+    function stateKeys() external view returns (StateKeys memory) {
+        return _stateKeys;
+    }
+
+    /// @inheritdoc ICreditPool
+    function meteredPrice(uint256 dLane, uint256 lanesLog2, uint256 sLane) external view returns (uint256) {
+        return _meteredPrice(dLane, lanesLog2, sLane);
+    }
 
     /// @inheritdoc ICreditPool
     function currentDay() external view returns (uint256) {

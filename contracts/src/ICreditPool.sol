@@ -10,8 +10,13 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 ///   fixed price per credit;
 /// - v2 flat accounts: one leaf `H(TAG_ACCOUNT_F, id, tickets, expiryDay)` computed by the contract pays for
 ///   `tickets` calls at a price per ticket; reusing a ticket reveals two RLN shares of the account secret
-///   `k` (`id = H(TAG_ID, k)`), with which anyone can `slash` the account.
-/// Both kinds share the tree, its root ring, the treasury and the operator.
+///   `k` (`id = H(TAG_ID, k)`), with which anyone can `slash` the account;
+/// - v2 metered accounts: one leaf `H(TAG_ACCOUNT_M, id, dLane, lanesLog2, sLane, expiryDay)` computed by the
+///   contract pays a usage deposit `dLane` and a policy stake `sLane` (price units) on each of `2^lanesLog2`
+///   lanes; each call pre-pays the deployment-wide `cMax` and the server refunds the unused part in a state it
+///   signs with the state key pinned here (`stateKeys`, rotated behind a timelock). Tickets and slashing work
+///   as for flat accounts.
+/// All kinds share the tree, its root ring, the treasury and the operator.
 /// @dev Also reverts with `TreeFull(uint256 nextIndex, uint256 count)` (BatchIncrementalMerkleTree) when a
 /// batch does not fit, and with OpenZeppelin's `OwnableUnauthorizedAccount` / `SafeERC20FailedOperation`.
 interface ICreditPool {
@@ -25,6 +30,46 @@ interface ICreditPool {
         NonCanonical,
         SameRequestHash,
         NullifierMismatch
+    }
+
+    /// @notice Deployment constants of metered accounts, the constructor's last argument.
+    /// @param priceUnit Payment-token base units per price unit (`1 .. 2^128 - 1`), e.g. 10^12 for an 18-decimal
+    /// token (micro-tokens) or 1 for a 6-decimal one. Immutable.
+    /// @param cMax What one metered call pre-pays, in price units (`1 .. 2^40 - 1`). Immutable.
+    /// @param stateKeyX The initial state key: an affine Grumpkin point (`y^2 = x^3 - 17 mod FIELD_MODULUS`).
+    /// @param stateKeyY See `stateKeyX`.
+    /// @param stateKeyDelay Seconds from `proposeStateKey` to the earliest `activateStateKey`
+    /// (`MIN_STATE_KEY_DELAY .. MAX_STATE_KEY_PERIOD`, 1 hour .. 365 days). Immutable.
+    /// @param stateKeyGrace Seconds the previous key stays valid after a rotation (`0 .. MAX_STATE_KEY_PERIOD`).
+    /// Immutable.
+    struct MeteredParams {
+        uint256 priceUnit;
+        uint256 cMax;
+        uint256 stateKeyX;
+        uint256 stateKeyY;
+        uint256 stateKeyDelay;
+        uint256 stateKeyGrace;
+    }
+
+    /// @notice The server's state keys (affine Grumpkin points) as `stateKeys()` returns them.
+    /// @param x Current key: states signed under it are valid.
+    /// @param y See `x`.
+    /// @param previousX The key before the last rotation (zero before any rotation): still valid while
+    /// `block.timestamp < previousValidUntil`.
+    /// @param previousY See `previousX`.
+    /// @param previousValidUntil End of the previous key's grace period (unix seconds; zero before any rotation).
+    /// @param pendingX A proposed key (zero when none), current from `pendingActivatesAt` once activated.
+    /// @param pendingY See `pendingX`.
+    /// @param pendingActivatesAt Earliest `activateStateKey` of the pending key (unix seconds; zero when none).
+    struct StateKeys {
+        uint256 x;
+        uint256 y;
+        uint256 previousX;
+        uint256 previousY;
+        uint64 previousValidUntil;
+        uint256 pendingX;
+        uint256 pendingY;
+        uint64 pendingActivatesAt;
     }
 
     // ------------------------------------------------------------------ errors
@@ -82,6 +127,39 @@ interface ICreditPool {
     /// @notice Account `id` has `status` (2 = slashed) instead of active (1).
     error AccountNotActive(uint256 id, uint8 status);
 
+    /// @notice `MeteredParams.priceUnit` must be in `1 .. 2^128 - 1`.
+    error InvalidPriceUnit(uint256 priceUnit);
+
+    /// @notice `MeteredParams.cMax` must be in `1 .. 2^40 - 1` (price units).
+    error InvalidCMax(uint256 cMax);
+
+    /// @notice `(x, y)` is not an affine Grumpkin point: both must be `< FIELD_MODULUS` and satisfy
+    /// `y^2 = x^3 - 17 (mod FIELD_MODULUS)` (so `(0, 0)`, the usual encoding of infinity, is refused too).
+    error InvalidStateKey(uint256 x, uint256 y);
+
+    /// @notice `MeteredParams.stateKeyDelay` must be in `min .. max` seconds.
+    error InvalidStateKeyDelay(uint256 delay, uint256 min, uint256 max);
+
+    /// @notice `MeteredParams.stateKeyGrace` must be at most `max` seconds.
+    error InvalidStateKeyGrace(uint256 grace, uint256 max);
+
+    /// @notice `activateStateKey` or `cancelStateKey` without a proposed key.
+    error NoPendingStateKey();
+
+    /// @notice The pending state key cannot be activated before `activatesAt` (unix seconds); it is `time` now.
+    error StateKeyTimelocked(uint256 activatesAt, uint256 time);
+
+    /// @notice A metered account has `2^lanesLog2` lanes, `lanesLog2 <= MAX_LANES_LOG2` (3).
+    error InvalidLanesLog2(uint256 lanesLog2);
+
+    /// @notice The deposit per lane `dLane` must be in `cMax .. 2^40 - 1` price units: a lane must pay at least
+    /// one call.
+    error InvalidLaneDeposit(uint256 dLane, uint256 cMax);
+
+    /// @notice The stake per lane `sLane` must be in `1 .. 2^40 - 1` price units (a lane freezes once its
+    /// penalties reach `sLane`, so a zero stake would be frozen from the start).
+    error InvalidLaneStake(uint256 sLane);
+
     // ------------------------------------------------------------------ events
 
     /// @notice `buyer` paid `amountPaid` for `commitments`, now leaves `startIndex .. startIndex + n - 1`;
@@ -106,6 +184,33 @@ interface ICreditPool {
         uint256 newRoot,
         uint256 amountPaid
     );
+
+    /// @notice `payer` paid `amountPaid` (`meteredPrice(dLane, lanesLog2, sLane)`) for the metered account `id`,
+    /// whose leaf `leaf = H(TAG_ACCOUNT_M, id, dLane, lanesLog2, sLane, expiryDay)` (computed by the contract)
+    /// is now tree leaf `leafIndex`; `newRoot` is the root after it. Replay: one insertion of one leaf, in
+    /// (block, log index) order with `CreditsPurchased` and `AccountOpened`.
+    event MeteredAccountOpened(
+        uint256 indexed id,
+        address indexed payer,
+        uint256 leafIndex,
+        uint256 dLane,
+        uint256 lanesLog2,
+        uint256 sLane,
+        uint256 expiryDay,
+        uint256 leaf,
+        uint256 newRoot,
+        uint256 amountPaid
+    );
+
+    /// @notice The owner proposed the state key `(x, y)`; anyone may activate it from `activatesAt` on.
+    event StateKeyProposed(uint256 x, uint256 y, uint64 activatesAt);
+
+    /// @notice `(x, y)` is now the state key. The key before it, `(previousX, previousY)`, stays valid until
+    /// `previousValidUntil` (unix seconds). Also emitted by the constructor for the initial key (previous zero).
+    event StateKeyRotated(uint256 x, uint256 y, uint256 previousX, uint256 previousY, uint64 previousValidUntil);
+
+    /// @notice The owner withdrew the proposed state key `(x, y)`.
+    event StateKeyProposalCancelled(uint256 x, uint256 y);
 
     /// @notice Account `id` was slashed by `reporter` with two shares of the ticket `nullifier`; its secret
     /// is public from the calldata. Nothing was paid to anyone.
@@ -188,11 +293,55 @@ interface ICreditPool {
         bytes32 s
     ) external returns (uint256 startIndex, uint256 newRoot);
 
+    // ------------------------------------------------------------------ v2 metered accounts
+
+    /// @notice Opens the metered account `id` (`id = H(TAG_ID, k)`) with `2^lanesLog2` lanes, each holding a
+    /// usage deposit `dLane` and a policy stake `sLane` (price units), pulling
+    /// `meteredPrice(dLane, lanesLog2, sLane) = (dLane + sLane) * 2^lanesLog2 * priceUnit` with `transferFrom`.
+    /// The contract computes the leaf `H(TAG_ACCOUNT_M, id, dLane, lanesLog2, sLane, expiryDay)` with
+    /// `expiryDay = currentDay() + ttlDays`. Requires `lanesLog2 <= 3`, `cMax <= dLane < 2^40`,
+    /// `1 <= sLane < 2^40`, `id` non-zero, `< FIELD_MODULUS` and never opened (by either kind).
+    /// Still the sale model: the payment joins the proceeds (`withdraw`).
+    /// @param maxTotal The most the buyer pays (`PriceAboveMax` above it), as in `openFlat`.
+    /// @return leafIndex Tree index of the account leaf.
+    function openMetered(uint256 id, uint256 dLane, uint256 lanesLog2, uint256 sLane, uint256 maxTotal)
+        external
+        returns (uint256 leafIndex);
+
+    /// @notice `openMetered` after an ERC-2612 permit of `maxTotal` signed by the caller (no approve
+    /// transaction). A failing permit is ignored, as in `buyWithPermit`.
+    function openMeteredWithPermit(
+        uint256 id,
+        uint256 dLane,
+        uint256 lanesLog2,
+        uint256 sLane,
+        uint256 maxTotal,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (uint256 leafIndex);
+
+    /// @notice Proposes `(x, y)` as the next state key (owner only): it must be a Grumpkin point
+    /// (`InvalidStateKey`). Anyone may activate it `stateKeyDelay()` seconds from now; a new proposal replaces
+    /// a pending one and restarts the delay. Emits `StateKeyProposed`.
+    function proposeStateKey(uint256 x, uint256 y) external;
+
+    /// @notice Makes the pending key current once its delay has passed (anyone; `StateKeyTimelocked` before,
+    /// `NoPendingStateKey` without a proposal). The current key becomes the previous one, valid for
+    /// `stateKeyGrace()` more seconds; a still older key is dropped. Emits `StateKeyRotated`.
+    function activateStateKey() external;
+
+    /// @notice Withdraws the pending state key (owner only; `NoPendingStateKey` without one). Emits
+    /// `StateKeyProposalCancelled`.
+    function cancelStateKey() external;
+
     /// @notice Slashes the account whose ticket `nf` was used for two requests: `(x1, y1)` and `(x2, y2)`
     /// are its two RLN shares `y = k + a * x`. Recovers `a = (y1 - y2) / (x1 - x2)` and `k = y1 - a * x1`
     /// (mod p), requires `H(TAG_NF, a) == nf`, and marks the account `id = H(TAG_ID, k)` slashed.
     /// Permissionless, and nothing of value goes to the caller or anyone else, so an owner gains nothing by
     /// front-running the slash of his own account. Servers refuse a slashed account's tickets.
+    /// Works alike for flat and metered accounts: the evidence names `H(TAG_ID, k)`, whatever its kind.
     /// @dev Reverts `InvalidEvidence` (an input >= p, `x1 == x2`, or the nullifier check),
     /// `UnknownAccount`, or `AccountNotActive` (already slashed).
     /// @return id The slashed account.
@@ -234,12 +383,32 @@ interface ICreditPool {
     /// @notice Today's UTC day number, `block.timestamp / 86400`.
     function currentDay() external view returns (uint256);
 
-    /// @notice The flat account `id` (one packed slot): its tree `leafIndex`, `tickets`, `expiryDay`, and
-    /// `status` 0 = never opened, 1 = active, 2 = slashed.
+    /// @notice The account `id` (one packed slot): its tree `leafIndex`, `tickets` (flat; 0 for a metered
+    /// account, whose terms are in its `MeteredAccountOpened` event), `expiryDay`, `status` 0 = never opened,
+    /// 1 = active, 2 = slashed, and `kind` 1 = flat, 2 = metered (0 = never opened).
     function accounts(uint256 id)
         external
         view
-        returns (uint32 leafIndex, uint16 tickets, uint32 expiryDay, uint8 status);
+        returns (uint32 leafIndex, uint16 tickets, uint32 expiryDay, uint8 status, uint8 kind);
+
+    /// @notice Payment-token base units per price unit (metered amounts are counted in price units).
+    function priceUnit() external view returns (uint256);
+
+    /// @notice What one metered call pre-pays, in price units (deployment-wide, immutable; `< 2^40`).
+    function cMax() external view returns (uint256);
+
+    /// @notice Seconds between `proposeStateKey` and the earliest `activateStateKey`.
+    function stateKeyDelay() external view returns (uint256);
+
+    /// @notice Seconds the previous state key stays valid after a rotation.
+    function stateKeyGrace() external view returns (uint256);
+
+    /// @notice The current, previous and pending state keys (see `StateKeys`).
+    function stateKeys() external view returns (StateKeys memory);
+
+    /// @notice What `openMetered(id, dLane, lanesLog2, sLane, …)` costs now, in token base units:
+    /// `(dLane + sLane) * 2^lanesLog2 * priceUnit`. Reverts like `openMetered` on terms it would refuse.
+    function meteredPrice(uint256 dLane, uint256 lanesLog2, uint256 sLane) external view returns (uint256);
 
     /// @notice Receiver of withdrawn proceeds.
     function treasury() external view returns (address);

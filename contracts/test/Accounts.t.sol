@@ -13,6 +13,7 @@ import {ProtocolConstants} from "../src/generated/ProtocolConstants.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {MeteredDefaults} from "./utils/MeteredDefaults.sol";
 
 /// @notice v2 flat accounts in CreditPool: opening (single, batch, permit) with the leaf computed on-chain,
 /// and `slash` with real RLN shares from protocol/v2-vectors.json (written by scripts/gen-v2-vectors.ts with
@@ -39,7 +40,7 @@ contract AccountsTest is Test {
     function setUp() public {
         vm.warp(START);
         token = new TestToken();
-        pool = new CreditPool(token, PRICE, TICKET_PRICE, TTL, owner, treasury);
+        pool = new CreditPool(token, PRICE, TICKET_PRICE, TTL, owner, treasury, MeteredDefaults.params());
         token.mint(payer, 1_000_000_000 * TICKET_PRICE);
         vm.prank(payer);
         token.approve(address(pool), type(uint256).max);
@@ -77,6 +78,16 @@ contract AccountsTest is Test {
     function _open(uint256 id, uint256 tickets) internal returns (uint256 leafIndex) {
         vm.prank(payer);
         (leafIndex,) = pool.openFlat(id, tickets, type(uint256).max);
+    }
+
+    /// @dev The slot of an active flat account.
+    function _assertFlatSlot(uint256 id, uint256 leafIndex, uint256 tickets, uint256 expiryDay) internal view {
+        (uint32 idx, uint16 n, uint32 expiry, uint8 status, uint8 kind) = pool.accounts(id);
+        assertEq(idx, leafIndex, "leaf index");
+        assertEq(n, tickets, "tickets");
+        assertEq(expiry, expiryDay, "expiry");
+        assertEq(status, ACTIVE, "active");
+        assertEq(kind, 1, "kind flat");
     }
 
     function _permit(uint256 key_, uint256 value, uint256 deadline) internal view returns (uint8 v, bytes32 r, bytes32 s) {
@@ -118,7 +129,7 @@ contract AccountsTest is Test {
         assertEq(pool.currentDay(), START / 86400 + 1, "next UTC day");
 
         vm.recordLogs();
-        CreditPool other = new CreditPool(token, PRICE, 7, ProtocolConstants.MAX_TTL_DAYS, owner, treasury);
+        CreditPool other = new CreditPool(token, PRICE, 7, ProtocolConstants.MAX_TTL_DAYS, owner, treasury, MeteredDefaults.params());
         Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(other.ttlDays(), ProtocolConstants.MAX_TTL_DAYS, "longest ttl accepted");
         bool seen;
@@ -174,11 +185,12 @@ contract AccountsTest is Test {
         assertTrue(pool.isKnownRoot(root), "root in the ring");
         assertEq(pool.nextIndex(), 1, "one leaf");
         assertEq(leaf, Poseidon2.hashAccountFlat(id, 100, expiry), "generated helper == sponge");
-        (uint32 idx, uint16 tickets, uint32 expiryDay, uint8 status) = pool.accounts(id);
+        (uint32 idx, uint16 tickets, uint32 expiryDay, uint8 status, uint8 kind) = pool.accounts(id);
         assertEq(idx, 0, "slot leaf index");
         assertEq(tickets, 100, "slot tickets");
         assertEq(expiryDay, expiry, "slot expiry = day + ttl");
         assertEq(status, ACTIVE, "slot status");
+        assertEq(kind, 1, "slot kind flat");
         assertEq(before - token.balanceOf(payer), 100 * TICKET_PRICE, "payer paid N * price");
         assertEq(token.balanceOf(address(pool)), 100 * TICKET_PRICE, "pool received");
     }
@@ -234,16 +246,16 @@ contract AccountsTest is Test {
     function test_openFlat_expiryIsTodayPlusTtl() public {
         vm.warp(START + 5 days + 23 hours);
         _open(_id(3), 1);
-        (,, uint32 expiryDay,) = pool.accounts(_id(3));
+        (,, uint32 expiryDay,,) = pool.accounts(_id(3));
         assertEq(expiryDay, START / 86400 + 5 + TTL, "day of the block + ttl");
     }
 
     function test_openFlat_acceptsLimits() public {
         _open(1, ProtocolConstants.MAX_TICKETS);
         _open(P - 1, 1);
-        (, uint16 tickets,,) = pool.accounts(1);
+        (, uint16 tickets,,,) = pool.accounts(1);
         assertEq(tickets, ProtocolConstants.MAX_TICKETS, "MAX_TICKETS fits the slot");
-        (uint32 idx,,, uint8 status) = pool.accounts(P - 1);
+        (uint32 idx,,, uint8 status,) = pool.accounts(P - 1);
         assertEq(idx, 1, "second leaf");
         assertEq(status, ACTIVE, "largest canonical id");
     }
@@ -272,7 +284,7 @@ contract AccountsTest is Test {
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.AccountExists.selector, id));
         vm.prank(payer);
         pool.openFlat(id, 7, type(uint256).max);
-        (, uint16 tickets,,) = pool.accounts(id);
+        (, uint16 tickets,,,) = pool.accounts(id);
         assertEq(tickets, 3, "first opening kept");
         assertEq(pool.currentRoot(), root, "nothing inserted");
     }
@@ -283,7 +295,7 @@ contract AccountsTest is Test {
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.AccountExists.selector, ids[1]));
         vm.prank(payer);
         pool.openFlatBatch(ids, _counts(4, 1), type(uint256).max);
-        (,,, uint8 status) = pool.accounts(ids[0]);
+        (,,, uint8 status,) = pool.accounts(ids[0]);
         assertEq(status, 0, "batch rolled back");
     }
 
@@ -371,13 +383,13 @@ contract AccountsTest is Test {
         );
         vm.prank(poor);
         pool.openFlat(_id(12), 10, type(uint256).max);
-        (,,, uint8 status) = pool.accounts(_id(12));
+        (,,, uint8 status,) = pool.accounts(_id(12));
         assertEq(status, 0, "not opened");
     }
 
     function test_RevertWhen_tokenChargesTransferFee() public {
         FeeOnTransferToken fee = new FeeOnTransferToken();
-        CreditPool feePool = new CreditPool(fee, PRICE, TICKET_PRICE, TTL, owner, treasury);
+        CreditPool feePool = new CreditPool(fee, PRICE, TICKET_PRICE, TTL, owner, treasury, MeteredDefaults.params());
         fee.mint(payer, 1_000 * TICKET_PRICE);
         vm.startPrank(payer);
         fee.approve(address(feePool), type(uint256).max);
@@ -390,7 +402,7 @@ contract AccountsTest is Test {
 
     function test_RevertWhen_tokenReentersOpenFlat() public {
         ReentrantToken evil = new ReentrantToken();
-        CreditPool evilPool = new CreditPool(evil, PRICE, TICKET_PRICE, TTL, owner, treasury);
+        CreditPool evilPool = new CreditPool(evil, PRICE, TICKET_PRICE, TTL, owner, treasury, MeteredDefaults.params());
         evil.mint(payer, 1_000 * TICKET_PRICE);
         evil.arm(address(evilPool), abi.encodeCall(ICreditPool.openFlat, (_id(14), 1, type(uint256).max)));
         vm.startPrank(payer);
@@ -429,11 +441,7 @@ contract AccountsTest is Test {
         assertTrue(pool.isKnownRoot(rootsBefore) && pool.isKnownRoot(root), "one new root in the ring");
         assertEq(before - token.balanceOf(payer), 65541 * TICKET_PRICE, "paid the sum");
         for (uint256 i; i < 3; ++i) {
-            (uint32 idx, uint16 tickets, uint32 expiryDay, uint8 status) = pool.accounts(ids[i]);
-            assertEq(idx, 1 + i, "leaf index");
-            assertEq(tickets, counts[i], "tickets");
-            assertEq(expiryDay, expiry, "expiry");
-            assertEq(status, ACTIVE, "active");
+            _assertFlatSlot(ids[i], 1 + i, counts[i], expiry);
         }
     }
 
@@ -507,7 +515,7 @@ contract AccountsTest is Test {
             assertEq(pool.slash(nf, x1, y1, x2, y2), id, "returns the account");
         }
         {
-            (uint32 idx, uint16 tickets,, uint8 status) = pool.accounts(id);
+            (uint32 idx, uint16 tickets,, uint8 status,) = pool.accounts(id);
             assertEq(status, SLASHED, "slashed");
             assertEq(tickets, _u(key(".slash", i, ".tickets")), "terms kept");
             assertEq(idx, i, "leaf kept");
@@ -525,7 +533,7 @@ contract AccountsTest is Test {
         vm.prank(payer); // the account's own payer front-runs its slash
         pool.slash(nf, x2, y2, x1, y1); // shares in either order
         assertEq(token.balanceOf(payer), before, "no refund, no bounty");
-        (,,, uint8 status) = pool.accounts(id);
+        (,,, uint8 status,) = pool.accounts(id);
         assertEq(status, SLASHED, "slashed all the same");
     }
 
@@ -586,7 +594,7 @@ contract AccountsTest is Test {
             );
             pool.slash(bad[0], bad[1], bad[2], bad[3], bad[4]);
         }
-        (,,, uint8 status) = pool.accounts(_u(key(".slash", 0, ".id")));
+        (,,, uint8 status,) = pool.accounts(_u(key(".slash", 0, ".id")));
         assertEq(status, ACTIVE, "still active");
     }
 
@@ -644,7 +652,7 @@ contract AccountsGasTest is Test {
     function setUp() public {
         string memory json = vm.readFile(string.concat(vm.projectRoot(), "/protocol/v2-vectors.json"));
         token = new TestToken();
-        pool = new CreditPool(token, 10_000, TICKET_PRICE, TTL, address(0xA11CE), address(0x7EA5));
+        pool = new CreditPool(token, 10_000, TICKET_PRICE, TTL, address(0xA11CE), address(0x7EA5), MeteredDefaults.params());
         token.mint(payer, 1_000_000_000 * TICKET_PRICE);
         vm.startPrank(payer);
         token.approve(address(pool), type(uint256).max);

@@ -6,6 +6,7 @@ import {vm} from "./utils/Vm.sol";
 import {CreditPool} from "../src/CreditPool.sol";
 import {TestToken} from "../src/TestToken.sol";
 import {ProtocolConstants} from "../src/generated/ProtocolConstants.sol";
+import {MeteredDefaults} from "./utils/MeteredDefaults.sol";
 
 /// @notice Drives CreditPool with random credit purchases and account openings (one tree) and records ghost
 /// state.
@@ -74,7 +75,7 @@ contract CreditPoolInvariantTest is Test {
 
     function setUp() public {
         token = new TestToken();
-        pool = new CreditPool(token, 1_000, 100, 30, address(this), address(0x7EA5));
+        pool = new CreditPool(token, 1_000, 100, 30, address(this), address(0x7EA5), MeteredDefaults.params());
         handler = new CreditPoolHandler(pool, token);
         targetContract(address(handler));
     }

@@ -14,6 +14,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {MeteredDefaults} from "./utils/MeteredDefaults.sol";
 
 contract CreditPoolTest is Test {
     uint256 internal constant P = ProtocolConstants.FIELD_MODULUS;
@@ -36,7 +37,7 @@ contract CreditPoolTest is Test {
     function setUp() public {
         buyer = vm.addr(buyerKey);
         token = new TestToken();
-        pool = new CreditPool(token, PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury);
+        pool = new CreditPool(token, PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury, MeteredDefaults.params());
         token.mint(buyer, 1_000_000 * PRICE);
         vm.prank(buyer);
         token.approve(address(pool), type(uint256).max);
@@ -83,25 +84,25 @@ contract CreditPoolTest is Test {
 
     function test_deploymentBlock_isConstructionBlock() public {
         vm.roll(12_345);
-        CreditPool later = new CreditPool(token, PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury);
+        CreditPool later = new CreditPool(token, PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury, MeteredDefaults.params());
         assertEq(later.deploymentBlock(), 12_345, "block.number at construction");
     }
 
     function test_RevertWhen_constructorArgumentsInvalid() public {
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidAddress.selector, address(0)));
-        new CreditPool(IERC20(address(0)), PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury);
+        new CreditPool(IERC20(address(0)), PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury, MeteredDefaults.params());
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidAddress.selector, address(0)));
-        new CreditPool(token, PRICE, TICKET_PRICE, TTL_DAYS, owner, address(0));
+        new CreditPool(token, PRICE, TICKET_PRICE, TTL_DAYS, owner, address(0), MeteredDefaults.params());
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidPrice.selector, 0));
-        new CreditPool(token, 0, TICKET_PRICE, TTL_DAYS, owner, treasury);
+        new CreditPool(token, 0, TICKET_PRICE, TTL_DAYS, owner, treasury, MeteredDefaults.params());
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidPrice.selector, 0));
-        new CreditPool(token, PRICE, 0, TTL_DAYS, owner, treasury);
+        new CreditPool(token, PRICE, 0, TTL_DAYS, owner, treasury, MeteredDefaults.params());
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidTtlDays.selector, 0));
-        new CreditPool(token, PRICE, TICKET_PRICE, 0, owner, treasury);
+        new CreditPool(token, PRICE, TICKET_PRICE, 0, owner, treasury, MeteredDefaults.params());
         vm.expectRevert(abi.encodeWithSelector(ICreditPool.InvalidTtlDays.selector, 65536));
-        new CreditPool(token, PRICE, TICKET_PRICE, 65536, owner, treasury);
+        new CreditPool(token, PRICE, TICKET_PRICE, 65536, owner, treasury, MeteredDefaults.params());
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableInvalidOwner.selector, address(0)));
-        new CreditPool(token, PRICE, TICKET_PRICE, TTL_DAYS, address(0), treasury);
+        new CreditPool(token, PRICE, TICKET_PRICE, TTL_DAYS, address(0), treasury, MeteredDefaults.params());
     }
 
     function test_RevertWhen_zerosLevelAboveDepth() public {
@@ -199,7 +200,7 @@ contract CreditPoolTest is Test {
 
     function test_RevertWhen_tokenChargesTransferFee() public {
         FeeOnTransferToken fee = new FeeOnTransferToken();
-        CreditPool feePool = new CreditPool(fee, PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury);
+        CreditPool feePool = new CreditPool(fee, PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury, MeteredDefaults.params());
         fee.mint(buyer, 100 * PRICE);
         vm.startPrank(buyer);
         fee.approve(address(feePool), type(uint256).max);
@@ -210,7 +211,7 @@ contract CreditPoolTest is Test {
 
     function test_RevertWhen_tokenReentersBuy() public {
         ReentrantToken evil = new ReentrantToken();
-        CreditPool evilPool = new CreditPool(evil, PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury);
+        CreditPool evilPool = new CreditPool(evil, PRICE, TICKET_PRICE, TTL_DAYS, owner, treasury, MeteredDefaults.params());
         evil.mint(buyer, 100 * PRICE);
         evil.arm(address(evilPool), abi.encodeCall(ICreditPool.buy, (_commitments(7, 1), type(uint256).max)));
         vm.startPrank(buyer);
