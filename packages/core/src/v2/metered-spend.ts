@@ -118,7 +118,17 @@ export type SpendMeteredParameters = {
   signal?: AbortSignal;
 };
 
-type AccountLanes = { busy: Set<number>; queue: Promise<unknown>; freed: (() => void)[] };
+type AccountLanes = {
+  busy: Set<number>;
+  /** The account's FIFO of callers choosing a lane, one at a time. */
+  queue: Promise<unknown>;
+  /** Wakes the caller at the head of the queue when a lane is freed. */
+  freed: (() => void)[];
+  /** Callers queued behind the head. */
+  queued: number;
+  /** The head found no free lane and waits for one. */
+  blocked: boolean;
+};
 
 /**
  * Spends from the metered accounts of one store: the lane scheduler, the journal, signed-state
@@ -231,11 +241,20 @@ export class MeteredSpender {
     return [...(this.#lanes.get(account)?.busy ?? [])].sort((a, b) => a - b);
   }
 
+  /**
+   * Calls on `account` waiting for a lane: 0 unless the first caller in line found every usable lane
+   * held and waits for one to be freed; then it and everyone queued behind it.
+   */
+  waiting(account: string): number {
+    const lanes = this.#lanes.get(account);
+    return lanes?.blocked ? 1 + lanes.queued : 0;
+  }
+
   // ---------------------------------------------------------------- the scheduler
 
   #account(id: string): AccountLanes {
     let lanes = this.#lanes.get(id);
-    if (!lanes) this.#lanes.set(id, (lanes = { busy: new Set(), queue: Promise.resolve(), freed: [] }));
+    if (!lanes) this.#lanes.set(id, (lanes = { busy: new Set(), queue: Promise.resolve(), freed: [], queued: 0, blocked: false }));
     return lanes;
   }
 
@@ -255,7 +274,9 @@ export class MeteredSpender {
    */
   #acquire(id: string, x: bigint, today: number, cMax: number, signal?: AbortSignal): Promise<{ lane: number; retry: boolean }> {
     const lanes = this.#account(id);
+    lanes.queued++;
     const turn = lanes.queue.then(async () => {
+      lanes.queued--;
       for (;;) {
         if (signal?.aborted) throw signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
         // Registered before looking, so a lane freed meanwhile still wakes this caller.
@@ -266,7 +287,12 @@ export class MeteredSpender {
           return choice;
         }
         if (lanes.busy.size === 0) throw choice.error;
-        await abortable(freed, signal);
+        lanes.blocked = true;
+        try {
+          await abortable(freed, signal);
+        } finally {
+          lanes.blocked = false;
+        }
       }
     });
     lanes.queue = turn.catch(() => undefined);
