@@ -3,11 +3,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPublicClient, getAddress, http, type Address } from 'viem';
+import { createPublicClient, erc20Abi, getAddress, http, type Address } from 'viem';
 import { z } from 'zod';
 import { ZkCreditsError } from './errors.js';
 import { creditPoolAbi } from './generated/abis.js';
-import { MAX_TTL_DAYS } from './generated/constants.js';
+import { MAX_TTL_DAYS, METERED_AMOUNT_BITS } from './generated/constants.js';
+import { STATE_KEY_ORDER, generateStateSecret, isStatePublicKey, statePublicKey, type StatePublicKey } from './v2/state-key.js';
 
 /**
  * Flat-account lifetime of a deployment unless told otherwise: a year. Servers keep every ticket until
@@ -15,6 +16,30 @@ import { MAX_TTL_DAYS } from './generated/constants.js';
  * reopen accounts (and lose unused tickets) sooner.
  */
 export const DEFAULT_TTL_DAYS = 365;
+
+/** Metered accounts: what one call pre-pays unless told otherwise, in price units (0.05 tokens at micro-token units). */
+export const DEFAULT_C_MAX = 50_000;
+
+/** Metered accounts: seconds from a state key proposal to its activation unless told otherwise (a day). */
+export const DEFAULT_STATE_KEY_DELAY = 86_400;
+
+/** Metered accounts: seconds the previous state key stays valid after a rotation unless told otherwise (a week). */
+export const DEFAULT_STATE_KEY_GRACE = 7 * 86_400;
+
+/** Shortest and longest state key delay the contract accepts (`MIN_STATE_KEY_DELAY`, `MAX_STATE_KEY_PERIOD`). */
+export const STATE_KEY_DELAY_RANGE = { min: 3_600, max: 365 * 86_400 } as const;
+
+/** Decimals of contracts/src/TestToken.sol, the token deployed when none is given. */
+export const TEST_TOKEN_DECIMALS = 6;
+
+/**
+ * The default price unit of a token with `decimals` decimals: one micro-token, `10^(decimals − 6)` base
+ * units (10^12 for an 18-decimal token, 1 for a 6-decimal one), or 1 base unit for a token with fewer
+ * than 6 decimals.
+ */
+export function defaultPriceUnit(decimals: number): bigint {
+  return decimals >= 6 ? 10n ** BigInt(decimals - 6) : 1n;
+}
 
 /** Deployment failed: bad parameters, forge failed, or the chain disagrees with the script output. */
 export class DeployError extends ZkCreditsError {
@@ -37,6 +62,21 @@ const parametersSchema = z.object({
   pricePerTicket: z.bigint().positive().optional(),
   /** v2 flat-account lifetime in days, fixed for the deployment (default `DEFAULT_TTL_DAYS`). */
   ttlDays: z.number().int().min(1).max(MAX_TTL_DAYS).optional(),
+  /** Metered accounts: token base units per price unit (default `defaultPriceUnit` of the token's decimals). */
+  priceUnit: z.bigint().positive().lt(1n << 128n).optional(),
+  /** Metered accounts: what one call pre-pays, in price units, `1 … 2^40 − 1` (default `DEFAULT_C_MAX`). */
+  cMax: z.number().int().min(1).max(2 ** METERED_AMOUNT_BITS - 1).optional(),
+  /**
+   * The server's state key to pin (a Grumpkin point). Or give `stateSecret` and its public key is pinned.
+   * Neither: a fresh secret is generated and returned as `Deployment.stateSecret` (for dev and test chains).
+   */
+  stateKey: z.object({ x: z.bigint(), y: z.bigint() }).refine(isStatePublicKey, 'a point of Grumpkin').optional(),
+  /** The server's state secret (`1 … order − 1`); its public key is pinned. Never logged or echoed. */
+  stateSecret: z.bigint().positive().lt(STATE_KEY_ORDER, 'below the Grumpkin order').optional(),
+  /** Seconds from a state key proposal to its activation (default `DEFAULT_STATE_KEY_DELAY`). */
+  stateKeyDelay: z.number().int().min(STATE_KEY_DELAY_RANGE.min).max(STATE_KEY_DELAY_RANGE.max).optional(),
+  /** Seconds the previous state key stays valid after a rotation (default `DEFAULT_STATE_KEY_GRACE`). */
+  stateKeyGrace: z.number().int().min(0).max(STATE_KEY_DELAY_RANGE.max).optional(),
   owner: address,
   treasury: address,
   /** Repository root holding foundry.toml (default: this checkout). */
@@ -57,6 +97,19 @@ export type Deployment = {
   token: Address;
   /** Block of the CreditPool deployment (from the contract itself), where indexers start. */
   deploymentBlock: bigint;
+  /** Metered accounts: token base units per price unit, and what one call pre-pays (price units). */
+  priceUnit: bigint;
+  cMax: number;
+  /** The state key pinned at deployment, and the rotation delay and grace (seconds). */
+  stateKey: StatePublicKey;
+  stateKeyDelay: number;
+  stateKeyGrace: number;
+  /**
+   * The state secret behind `stateKey` when this call knew it (given as `stateSecret`, or generated
+   * because no key was given): hand it to the server (`ZKC_STATE_KEY_FILE`). Absent when only the
+   * public key was given.
+   */
+  stateSecret?: bigint;
 };
 
 const outputSchema = z.object({
@@ -84,6 +137,15 @@ export async function deployContracts(parameters: DeployContractsParameters): Pr
   if ((p.privateKey === undefined) === (p.keystore === undefined)) {
     throw new DeployError('Invalid deployment parameters', { details: 'give exactly one of privateKey and keystore' });
   }
+  if (p.stateKey && p.stateSecret !== undefined) {
+    throw new DeployError('Invalid deployment parameters', { details: 'give at most one of stateKey and stateSecret' });
+  }
+  const stateSecret = p.stateKey ? undefined : (p.stateSecret ?? generateStateSecret());
+  const stateKey = p.stateKey ?? statePublicKey(stateSecret!);
+  const cMax = p.cMax ?? DEFAULT_C_MAX;
+  const stateKeyDelay = p.stateKeyDelay ?? DEFAULT_STATE_KEY_DELAY;
+  const stateKeyGrace = p.stateKeyGrace ?? DEFAULT_STATE_KEY_GRACE;
+  const priceUnit = p.priceUnit ?? defaultPriceUnit(p.token ? await tokenDecimals(p.rpcUrl, getAddress(p.token)) : TEST_TOKEN_DECIMALS);
   const signer = p.keystore
     ? ['--keystore', p.keystore.path, '--password-file', p.keystore.passwordFile, '--sender', p.keystore.address]
     : [];
@@ -97,6 +159,12 @@ export async function deployContracts(parameters: DeployContractsParameters): Pr
     PRICE_PER_CREDIT: p.pricePerCredit.toString(),
     PRICE_PER_TICKET: (p.pricePerTicket ?? p.pricePerCredit).toString(),
     TTL_DAYS: String(p.ttlDays ?? DEFAULT_TTL_DAYS),
+    PRICE_UNIT: priceUnit.toString(),
+    C_MAX: String(cMax),
+    STATE_KEY_X: stateKey.x.toString(),
+    STATE_KEY_Y: stateKey.y.toString(),
+    STATE_KEY_DELAY: String(stateKeyDelay),
+    STATE_KEY_GRACE: String(stateKeyGrace),
     OWNER: p.owner,
     TREASURY: p.treasury,
     DEPLOY_OUT: out,
@@ -146,8 +214,29 @@ export async function deployContracts(parameters: DeployContractsParameters): Pr
       abi: creditPoolAbi,
       functionName: 'deploymentBlock',
     });
-    return { chainId, creditPool, deployer: getAddress(json.deployer), token: getAddress(json.token), deploymentBlock };
+    return {
+      chainId,
+      creditPool,
+      deployer: getAddress(json.deployer),
+      token: getAddress(json.token),
+      deploymentBlock,
+      priceUnit,
+      cMax,
+      stateKey,
+      stateKeyDelay,
+      stateKeyGrace,
+      ...(stateSecret === undefined ? {} : { stateSecret }),
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `decimals()` of the payment token (for the default price unit). */
+async function tokenDecimals(rpcUrl: string, token: Address): Promise<number> {
+  try {
+    return await createPublicClient({ transport: http(rpcUrl) }).readContract({ address: token, abi: erc20Abi, functionName: 'decimals' });
+  } catch (cause) {
+    throw new DeployError('cannot read the payment token\'s decimals() for the default price unit', { details: `${token}: give priceUnit, or check the token address`, cause });
   }
 }

@@ -82,6 +82,7 @@ export {
   type StatePublicKey,
   type StateSignature,
 } from './v2/state-key.js';
+export { readStateKeys, readMeteredParams, type StateKeys, type MeteredParams } from './v2/state-keys.js';
 export {
   encodeMeteredPayload,
   decodeMeteredPayload,

@@ -2,7 +2,7 @@ import { getAddress, type Address, type Hash } from 'viem';
 import { z } from 'zod';
 import { ZkCreditsError } from './errors.js';
 import { CREDIT_VK_SHA256 } from './generated/circuit.js';
-import { MAX_TTL_DAYS, TREE_DEPTH } from './generated/constants.js';
+import { MAX_TTL_DAYS, METERED_AMOUNT_BITS, TREE_DEPTH } from './generated/constants.js';
 
 /**
  * A deployment manifest: the one file that tells every component (API server, web app,
@@ -29,6 +29,18 @@ export type DeploymentManifest = {
   pricePerTicket: bigint;
   /** v2 flat-account lifetime in days (`ttlDays()`, immutable): an account expires `ttlDays` after the day it was opened. */
   ttlDays: number;
+  /**
+   * v2 metered accounts: token base units per price unit (`priceUnit()`, immutable). Metered amounts
+   * (deposits, stakes, `cMax`, refunds) are counted in price units. Absent from manifests written before
+   * metered accounts, like the three fields below; the contract's getters are the source of truth.
+   */
+  priceUnit?: bigint;
+  /** v2 metered accounts: what one call pre-pays, in price units (`cMax()`, immutable, `< 2^40`). */
+  cMax?: number;
+  /** v2 metered accounts: seconds from a state key proposal to its activation (`stateKeyDelay()`, immutable). */
+  stateKeyDelay?: number;
+  /** v2 metered accounts: seconds the previous state key stays valid after a rotation (`stateKeyGrace()`, immutable). The current key is read from the chain (`stateKeys()`). */
+  stateKeyGrace?: number;
   owner: Address;
   treasury: Address;
   deployer: Address;
@@ -72,6 +84,10 @@ const manifestSchema = z.strictObject({
   pricePerCredit: uint.refine((v) => v > 0n, 'a positive price'),
   pricePerTicket: uint.refine((v) => v > 0n, 'a positive price'),
   ttlDays: z.number().int().min(1).max(MAX_TTL_DAYS),
+  priceUnit: uint.refine((v) => v > 0n && v < 1n << 128n, 'a price unit from 1 to 2^128 - 1 base units').optional(),
+  cMax: z.number().int().min(1).max(2 ** METERED_AMOUNT_BITS - 1).optional(),
+  stateKeyDelay: z.number().int().positive().optional(),
+  stateKeyGrace: z.number().int().nonnegative().optional(),
   owner: address,
   treasury: address,
   deployer: address,
@@ -115,6 +131,10 @@ export function serializeDeploymentManifest(m: DeploymentManifest): string {
     pricePerCredit: m.pricePerCredit.toString(),
     pricePerTicket: m.pricePerTicket.toString(),
     ttlDays: m.ttlDays,
+    ...(m.priceUnit === undefined ? {} : { priceUnit: m.priceUnit.toString() }),
+    ...(m.cMax === undefined ? {} : { cMax: m.cMax }),
+    ...(m.stateKeyDelay === undefined ? {} : { stateKeyDelay: m.stateKeyDelay }),
+    ...(m.stateKeyGrace === undefined ? {} : { stateKeyGrace: m.stateKeyGrace }),
     owner: m.owner,
     treasury: m.treasury,
     deployer: m.deployer,

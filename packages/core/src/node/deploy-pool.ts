@@ -4,17 +4,27 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPublicClient, erc20Abi, getAddress, http, parseUnits, type Address, type Hex, type PublicClient } from 'viem';
 import { CHAIN_PRESETS, LOCAL_CHAIN_ID, type ChainPresetName } from '../chains.js';
-import { DEFAULT_TTL_DAYS, DeployError, deployContracts } from '../deploy.js';
+import {
+  DEFAULT_C_MAX,
+  DEFAULT_STATE_KEY_DELAY,
+  DEFAULT_STATE_KEY_GRACE,
+  DEFAULT_TTL_DAYS,
+  DeployError,
+  STATE_KEY_DELAY_RANGE,
+  TEST_TOKEN_DECIMALS,
+  defaultPriceUnit,
+  deployContracts,
+} from '../deploy.js';
 import { CREDIT_VK_SHA256 } from '../generated/circuit.js';
-import { MAX_TTL_DAYS, TREE_DEPTH } from '../generated/constants.js';
+import { MAX_TTL_DAYS, METERED_AMOUNT_BITS, TREE_DEPTH } from '../generated/constants.js';
 import { creditPoolAbi } from '../generated/abis.js';
 import type { DeploymentManifest } from '../manifest.js';
 import { permitDomain } from '../permit.js';
+import { generateStateSecret, isStatePublicKey, type StatePublicKey } from '../v2/state-key.js';
+import { readStateKeys } from '../v2/state-keys.js';
 import { writeDeploymentManifest } from './manifest.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-/** Decimals of contracts/src/TestToken.sol (checked on chain after deploying it). */
-const TEST_TOKEN_DECIMALS = 6;
 
 export type DeploySigner =
   | { privateKey: Hex }
@@ -32,6 +42,23 @@ export type DeployCreditPoolParameters = {
   ticketPrice?: string;
   /** v2 flat-account lifetime in days, `1..MAX_TTL_DAYS`, fixed for the deployment (default 365). */
   ttlDays?: number;
+  /**
+   * Metered accounts: token base units per price unit (default one micro-token: `10^(decimals − 6)`, or 1
+   * for a token with fewer than 6 decimals).
+   */
+  priceUnit?: bigint;
+  /** Metered accounts: what one call pre-pays, in price units, `1 … 2^40 − 1` (default 50,000). */
+  cMax?: number;
+  /**
+   * The server's state key (Grumpkin point) to pin, or the state secret whose public key is pinned. Required
+   * off the local chain; on the local chain (31337) a fresh secret is generated when neither is given and
+   * returned as `stateSecret`.
+   */
+  stateKey?: StatePublicKey | { secret: bigint };
+  /** Seconds from a state key proposal to its activation (default a day). */
+  stateKeyDelay?: number;
+  /** Seconds the previous state key stays valid after a rotation (default a week). */
+  stateKeyGrace?: number;
   owner: Address;
   treasury: Address;
   signer: DeploySigner;
@@ -42,7 +69,14 @@ export type DeployCreditPoolParameters = {
   log?: (line: string) => void;
 };
 
-export type DeployCreditPoolResult = { manifest: DeploymentManifest; manifestPath: string };
+export type DeployCreditPoolResult = {
+  manifest: DeploymentManifest;
+  manifestPath: string;
+  /** The pinned state key (also readable on chain: `stateKeys()`). */
+  stateKey: StatePublicKey;
+  /** The state secret when it was generated here (local chain, no key given): the caller must keep it. */
+  generatedStateSecret?: bigint;
+};
 
 /**
  * The deploy command: checks the chain and the token, converts the price from token units, deploys
@@ -85,8 +119,13 @@ export async function deployCreditPool(p: DeployCreditPoolParameters): Promise<D
   if (!Number.isInteger(ttlDays) || ttlDays < 1 || ttlDays > MAX_TTL_DAYS) {
     throw new DeployError(`the account lifetime must be 1 to ${MAX_TTL_DAYS} days`, { details: `got ${ttlDays}` });
   }
+  const metered = meteredSettings(p, decimals, chainId);
   const keystore = 'keystore' in p.signer ? { ...p.signer.keystore, address: await keystoreAddress(p.signer.keystore, p.repoRoot ?? REPO_ROOT) } : undefined;
   log(`deploying CreditPool on ${preset.name} (chain ${chainId}): price ${p.price} per credit = ${pricePerCredit} base units, ${p.ticketPrice ?? p.price} per account ticket = ${pricePerTicket} base units, accounts live ${ttlDays} days`);
+  log(
+    `metered accounts: price unit ${metered.priceUnit} base units, a call pre-pays ${metered.cMax} price units, state key rotation after ${metered.stateKeyDelay} s with ${metered.stateKeyGrace} s grace` +
+      (metered.generated ? ' (state key: a fresh dev secret, local chain only)' : ''),
+  );
 
   const deployed = await deployContracts({
     rpcUrl,
@@ -95,6 +134,11 @@ export async function deployCreditPool(p: DeployCreditPoolParameters): Promise<D
     pricePerCredit,
     pricePerTicket,
     ttlDays,
+    priceUnit: metered.priceUnit,
+    cMax: metered.cMax,
+    ...(metered.stateKey ? { stateKey: metered.stateKey } : { stateSecret: metered.stateSecret }),
+    stateKeyDelay: metered.stateKeyDelay,
+    stateKeyGrace: metered.stateKeyGrace,
     owner,
     treasury,
     repoRoot: p.repoRoot,
@@ -108,7 +152,16 @@ export async function deployCreditPool(p: DeployCreditPoolParameters): Promise<D
   await verifyDeployment(
     client,
     deployed.creditPool,
-    { token: deployed.token, pricePerCredit, pricePerTicket, ttlDays, owner, treasury, deploymentBlock: deployed.deploymentBlock },
+    {
+      token: deployed.token,
+      pricePerCredit,
+      pricePerTicket,
+      ttlDays,
+      owner,
+      treasury,
+      deploymentBlock: deployed.deploymentBlock,
+      metered: { priceUnit: deployed.priceUnit, cMax: deployed.cMax, stateKey: deployed.stateKey, stateKeyDelay: deployed.stateKeyDelay, stateKeyGrace: deployed.stateKeyGrace },
+    },
     p.repoRoot ?? REPO_ROOT,
   );
   log('deployed bytecode and state match the build');
@@ -124,6 +177,10 @@ export async function deployCreditPool(p: DeployCreditPoolParameters): Promise<D
     pricePerCredit,
     pricePerTicket,
     ttlDays,
+    priceUnit: deployed.priceUnit,
+    cMax: deployed.cMax,
+    stateKeyDelay: deployed.stateKeyDelay,
+    stateKeyGrace: deployed.stateKeyGrace,
     owner,
     treasury,
     deployer: deployed.deployer,
@@ -132,7 +189,48 @@ export async function deployCreditPool(p: DeployCreditPoolParameters): Promise<D
   };
   const manifestPath = await writeDeploymentManifest(p.outDir ?? join(p.repoRoot ?? REPO_ROOT, 'deployments'), manifest);
   log(`manifest: ${manifestPath}`);
-  return { manifest, manifestPath };
+  return { manifest, manifestPath, stateKey: deployed.stateKey, ...(metered.generated ? { generatedStateSecret: metered.stateSecret! } : {}) };
+}
+
+/**
+ * The metered-account constants of a deployment with their defaults, checked before anything is sent.
+ * Off the local chain a state key is required: a generated secret would have to leave this process.
+ */
+function meteredSettings(p: DeployCreditPoolParameters, decimals: number, chainId: number) {
+  const priceUnit = p.priceUnit ?? defaultPriceUnit(decimals);
+  if (typeof priceUnit !== 'bigint' || priceUnit < 1n || priceUnit >= 1n << 128n) {
+    throw new DeployError('the price unit must be 1 to 2^128 − 1 token base units', { details: `got ${String(priceUnit)}` });
+  }
+  const cMax = p.cMax ?? DEFAULT_C_MAX;
+  if (!Number.isSafeInteger(cMax) || cMax < 1 || cMax >= 2 ** METERED_AMOUNT_BITS) {
+    throw new DeployError(`C_max must be a whole number of price units from 1 to 2^${METERED_AMOUNT_BITS} − 1`, { details: `got ${cMax}` });
+  }
+  const stateKeyDelay = p.stateKeyDelay ?? DEFAULT_STATE_KEY_DELAY;
+  if (!Number.isInteger(stateKeyDelay) || stateKeyDelay < STATE_KEY_DELAY_RANGE.min || stateKeyDelay > STATE_KEY_DELAY_RANGE.max) {
+    throw new DeployError(`the state key delay must be ${STATE_KEY_DELAY_RANGE.min} to ${STATE_KEY_DELAY_RANGE.max} seconds`, { details: `got ${stateKeyDelay}` });
+  }
+  const stateKeyGrace = p.stateKeyGrace ?? DEFAULT_STATE_KEY_GRACE;
+  if (!Number.isInteger(stateKeyGrace) || stateKeyGrace < 0 || stateKeyGrace > STATE_KEY_DELAY_RANGE.max) {
+    throw new DeployError(`the state key grace must be 0 to ${STATE_KEY_DELAY_RANGE.max} seconds`, { details: `got ${stateKeyGrace}` });
+  }
+  let stateKey: StatePublicKey | undefined;
+  let stateSecret: bigint | undefined;
+  let generated = false;
+  if (p.stateKey === undefined) {
+    if (chainId !== LOCAL_CHAIN_ID) {
+      throw new DeployError('no state key: metered calls need the server\'s state key pinned at deployment', {
+        details: 'give --state-key <x>,<y> (the public key) or --state-secret-file <file> (the secret the server will use, ZKC_STATE_KEY_FILE)',
+      });
+    }
+    stateSecret = generateStateSecret();
+    generated = true;
+  } else if ('secret' in p.stateKey) {
+    stateSecret = p.stateKey.secret;
+  } else {
+    if (!isStatePublicKey(p.stateKey)) throw new DeployError('the state key is not a point of Grumpkin', { details: 'check --state-key <x>,<y>' });
+    stateKey = p.stateKey;
+  }
+  return { priceUnit, cMax, stateKeyDelay, stateKeyGrace, stateKey, stateSecret, generated };
 }
 
 /** Price in token units → base units; refuses zero, negatives and more fraction digits than the token has. */
@@ -193,6 +291,8 @@ type Expected = {
   /** Checked when given (v2 flat accounts). */
   pricePerTicket?: bigint;
   ttlDays?: number;
+  /** Checked when given (v2 metered accounts): the constants and the pinned state key. */
+  metered?: { priceUnit: bigint; cMax: number; stateKey: StatePublicKey; stateKeyDelay: number; stateKeyGrace: number };
   owner: Address;
   treasury: Address;
   deploymentBlock: bigint;
@@ -242,5 +342,19 @@ export async function verifyDeployment(client: PublicClient, pool: Address, expe
     block !== expected.deploymentBlock && `deploymentBlock ${block}, expected ${expected.deploymentBlock}`,
     depth !== BigInt(TREE_DEPTH) && `treeDepth ${depth}, expected ${TREE_DEPTH}`,
   ].filter(Boolean);
+  if (expected.metered) {
+    const m = expected.metered;
+    const read2 = (functionName: 'priceUnit' | 'cMax' | 'stateKeyDelay' | 'stateKeyGrace') => client.readContract({ address: pool, abi: creditPoolAbi, functionName });
+    const [priceUnit, cMax, delay, grace, keys] = await Promise.all([read2('priceUnit'), read2('cMax'), read2('stateKeyDelay'), read2('stateKeyGrace'), readStateKeys(client, pool)]);
+    mismatches.push(
+      ...[
+        priceUnit !== m.priceUnit && `priceUnit ${priceUnit}, expected ${m.priceUnit}`,
+        cMax !== BigInt(m.cMax) && `cMax ${cMax}, expected ${m.cMax}`,
+        delay !== BigInt(m.stateKeyDelay) && `stateKeyDelay ${delay}, expected ${m.stateKeyDelay}`,
+        grace !== BigInt(m.stateKeyGrace) && `stateKeyGrace ${grace}, expected ${m.stateKeyGrace}`,
+        (keys.current.x !== m.stateKey.x || keys.current.y !== m.stateKey.y) && 'the state key differs from the one asked for',
+      ].filter(Boolean),
+    );
+  }
   if (mismatches.length > 0) throw new DeployError('the deployed CreditPool is not configured as asked', { details: mismatches.join('; ') });
 }
