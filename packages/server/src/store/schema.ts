@@ -61,6 +61,38 @@ export const SCHEMA = [
      updated_at BIGINT NOT NULL
    )`,
   `CREATE INDEX IF NOT EXISTS zkc_evidence_state ON zkc_evidence (slash_state)`,
+  // Protocol v2 metered calls: the reservation (x, y, cm_new, c_max, which replica holds it) and,
+  // once signed, exactly one state (r, p, σ) per nullifier. The nullifier is also in zkc_tickets
+  // (one nullifier space with flat tickets: evidence, /spent, retention). Kept as long as the ticket.
+  `CREATE TABLE IF NOT EXISTS zkc_metered_states (
+     nullifier TEXT PRIMARY KEY,
+     x TEXT NOT NULL,
+     y TEXT NOT NULL,
+     cm_new TEXT NOT NULL,
+     c_max BIGINT NOT NULL,
+     r BIGINT,
+     p BIGINT,
+     sig_rx TEXT,
+     sig_ry TEXT,
+     sig_s TEXT,
+     reason TEXT,
+     response_status BIGINT,
+     replica TEXT NOT NULL,
+     reserved_at BIGINT NOT NULL,
+     signed_at BIGINT
+   )`,
+  `CREATE INDEX IF NOT EXISTS zkc_metered_states_unsigned ON zkc_metered_states (reserved_at) WHERE signed_at IS NULL`,
+  // The public penalty log: one row per penalised metered call, in the order the states were signed.
+  `CREATE TABLE IF NOT EXISTS zkc_policy_log (
+     seq BIGINT PRIMARY KEY,
+     nullifier TEXT NOT NULL UNIQUE,
+     p BIGINT NOT NULL,
+     reason TEXT NOT NULL,
+     evidence_hash TEXT NOT NULL,
+     created_at BIGINT NOT NULL
+   )`,
+  // The penalty log's sequence counter (its row lock orders concurrent signers: seq order is commit order).
+  `INSERT INTO zkc_meta (key, value) VALUES ('policy_seq', '0') ON CONFLICT (key) DO NOTHING`,
 ];
 
 export type DeploymentRecord = { chainId: number; contract: string; deploymentBlock: string; emptyRoot: string };

@@ -1,4 +1,5 @@
 import { IndexerError } from '../errors.js';
+import { MeteredSql } from './metered-sql.js';
 import { CHECKPOINT_BLOCKS, SCHEMA, type DeploymentRecord } from './schema.js';
 import type { SqlDialect, SqlSession } from './sql.js';
 import {
@@ -11,6 +12,11 @@ import {
   type Cursor,
   type DeploymentIdentity,
   type EvidenceRecord,
+  type MeteredOutcome,
+  type MeteredRecord,
+  type MeteredReservation,
+  type MeteredReserveResult,
+  type PenaltyRecord,
   type NullifierState,
   type ReserveResult,
   type Revocation,
@@ -47,7 +53,11 @@ const EVIDENCE_COLUMNS = 'nullifier, account_id, x1, y1, x2, y2, found_at, slash
  * in a write transaction), so several replicas may index at once.
  */
 export class SqlStore implements Store {
-  constructor(private readonly db: SqlDialect) {}
+  private readonly metered: MeteredSql;
+
+  constructor(private readonly db: SqlDialect) {
+    this.metered = new MeteredSql(db);
+  }
 
   async init(deployment: DeploymentIdentity): Promise<void> {
     const record: DeploymentRecord = {
@@ -393,7 +403,32 @@ export class SqlStore implements Store {
   }
 
   deleteTicketsSeenBefore(seenBefore: number): Promise<number> {
-    return this.db.run(`DELETE FROM zkc_tickets WHERE first_seen < ?`, [seenBefore]);
+    return this.db.transaction('write', async (tx) => {
+      await this.metered.deleteReservedBefore(tx, seenBefore);
+      return tx.run(`DELETE FROM zkc_tickets WHERE first_seen < ?`, [seenBefore]);
+    });
+  }
+
+  // ---- v2 metered calls
+
+  reserveMetered(call: MeteredReservation, now: number): Promise<MeteredReserveResult> {
+    return this.metered.reserve(call, now);
+  }
+
+  meteredRecord(nullifier: bigint): Promise<MeteredRecord | null> {
+    return this.metered.record(nullifier);
+  }
+
+  signMetered(nullifier: bigint, outcome: MeteredOutcome, now: number, penalty?: { evidenceHash: string }): Promise<{ won: boolean; record: MeteredRecord }> {
+    return this.metered.sign(nullifier, outcome, now, penalty);
+  }
+
+  unsignedMetered(filter: { replica?: string; reservedBefore?: number }, limit: number): Promise<MeteredRecord[]> {
+    return this.metered.unsigned(filter, limit);
+  }
+
+  penalties(after: number, limit: number): Promise<PenaltyRecord[]> {
+    return this.metered.penalties(after, limit);
   }
 
   deleteRevokedNullifiersBefore(day: number): Promise<number> {

@@ -126,6 +126,33 @@ export type Revocation = {
   now: number;
 };
 
+/** A metered call to reserve: its verified public inputs, C_max at the time, and the replica that serves it. */
+export type MeteredReservation = { nullifier: bigint; x: bigint; y: bigint; cmNew: bigint; cMax: number; replica: string };
+
+/** The state signed for a metered call: refund, penalty, the Schnorr signature, and how the call ended. */
+export type MeteredOutcome = {
+  r: number;
+  p: number;
+  sig: { rx: bigint; ry: bigint; s: bigint };
+  /** The policy rule, when `p > 0`. */
+  reason: string | null;
+  /** The HTTP status the client was answered with (null: unknown, e.g. signed after a crash). */
+  responseStatus: number | null;
+};
+
+/** A metered call as stored: reserved, and once signed, its one state. */
+export type MeteredRecord = MeteredReservation & { reservedAt: number; signed: (MeteredOutcome & { signedAt: number }) | null };
+
+/** What `reserveMetered` got: the reservation, or why not (`seen`: this very request was made before; `record` null for a flat ticket). */
+export type MeteredReserveResult =
+  | { ok: true }
+  | { ok: false; state: 'revoked' }
+  | { ok: false; state: 'seen'; record: MeteredRecord | null }
+  | { ok: false; state: 'conflict'; x: bigint; y: bigint };
+
+/** One row of the public penalty log. */
+export type PenaltyRecord = { seq: number; nullifier: bigint; p: number; reason: string; evidenceHash: string; createdAt: number };
+
 /** Identity of the deployment a store belongs to; a store refuses to serve another one. */
 export type DeploymentIdentity = { chainId: number; contract: `0x${string}`; deploymentBlock: bigint; emptyRoot: bigint };
 
@@ -213,7 +240,30 @@ export interface Store {
    * above `after` when given, ascending, at most `limit`.
    */
   seenNullifiers(prefix: string, after: bigint | undefined, limit: number): Promise<bigint[]>;
-  /** Retention: deletes tickets first seen before `seenBefore` (ms). Returns how many. */
+
+  // ---- v2 metered calls
+  /**
+   * Atomically reserves a metered call: a new nullifier is inserted (into the shared ticket table,
+   * status spent: a metered ticket is never served twice, and into the metered states, unsigned).
+   * Exactly one concurrent caller wins. Otherwise says why not; with another `x`, returns the
+   * stored share (evidence once the proof verified).
+   */
+  reserveMetered(call: MeteredReservation, now: number): Promise<MeteredReserveResult>;
+  /** The metered call with this nullifier, signed or not; null if none. */
+  meteredRecord(nullifier: bigint): Promise<MeteredRecord | null>;
+  /**
+   * Stores the call's one state iff none is stored yet (compare-and-set), and with a penalty its
+   * row in the public log, in one transaction. Returns the stored record: this state when `won`,
+   * else the one stored first (a racing replica's, or the sweeper's).
+   * @throws when no call with this nullifier is reserved.
+   */
+  signMetered(nullifier: bigint, outcome: MeteredOutcome, now: number, penalty?: { evidenceHash: string }): Promise<{ won: boolean; record: MeteredRecord }>;
+  /** Reserved and unsigned calls, oldest first: of one replica, and/or reserved before a time. */
+  unsignedMetered(filter: { replica?: string; reservedBefore?: number }, limit: number): Promise<MeteredRecord[]>;
+  /** The public penalty log after `after` (a seq), ascending, at most `limit`. */
+  penalties(after: number, limit: number): Promise<PenaltyRecord[]>;
+
+  /** Retention: deletes tickets (and metered states) first seen before `seenBefore` (ms). Returns how many tickets. */
   deleteTicketsSeenBefore(seenBefore: number): Promise<number>;
   /** Retention: forgets the nullifiers of revoked accounts kept until before `day`. Returns how many. */
   deleteRevokedNullifiersBefore(day: number): Promise<number>;
