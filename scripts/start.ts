@@ -2,9 +2,9 @@
 // Venice-compatible simulator, the API server and the web app, plus a demo purchase
 // and a proof-paid chat call that shows the whole path works. Everything is stopped
 // by PID on exit. Ports: anvil 8545, simulator 8788, API server 8787, web app 3000
-// (override with ZKC_*_PORT).
+// (override with ZKC_*_PORT). The dev state secret of metered calls is made once in .data/state-secret.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
@@ -22,6 +22,7 @@ import {
   encodeProofPayload,
   fetchPurchases,
   generateCredential,
+  generateStateSecret,
   initPoseidon2,
   requestHash,
   waitForReceipt,
@@ -38,6 +39,27 @@ const WEB_PORT = port('ZKC_WEB_PORT', 3000);
 const SIM_KEY = 'local-dev-venice-key';
 const noWeb = process.argv.includes('--no-web');
 const demoOnly = process.argv.includes('--demo-and-exit');
+const DATA_DIR = join(root, '.data');
+/**
+ * The models the server offers (name:max input tokens) and their metered prices: input/output price
+ * units per 1M tokens. The test token has 6 decimals, so a price unit is one micro-tUSD: 700000 = 0.70 tUSD.
+ */
+const MODELS = 'llama-3.3-70b:1024,venice-uncensored:1024,e2ee-qwen3-5-122b-a10b:2048,e2ee-glm-5:2048';
+const MODEL_PRICES = 'llama-3.3-70b:700000/2800000,venice-uncensored:200000/900000,e2ee-qwen3-5-122b-a10b:500000/2000000,e2ee-glm-5:600000/2200000';
+
+/**
+ * The server's dev state secret (signs metered states), made once in the data dir (mode 600) and kept
+ * across runs, unlike the index: deployments pin its public key. Never printed.
+ */
+function devStateSecret(): { file: string; secret: bigint } {
+  const file = join(DATA_DIR, 'state-secret');
+  mkdirSync(DATA_DIR, { recursive: true });
+  if (!existsSync(file)) writeFileSync(file, `0x${generateStateSecret().toString(16).padStart(64, '0')}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  const text = readFileSync(file, 'utf8').trim();
+  if (!/^0x[0-9a-f]{64}$/i.test(text)) throw new Error(`${file} does not hold a state secret (0x + 64 hex digits): delete it and start again`);
+  return { file, secret: BigInt(text) };
+}
 
 const children: ChildProcess[] = [];
 const stoppers: (() => Promise<void>)[] = [];
@@ -83,12 +105,16 @@ async function main() {
   await initPoseidon2();
 
   const owner = privateKeyToAccount(ANVIL_KEYS[0]);
+  const state = devStateSecret();
   // The same deploy command operators run (npm run deploy): it writes the manifest every component reads.
+  // Metered accounts: default price unit (1 micro-tUSD), cMax (50,000 = 0.05 tUSD), key delay and grace;
+  // the state key is the dev secret's.
   const { manifest, manifestPath } = await deployCreditPool({
     chain: 'anvil',
     rpcUrl: anvil.rpcUrl,
     token: 'test',
     price: '0.10',
+    stateKey: { secret: state.secret },
     owner: owner.address,
     treasury: owner.address,
     signer: { privateKey: ANVIL_KEYS[0] },
@@ -106,13 +132,14 @@ async function main() {
     await waitForReceipt(publicClient, { hash });
   }
   console.log(`[start] contracts: CreditPool ${deployment.creditPool}, test token ${deployment.token} (1,000 test-USDC minted to the first Anvil accounts)`);
+  console.log(`[start] metered calls: a call pre-pays ${manifest.cMax} price units of ${manifest.priceUnit} base units; state key from ${state.file}`);
 
   await launch('venice-sim', process.execPath, ['--import', 'tsx', 'packages/venice-sim/src/main.ts'], { PORT: String(SIM_PORT), VENICE_SIM_API_KEY: SIM_KEY }, /"url"/);
   const simUrl = `http://127.0.0.1:${SIM_PORT}`;
 
-  const dataDir = join(root, '.data');
-  rmSync(dataDir, { recursive: true, force: true }); // a fresh chain needs a fresh index
-  mkdirSync(dataDir, { recursive: true });
+  const dbDir = join(DATA_DIR, 'db');
+  rmSync(dbDir, { recursive: true, force: true }); // a fresh chain needs a fresh index
+  mkdirSync(dbDir, { recursive: true });
   await launch(
     'server',
     process.execPath,
@@ -122,13 +149,15 @@ async function main() {
       ZKC_RPC_URL: anvil.rpcUrl,
       ZKC_DEPLOYMENT: manifestPath,
       ZKC_POLL_INTERVAL_MS: '500',
-      ZKC_SQLITE_PATH: join(dataDir, 'zkcredits.sqlite'),
+      ZKC_SQLITE_PATH: join(dbDir, 'zkcredits.sqlite'),
       ZKC_UPSTREAM_URL: `${simUrl}/api/v1`,
       ZKC_UPSTREAM_API_KEY: SIM_KEY,
       // DCAP collateral from the simulator's Intel-PCS-shaped routes (its test PKI), not Intel's.
       ZKC_TEE_PCS_URL: simUrl,
       ZKC_TEE_ROOT_CA_CRL_URL: `${simUrl}/IntelSGXRootCA.der`,
-      ZKC_MODELS: 'llama-3.3-70b:1024,venice-uncensored:1024,e2ee-qwen3-5-122b-a10b:2048,e2ee-glm-5:2048',
+      ZKC_MODELS: MODELS,
+      ZKC_MODEL_PRICES: MODEL_PRICES,
+      ZKC_STATE_KEY_FILE: state.file,
       ZKC_API_KEY_MODE: 'true',
       ZKC_CORS_ORIGINS: `http://localhost:${WEB_PORT},http://127.0.0.1:${WEB_PORT}`,
       ZKC_LOG_LEVEL: 'warn',
