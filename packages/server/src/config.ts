@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { defaultConfirmations, type DeploymentManifest } from '@zkcredits/core';
+import { hostname } from 'node:os';
+import { MAX_METERED_AMOUNT, STATE_KEY_ORDER, defaultConfirmations, type DeploymentManifest } from '@zkcredits/core';
 import { readDeploymentManifest } from '@zkcredits/core/node';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { type Policy, parsePolicyRules } from './metered/policy.js';
+import { type PriceTable, missingPrices, parsePriceTable } from './metered/pricing.js';
 
 /** One model the server sells, with the most output and input tokens one credit buys. */
 export type ModelConfig = { id: string; maxTokensPerCredit: number; maxInputTokensPerCredit: number };
@@ -75,6 +78,17 @@ export type Config = {
   };
   /** The operator key that sends `slash` transactions; undefined: evidence is kept and waits for one. */
   slasher: { privateKey: `0x${string}` } | undefined;
+  /** Protocol v2 metered calls (step 2). */
+  metered: {
+    /** The Grumpkin state secret the server signs states with; undefined: metered calls are refused (`metered_unavailable`). */
+    stateKey: { secret: bigint } | undefined;
+    /** Price per 1M input/output tokens of each model, in price units (ZKC_MODEL_PRICES). */
+    prices: PriceTable;
+    /** Rules whose violations cost a penalty, and the cap of one penalty (undefined: C_max). */
+    policy: Policy;
+    /** This replica's name in the metered reservations it holds (ZKC_REPLICA_ID; default: the hostname). */
+    replicaId: string;
+  };
   limits: {
     maxBodyBytes: number;
     rateLimitPerMinute: number;
@@ -264,6 +278,18 @@ const envSchema = z.object({
     .regex(PRIVATE_KEY, { error: 'ZKC_SLASHER_KEY must be a 32-byte hex private key (0x followed by 64 hex digits) of an account with gas on the chain, or leave it unset' })
     .optional(),
   ZKC_SLASHER_KEY_FILE: z.string().min(1).optional(),
+  ZKC_STATE_KEY: z
+    .string()
+    .regex(PRIVATE_KEY, { error: 'ZKC_STATE_KEY must be the Grumpkin state secret as 0x followed by 64 hex digits (the key whose public key the CreditPool pins), or leave it unset to refuse metered calls' })
+    .optional(),
+  ZKC_STATE_KEY_FILE: z.string().min(1).optional(),
+  ZKC_MODEL_PRICES: z.string().optional(),
+  ZKC_POLICY_RULES: z.string().optional(),
+  ZKC_POLICY_MAX_PENALTY: int('ZKC_POLICY_MAX_PENALTY', 1, MAX_METERED_AMOUNT, 50000).optional(),
+  ZKC_REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/, { error: 'ZKC_REPLICA_ID must be 1-128 characters from A-Z a-z 0-9 . _ : -, unique per replica and stable across its restarts, e.g. ZKC_REPLICA_ID=api-1' })
+    .optional(),
   ZKC_MAX_BODY_BYTES: int('ZKC_MAX_BODY_BYTES', 32 * 1024, 64 * 1024 * 1024, 1048576).default(1024 * 1024),
   ZKC_RATE_LIMIT_PER_MINUTE: int('ZKC_RATE_LIMIT_PER_MINUTE', 1, 1_000_000, 120).default(120),
   ZKC_COLLATERAL_RATE_LIMIT_PER_MINUTE: int('ZKC_COLLATERAL_RATE_LIMIT_PER_MINUTE', 1, 1_000_000, 30).default(30),
@@ -345,6 +371,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push('ZKC_REDIS_PREFIX is set but ZKC_REDIS_URL is not: set ZKC_REDIS_URL=redis://… to share rate limits, or remove ZKC_REDIS_PREFIX');
   }
   const slasher = resolveSlasherKey(e, problems);
+  const metered = resolveMetered(e, problems);
   const metrics =
     e.ZKC_METRICS_ADDR === 'off' ? undefined : (e.ZKC_METRICS_ADDR ?? { host: '127.0.0.1', port: e.ZKC_PORT === 0 ? 0 : DEFAULT_METRICS_PORT });
   if (metrics && metrics.port !== 0 && metrics.port === e.ZKC_PORT) {
@@ -392,6 +419,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reservationTtlMs,
     tickets: { graceDays: e.ZKC_TICKET_GRACE_DAYS, slashIntervalMs: e.ZKC_SLASH_INTERVAL_MS },
     slasher,
+    metered,
     limits: {
       maxBodyBytes: e.ZKC_MAX_BODY_BYTES,
       rateLimitPerMinute: e.ZKC_RATE_LIMIT_PER_MINUTE,
@@ -451,6 +479,68 @@ function resolveSlasherKey(e: Env, problems: string[]): { privateKey: `0x${strin
     return undefined;
   }
   return { privateKey: key.toLowerCase() as `0x${string}` };
+}
+
+/**
+ * The state secret: from ZKC_STATE_KEY or the first line of ZKC_STATE_KEY_FILE (a secret mount),
+ * not both, 1 ≤ sk < the Grumpkin order. Problems name the variable, never the key.
+ */
+function resolveStateKey(e: Env, problems: string[]): { secret: bigint } | undefined {
+  if (e.ZKC_STATE_KEY && e.ZKC_STATE_KEY_FILE) {
+    problems.push('ZKC_STATE_KEY and ZKC_STATE_KEY_FILE are both set: keep one (the file is better, e.g. a secret mount)');
+    return undefined;
+  }
+  let key = e.ZKC_STATE_KEY;
+  if (e.ZKC_STATE_KEY_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(e.ZKC_STATE_KEY_FILE, 'utf8');
+    } catch (err) {
+      problems.push(`ZKC_STATE_KEY_FILE: cannot read ${e.ZKC_STATE_KEY_FILE} (${(err as { code?: string }).code ?? 'error'}); point it at the file holding the state secret, or unset it`);
+      return undefined;
+    }
+    const first = text.split(/\r?\n/, 1)[0]!.trim();
+    key = /^[0-9a-fA-F]{64}$/.test(first) ? `0x${first}` : first;
+    if (!PRIVATE_KEY.test(key)) {
+      problems.push(`ZKC_STATE_KEY_FILE: the first line of ${e.ZKC_STATE_KEY_FILE} must be the Grumpkin state secret (0x followed by 64 hex digits)`);
+      return undefined;
+    }
+  }
+  if (key === undefined) return undefined;
+  const secret = BigInt(key);
+  if (secret === 0n || secret >= STATE_KEY_ORDER) {
+    problems.push(`${e.ZKC_STATE_KEY_FILE ? 'ZKC_STATE_KEY_FILE' : 'ZKC_STATE_KEY'}: not a valid Grumpkin state secret (zero, or not below the group order); generate one with \`npm run deploy\` or core's generateStateSecret()`);
+    return undefined;
+  }
+  return { secret };
+}
+
+/** Metered calls: the state secret, the price of every model (when the secret is set), the policy, the replica id. */
+function resolveMetered(e: Env, problems: string[]): Config['metered'] {
+  const stateKey = resolveStateKey(e, problems);
+  let prices: PriceTable = new Map();
+  if (e.ZKC_MODEL_PRICES !== undefined) {
+    const parsed = parsePriceTable(e.ZKC_MODEL_PRICES);
+    if (parsed.ok) {
+      prices = parsed.prices;
+      const sold = new Set(e.ZKC_MODELS.map((m) => m.id));
+      for (const id of prices.keys()) {
+        if (!sold.has(id)) problems.push(`ZKC_MODEL_PRICES prices "${id}", which ZKC_MODELS does not sell: remove it or add the model to ZKC_MODELS`);
+      }
+    } else problems.push(...parsed.problems);
+  }
+  if (stateKey) {
+    if (e.ZKC_MODEL_PRICES === undefined) {
+      problems.push('ZKC_STATE_KEY is set (metered calls are on) but ZKC_MODEL_PRICES is not: give every ZKC_MODELS model an input/output price per 1M tokens in price units, e.g. ZKC_MODEL_PRICES=llama-3.3-70b:700000/2800000');
+    } else if (prices.size > 0) problems.push(...missingPrices(prices, e.ZKC_MODELS.map((m) => m.id)));
+  }
+  let policy: Policy = { rules: [], maxPenalty: e.ZKC_POLICY_MAX_PENALTY };
+  if (e.ZKC_POLICY_RULES !== undefined) {
+    const parsed = parsePolicyRules(e.ZKC_POLICY_RULES);
+    if (parsed.ok) policy = { rules: parsed.rules, maxPenalty: e.ZKC_POLICY_MAX_PENALTY };
+    else problems.push(...parsed.problems);
+  }
+  return { stateKey, prices, policy, replicaId: e.ZKC_REPLICA_ID ?? hostname() };
 }
 
 /**
