@@ -1,13 +1,17 @@
 // Purchase replay: the one place that reads the tree's insertion events, `CreditsPurchased` (v1
-// credits) and `AccountOpened` (v2 flat accounts), from a receipt or from eth_getLogs, decodes them
-// and appends them to a tree mirror with the root checked.
+// credits), `AccountOpened` (v2 flat accounts) and `MeteredAccountOpened` (v2 metered accounts), from
+// a receipt or from eth_getLogs, decodes them and appends them to a tree mirror with the root checked.
 import { type Address, type Hash, type Log, type PublicClient, parseEventLogs } from 'viem';
 import { creditPoolAbi } from './generated/abis.js';
 import { TreeError } from './errors.js';
 import type { MerkleTree } from './tree.js';
+import type { MeteredTerms } from './v2/metered.js';
 
 /** A v2 flat account as opened on-chain (its leaf is `H(TAG_ACCOUNT_F, id, tickets, expiryDay)`). */
 type OpenedAccount = { id: bigint; tickets: number; expiryDay: number };
+
+/** A v2 metered account as opened on-chain (its leaf is `meteredAccountLeaf(id, terms)`). */
+export type OpenedMeteredAccount = { id: bigint; terms: MeteredTerms };
 
 /**
  * One insertion into the tree, with the root the contract announced after it (PROTOCOL.md,
@@ -17,9 +21,11 @@ type OpenedAccount = { id: bigint; tickets: number; expiryDay: number };
  *   logs of one transaction with contiguous `leafIndex` and the same `newRoot` (a batch announces
  *   only the root after the whole batch). `commitments` are the account leaves, `accounts` the
  *   accounts in the same order, `amountPaid` the sum, `buyer` the payer, `logIndex` the first log's.
+ * - `kind: 'metered'`: one `MeteredAccountOpened` event (one account, one leaf); `commitments` is its
+ *   leaf, `metered` the account and its terms, `buyer` the payer.
  */
 export type Purchase = {
-  kind: 'credits' | 'accounts';
+  kind: 'credits' | 'accounts' | 'metered';
   buyer: Address;
   startIndex: number;
   commitments: bigint[];
@@ -27,6 +33,8 @@ export type Purchase = {
   amountPaid: bigint;
   /** Present when `kind === 'accounts'`: one per leaf of `commitments`. */
   accounts?: OpenedAccount[];
+  /** Present when `kind === 'metered'`: the account of the one leaf. */
+  metered?: OpenedMeteredAccount;
   blockNumber: bigint;
   blockHash: Hash;
   transactionHash: Hash;
@@ -34,9 +42,9 @@ export type Purchase = {
 };
 
 type AbiEvent<N extends string> = Extract<(typeof creditPoolAbi)[number], { type: 'event'; name: N }>;
-const event = <N extends 'CreditsPurchased' | 'AccountOpened'>(name: N) =>
+const event = <N extends 'CreditsPurchased' | 'AccountOpened' | 'MeteredAccountOpened'>(name: N) =>
   creditPoolAbi.find((item): item is AbiEvent<N> => item.type === 'event' && item.name === name)!;
-const insertionEvents = [event('CreditsPurchased'), event('AccountOpened')] as const;
+const insertionEvents = [event('CreditsPurchased'), event('AccountOpened'), event('MeteredAccountOpened')] as const;
 
 /**
  * The tree insertions in `logs` emitted by the CreditPool at `address`, in chain order (block,
@@ -50,7 +58,7 @@ const insertionEvents = [event('CreditsPurchased'), event('AccountOpened')] as c
  */
 export function decodePurchases(logs: readonly Log<bigint, number, false>[], address: Address): Purchase[] {
   const pool = address.toLowerCase();
-  const decoded = parseEventLogs({ abi: creditPoolAbi, eventName: ['CreditsPurchased', 'AccountOpened'], logs: [...logs], strict: true })
+  const decoded = parseEventLogs({ abi: creditPoolAbi, eventName: ['CreditsPurchased', 'AccountOpened', 'MeteredAccountOpened'], logs: [...logs], strict: true })
     .filter((log) => log.address.toLowerCase() === pool && !log.removed)
     .sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
 
@@ -60,6 +68,13 @@ export function decodePurchases(logs: readonly Log<bigint, number, false>[], add
     if (log.eventName === 'CreditsPurchased') {
       const { buyer, startIndex, commitments, newRoot, amountPaid } = log.args;
       out.push({ kind: 'credits', buyer, startIndex: Number(startIndex), commitments: [...commitments], newRoot, amountPaid, ...at });
+      continue;
+    }
+    if (log.eventName === 'MeteredAccountOpened') {
+      const { id, payer, leafIndex, dLane, lanesLog2, sLane, expiryDay, leaf, newRoot, amountPaid } = log.args;
+      // The contract bounds these (amounts < 2^40, lanesLog2 <= 3, expiryDay < 2^32): Number is exact.
+      const terms: MeteredTerms = { dLane: Number(dLane), lanesLog2: Number(lanesLog2), sLane: Number(sLane), expiryDay: Number(expiryDay) };
+      out.push({ kind: 'metered', buyer: payer, startIndex: Number(leafIndex), commitments: [leaf], newRoot, amountPaid, metered: { id, terms }, ...at });
       continue;
     }
     const { id, payer, leafIndex, tickets, expiryDay, leaf, newRoot, amountPaid } = log.args;
@@ -92,8 +107,8 @@ export type FetchPurchasesParameters = {
 };
 
 /**
- * Reads the insertions (credit purchases and account openings) in blocks [fromBlock, toBlock]
- * from the chain, in chain order: one `eth_getLogs` per chunk for both events.
+ * Reads the insertions (credit purchases, flat and metered account openings) in blocks
+ * [fromBlock, toBlock] from the chain, in chain order: one `eth_getLogs` per chunk for the three events.
  */
 export async function fetchPurchases({ client, address, fromBlock, toBlock, chunkSize = 10_000n }: FetchPurchasesParameters): Promise<Purchase[]> {
   const out: Purchase[] = [];

@@ -1,9 +1,21 @@
-// Purchase replay on logs built with the contract's own event ABI: v1 `CreditsPurchased` and v2
-// `AccountOpened` (a batch merged into one insertion). The chain paths, receipts and eth_getLogs
-// on a real Anvil, are in e2e-anvil.test.ts.
+// Purchase replay on logs built with the contract's own event ABI: v1 `CreditsPurchased`, v2
+// `AccountOpened` (a batch merged into one insertion) and `MeteredAccountOpened` (one leaf each). The
+// chain paths, receipts and eth_getLogs on a real Anvil, are in e2e-anvil.test.ts and metered-anvil.test.ts.
 import { encodeAbiParameters, encodeEventTopics, getAddress, type Address, type Hash, type Log } from 'viem';
 import { describe, expect, it } from 'vitest';
-import { MerkleTree, TreeError, applyPurchases, creditPoolAbi, decodePurchases, fetchPurchases, flatAccountLeaf, testTokenAbi, type Purchase } from '../src/index.js';
+import {
+  MerkleTree,
+  TreeError,
+  applyPurchases,
+  creditPoolAbi,
+  decodePurchases,
+  fetchPurchases,
+  flatAccountLeaf,
+  meteredAccountLeaf,
+  testTokenAbi,
+  type MeteredTerms,
+  type Purchase,
+} from '../src/index.js';
 
 const POOL = getAddress('0x5fbdb2315678afecb367f032d93f642f64180aa3');
 const OTHER = getAddress('0xe7f1725e7734ce288f8367e1bb143e90bb3f0512');
@@ -37,6 +49,27 @@ function accountLog(a: Opened, at: At): Log<bigint, number, false> {
       [BigInt(a.leafIndex), BigInt(a.tickets), BigInt(a.expiryDay), a.leaf, a.newRoot, 3n * BigInt(a.tickets)],
     ),
   };
+}
+
+/** The `MeteredAccountOpened` log of account `id` with `terms`, as leaf `leafIndex` of a tree whose root is then `newRoot`. */
+function meteredLog(id: bigint, terms: MeteredTerms, leafIndex: number, leaf: bigint, newRoot: bigint, at: At): Log<bigint, number, false> {
+  const paid = BigInt((terms.dLane + terms.sLane) * 2 ** terms.lanesLog2);
+  return {
+    ...purchaseLog(0, [], 0n, at),
+    topics: encodeEventTopics({ abi: creditPoolAbi, eventName: 'MeteredAccountOpened', args: { id, payer: BUYER } }) as [Hash, ...Hash[]],
+    data: encodeAbiParameters(
+      Array.from({ length: 8 }, () => ({ type: 'uint256' })),
+      [BigInt(leafIndex), BigInt(terms.dLane), BigInt(terms.lanesLog2), BigInt(terms.sLane), BigInt(terms.expiryDay), leaf, newRoot, paid],
+    ),
+  };
+}
+
+/** A metered account opened after `mirror`, its leaf computed as the contract does. */
+function openMetered(mirror: MerkleTree, terms: MeteredTerms, at: At): Log<bigint, number, false> {
+  const id = BigInt(mirror.size + 1) * 0x5a1n;
+  const leaf = meteredAccountLeaf(id, terms);
+  mirror.insert(leaf);
+  return meteredLog(id, terms, mirror.size - 1, leaf, mirror.root, at);
 }
 
 /** Accounts `tickets[i]` opened in one transaction from `startIndex` on, after `mirror`: the logs as the contract emits them. */
@@ -218,12 +251,80 @@ describe('AccountOpened replay', () => {
     expect(() => applyPurchases(new MerkleTree(), split)).toThrow(/mirror root differs/);
   });
 
-  it('fetchPurchases asks eth_getLogs for both events in each chunk', async () => {
+  it('decodes a metered opening into an insertion of kind metered with its terms', () => {
+    const terms = { dLane: 1_000_000, lanesLog2: 3, sLane: 2 ** 40 - 1, expiryDay: 20_788 };
+    const [p] = decodePurchases([meteredLog(91n, terms, 4, 55n, 66n, { block: 6, logIndex: 1 })], POOL);
+    expect(p).toEqual({
+      kind: 'metered',
+      buyer: BUYER,
+      startIndex: 4,
+      commitments: [55n],
+      newRoot: 66n,
+      amountPaid: BigInt((terms.dLane + terms.sLane) * 8),
+      metered: { id: 91n, terms },
+      blockNumber: 6n,
+      blockHash: hash(6),
+      transactionHash: hash(1061),
+      logIndex: 1,
+    });
+  });
+
+  it('replays credits, flat and metered accounts of one tree in chain order; a metered opening never merges with flat ones', () => {
+    const mirror = new MerkleTree();
+    const credits = (n: number, block: number) => {
+      const start = mirror.size;
+      const c = Array.from({ length: n }, (_, k) => BigInt(start + k + 1) * 0x1f3n);
+      mirror.insertMany(c);
+      return purchaseLog(start, c, mirror.root, { block, logIndex: 0 });
+    };
+    const terms = (dLane: number): MeteredTerms => ({ dLane, lanesLog2: 1, sLane: 7, expiryDay: 20_500 });
+    const logs = [
+      credits(2, 1),
+      ...openBatch(mirror, [10], { block: 2, logIndex: 0, tx: 7 }),
+      openMetered(mirror, terms(50_000), { block: 2, logIndex: 1, tx: 7 }), // same transaction, contiguous leaf
+      openMetered(mirror, terms(60_000), { block: 2, logIndex: 2, tx: 7 }),
+      ...openBatch(mirror, [1], { block: 2, logIndex: 3, tx: 7 }),
+      credits(1, 3),
+      openMetered(mirror, terms(70_000), { block: 4, logIndex: 0 }),
+    ];
+    const purchases = decodePurchases(logs.reverse(), POOL);
+    expect(purchases.map((p) => [p.kind, p.startIndex, p.commitments.length])).toEqual([
+      ['credits', 0, 2],
+      ['accounts', 2, 1],
+      ['metered', 3, 1],
+      ['metered', 4, 1],
+      ['accounts', 5, 1],
+      ['credits', 6, 1],
+      ['metered', 7, 1],
+    ]);
+    expect(purchases.filter((p) => p.kind === 'metered').map((p) => p.metered!.terms.dLane)).toEqual([50_000, 60_000, 70_000]);
+    const tree = new MerkleTree();
+    applyPurchases(tree, purchases);
+    expect(tree.size).toBe(8);
+    expect(tree.root).toBe(mirror.root);
+  });
+
+  it('refuses a metered opening whose announced root the mirror does not reach', () => {
+    const mirror = new MerkleTree();
+    const log = openMetered(mirror, { dLane: 50_000, lanesLog2: 0, sLane: 1, expiryDay: 1 }, { block: 1, logIndex: 0 });
+    const [p] = decodePurchases([log], POOL);
+    const tree = new MerkleTree();
+    expect(() => applyPurchases(tree, [{ ...p!, newRoot: p!.newRoot + 1n }])).toThrow(TreeError);
+    expect(tree.size).toBe(0);
+    applyPurchases(tree, [p!]);
+    expect(tree.root).toBe(mirror.root);
+  });
+
+  it('fetchPurchases asks eth_getLogs for the three insertion events in each chunk', async () => {
     const mirror = new MerkleTree();
     const c = [5n];
     mirror.insertMany(c);
     const calls: { events?: readonly { name?: string }[]; fromBlock?: bigint; toBlock?: bigint }[] = [];
-    const chain = [purchaseLog(0, c, mirror.root, { block: 5, logIndex: 0 }), ...openBatch(mirror, [3, 4], { block: 12, logIndex: 0, tx: 3 })];
+    const chain = [
+      purchaseLog(0, c, mirror.root, { block: 5, logIndex: 0 }),
+      ...openBatch(mirror, [3, 4], { block: 12, logIndex: 0, tx: 3 }),
+      openMetered(mirror, { dLane: 50_000, lanesLog2: 2, sLane: 3, expiryDay: 9 }, { block: 13, logIndex: 0 }),
+    ];
     const client = {
       getLogs: async (args: { events?: readonly { name?: string }[]; fromBlock?: bigint; toBlock?: bigint }) => {
         calls.push(args);
@@ -232,8 +333,8 @@ describe('AccountOpened replay', () => {
     } as unknown as Parameters<typeof fetchPurchases>[0]['client'];
     const purchases = await fetchPurchases({ client, address: POOL, fromBlock: 1n, toBlock: 20n, chunkSize: 10n });
     expect(calls.map((c) => [c.fromBlock, c.toBlock])).toEqual([[1n, 10n], [11n, 20n]]);
-    for (const call of calls) expect(call.events?.map((e) => e.name)).toEqual(['CreditsPurchased', 'AccountOpened']);
-    expect(purchases.map((p) => [p.kind, p.startIndex, p.commitments.length])).toEqual([['credits', 0, 1], ['accounts', 1, 2]]);
+    for (const call of calls) expect(call.events?.map((e) => e.name)).toEqual(['CreditsPurchased', 'AccountOpened', 'MeteredAccountOpened']);
+    expect(purchases.map((p) => [p.kind, p.startIndex, p.commitments.length])).toEqual([['credits', 0, 1], ['accounts', 1, 2], ['metered', 3, 1]]);
     const tree = new MerkleTree();
     applyPurchases(tree, purchases);
     expect(tree.root).toBe(mirror.root);
