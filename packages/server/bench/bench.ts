@@ -203,7 +203,7 @@ export async function withLeavesServer<T>(leaves: number, fn: (url: string) => P
   await store.init({ chainId: config.chain.chainId, contract: config.chain.contract, deploymentBlock: 0n, emptyRoot: emptyRoot() });
   // The route reads the tree and nothing else of the chain index.
   const chain: ChainView = {
-    status: { head: 1n, synced: 1n, leafCount: tree.size, lastPollAt: Date.now(), lastError: null, halted: null, reorgs: 0, pricePerCredit: 1n, paymentToken: null, pricePerTicket: null, ttlDays: null },
+    status: { head: 1n, synced: 1n, leafCount: tree.size, lastPollAt: Date.now(), lastError: null, halted: null, reorgs: 0, pricePerCredit: 1n, paymentToken: null, pricePerTicket: null, ttlDays: null, metered: null },
     tree,
     isSynced: () => true,
     start() {},

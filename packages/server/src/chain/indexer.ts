@@ -1,4 +1,4 @@
-import { MerkleTree, TREE_DEPTH, creditPoolAbi, fetchPurchases, zeroHashes } from '@zkcredits/core';
+import { MerkleTree, TREE_DEPTH, creditPoolAbi, fetchPurchases, readMeteredParams, readStateKeys, zeroHashes, type MeteredParams, type StateKeys } from '@zkcredits/core';
 import type { PublicClient } from 'viem';
 import { IndexerError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -33,6 +33,12 @@ export type ChainStatus = {
   pricePerTicket: bigint | null;
   /** Protocol v2: days an account lives after its opening day (immutable); null until read. */
   ttlDays: number | null;
+  /**
+   * Protocol v2 metered accounts: the immutable `priceUnit` and `cMax`, and the state keys (read on
+   * every poll: a rotation shows within one poll interval); null until read, or on a contract
+   * without metered accounts.
+   */
+  metered: (MeteredParams & { stateKeys: StateKeys }) | null;
 };
 
 /** How a chat request sees the chain: the tree for server-side proofs, and sync status. */
@@ -70,6 +76,7 @@ export class ChainIndexer implements ChainView {
     paymentToken: null,
     pricePerTicket: null,
     ttlDays: null,
+    metered: null,
   };
   private _tree = new MerkleTree();
   private timer: NodeJS.Timeout | undefined;
@@ -253,7 +260,27 @@ export class ChainIndexer implements ChainView {
     }
   }
 
+  /**
+   * The metered views: `priceUnit` and `cMax` once (immutable), the state keys on every poll. A
+   * contract without them leaves `metered` null; a failed read keeps the last keys read.
+   */
+  private async refreshMetered(): Promise<void> {
+    const { client, contract } = this.opts;
+    let params: MeteredParams | null = this.status.metered;
+    if (!params) {
+      params = await readMeteredParams(client, contract).catch(() => null);
+      if (!params) return;
+    }
+    try {
+      const stateKeys = await readStateKeys(client, contract);
+      this.status.metered = { priceUnit: params.priceUnit, cMax: params.cMax, stateKeys };
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not read the state keys; keeping the last ones read');
+    }
+  }
+
   private async refreshViews(): Promise<void> {
+    await this.refreshMetered();
     if (Date.now() - this.viewsAt < REFRESH_VIEWS_MS) return;
     const { client, contract } = this.opts;
     // The v2 views apart: a contract without accounts must not stop the index (they stay null).
