@@ -82,6 +82,8 @@ describe('MeteredSpender (real metered proofs, the deployment key played by the 
       dLane: TERMS.dLane,
       lanesLog2: TERMS.lanesLog2,
       sLane: TERMS.sLane,
+      cMax: C_MAX,
+      priceUnit: '1000000000000',
       expiryDay: TERMS.expiryDay,
       leafIndex: 1,
       fromBlock: '1',

@@ -39,6 +39,8 @@ function meteredAccount(master: bigint, j: number, id = (j + 0xa0).toString(16).
     dLane: 100_000,
     lanesLog2: 2,
     sLane: 500,
+    cMax: 50_000,
+    priceUnit: '1000000000000',
     expiryDay: 20_500,
     leafIndex: j,
     fromBlock: '1',

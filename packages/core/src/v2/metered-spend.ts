@@ -168,6 +168,9 @@ export class MeteredSpender {
   async spend({ account, tree, x, today, signal }: SpendMeteredParameters): Promise<MeteredCall> {
     const id = account.id;
     const deployment = await this.options.deployment(false);
+    if (deployment.cMax !== account.cMax) {
+      throw new MeteredError('state_mismatch', "This account was priced with another C_max than the deployment's.", { details: `record ${account.cMax}, chain ${deployment.cMax}` });
+    }
     const { lane, retry } = await this.#acquire(id, x, today, deployment.cMax, signal);
     try {
       const record = await this.options.store.meteredAccount(id);
@@ -361,10 +364,9 @@ export class MeteredSpender {
       return { ...base, outcome: 'pending', ...(fetched.retryAfter ? { retryAfter: fetched.retryAfter } : {}) };
     }
     this.#pendingUntil.delete(nf);
-    // The C_max the call pre-paid: the deployment's (immutable).
-    const { cMax } = await this.options.deployment(false);
     try {
-      await this.#commit(record.id, lane, nf, pendingOpening(pending), cMax, fetched.state);
+      // The C_max the call pre-paid: the deployment's (immutable), kept in the record.
+      await this.#commit(record.id, lane, nf, pendingOpening(pending), record.cMax, fetched.state);
       return { ...base, outcome: 'committed' };
     } catch (error) {
       if (isZkCreditsError(error) && error.name === 'MeteredError') return { ...base, outcome: 'failed', error };
@@ -478,9 +480,9 @@ export type MeteredBalance = {
  * refund not yet known), in money (`× priceUnit`, token base units) and in calls at C_max.
  *
  * @example
- * const { money, callsAtCmax } = meteredBalance(record, { cMax: 50_000, priceUnit: 10n ** 12n });
+ * const { money, callsAtCmax } = meteredBalance(record); // the record's C_max and price unit (the deployment's)
  */
-export function meteredBalance(record: MeteredAccountRecord, params: { cMax: number; priceUnit: bigint }): MeteredBalance {
+export function meteredBalance(record: MeteredAccountRecord, params: { cMax: number; priceUnit: bigint } = { cMax: record.cMax, priceUnit: BigInt(record.priceUnit) }): MeteredBalance {
   const lanes = laneStandings(record);
   const live = lanes.filter((l) => !l.stale);
   const priceUnits = live.reduce((sum, l) => sum + l.balance, 0);

@@ -90,6 +90,12 @@ export const meteredAccountRecord = z
     lanesLog2: z.number().int().min(0).max(METERED_MAX_LANES_LOG2),
     /** Policy stake per lane, in price units. */
     sLane: amount.min(1),
+    /** The deployment's C_max (price units; immutable), so balances in calls need no chain read. */
+    cMax: amount.min(1),
+    /** The deployment's token base units per price unit (decimal string; immutable), so balances in money need no chain read. */
+    priceUnit: z.string().regex(/^[1-9][0-9]{0,38}$/),
+    /** The payment token's decimals and symbol, for showing money (read at opening; absent when the token did not say). */
+    token: z.strictObject({ decimals: z.number().int().min(0).max(36), symbol: z.string().max(32).optional() }).optional(),
     /** Last UTC day a call can be made, as the contract set it (known once opened). */
     expiryDay: z.number().int().nonnegative().optional(),
     leafIndex: z.number().int().nonnegative().optional(),
