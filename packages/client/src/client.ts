@@ -10,27 +10,41 @@
 import type { AttestationReport } from '@zkcredits/attest';
 import {
   CREDIT_VK_SHA256,
+  METERED_VK_SHA256,
+  MeteredSpender,
   TICKET_VK_SHA256,
   TicketSpender,
+  fetchMeteredState,
+  creditPoolAbi,
   initPoseidon2,
+  meteredBalance,
   openAccounts,
+  openMeteredAccount,
   readAccount,
+  readMeteredParams,
+  readStateKeys,
   recoverAccounts,
   utcDay,
   type AccountRecord,
+  type LaneRecovery,
+  type MeteredAccountRecord,
+  type MeteredDeployment,
+  type MeteredParams,
+  type MeteredProverLike,
   type OpenStep,
   type RecoveredAccount,
   type TicketProverLike,
 } from '@zkcredits/core';
-import { createPublicClient, http, type Account, type Chain, type Hash, type PublicClient, type Transport, type WalletClient } from 'viem';
+import { createPublicClient, erc20Abi, http, type Account, type Chain, type Hash, type PublicClient, type Transport, type WalletClient } from 'viem';
 import { buyInto, type BuyOptions } from './buy.js';
 import { decryptAnswer } from './e2ee-answer.js';
 import { EnclaveKeys, assertE2eeRequest, sealRequest, type E2eeOptions } from './e2ee.js';
 import { ClientError, briefly } from './errors.js';
 import { sendPaidChat, type PaidChatContext, type PaidChatRequest, type SpendProver } from './paid-chat.js';
 import { accountOf, callsLeft, sendTicketChat } from './paid-ticket.js';
+import { canPayMetered, sendMeteredChat } from './paid-metered.js';
 import { belongsTo, countCredits, type CreditCounts, type CreditRecord, type DeploymentRef, type Hex } from './records.js';
-import { ServerApi, serverOrigin, type FetchFn, type ModelInfo, type ServerConfig } from './server-api.js';
+import { ServerApi, serverOrigin, type FetchFn, type MeteredConfig, type ModelInfo, type ServerConfig } from './server-api.js';
 import type { CreditStore } from './store.js';
 import { chainTreeCheck } from './tree-check.js';
 import { TreeSync } from './tree-sync.js';
@@ -42,8 +56,12 @@ export type ChainOptions = { rpcUrl: string; fetch?: FetchFn } | { publicClient:
 /** A prover of v2 flat tickets: `TicketProver` (`@zkcredits/core/prover`), or `nodeTicketProver()` from `@zkcredits/client/node`. */
 export type TicketProverOption = (TicketProverLike & { destroy?(): Promise<void> }) | (() => Promise<TicketProverLike & { destroy?(): Promise<void> }>);
 
+/** A prover of v2 metered calls: `MeteredProver` (`@zkcredits/core/prover`), or `nodeMeteredProver()` from `@zkcredits/client/node`. */
+export type MeteredProverOption = (MeteredProverLike & { destroy?(): Promise<void> }) | (() => Promise<MeteredProverLike & { destroy?(): Promise<void> }>);
+
 /** One v2 flat account of this deployment, as `accounts()` and `balance()` show it. */
 export type AccountBalance = {
+  kind: 'flat';
   /** The record id in the store. */
   id: string;
   status: AccountRecord['status'];
@@ -60,8 +78,53 @@ export type AccountBalance = {
   recoveryNeeded: boolean;
 };
 
-/** Credits by status, and the v2 accounts with the calls each can still pay. */
-export type Balance = CreditCounts & { accounts: AccountBalance[] };
+/** One v2 metered account of this deployment, as `accounts()` and `balance()` show it. */
+export type MeteredAccountBalance = {
+  kind: 'metered';
+  id: string;
+  status: AccountRecord['status'];
+  lanes: number;
+  /** Deposit and stake per lane, in price units. */
+  dLane: number;
+  sLane: number;
+  /** The deployment's C_max (price units) and token base units per price unit. */
+  cMax: number;
+  priceUnit: bigint;
+  /** The payment token's decimals and symbol, for showing `money`, when known. */
+  token?: { decimals: number; symbol?: string };
+  /** What the lanes hold now, in price units (a call in flight counts as its worst case, C_max, until its state returns). */
+  priceUnits: number;
+  /** The same in token base units (`priceUnits · priceUnit`). */
+  money: bigint;
+  /** Calls the balance still covers at C_max (Σ over lanes of ⌊balance / C_max⌋; 0 unless open and not expired). */
+  callsAtCmax: number;
+  /** Calls whose signed state has not come back yet (their lanes wait; refunds not counted). */
+  pending: number;
+  /** Penalties signed on its lanes (price units). */
+  penalties: number;
+  /** Lanes frozen by penalties, and lanes found continued in another copy of the account. */
+  frozenLanes: number;
+  staleLanes: number;
+  expiryDay: number | undefined;
+  expired: boolean;
+  /** Restored from a backup and not recovered yet: it pays nothing until `recover()` checked its lanes. */
+  recoveryNeeded: boolean;
+};
+
+/** Credits by status, and the v2 accounts (flat and metered) with what each can still pay. */
+export type Balance = CreditCounts & { accounts: (AccountBalance | MeteredAccountBalance)[] };
+
+/** What `openMetered` opens: lanes, and the deposit and stake, in token base units. */
+export type OpenMeteredOptions = OpenAccountOptions & {
+  /** Lanes: 1, 2, 4 or 8 (up to that many calls at once). */
+  lanes: number;
+  /** Usage deposit per lane (token base units), or `deposit` for all lanes together; a whole number of price units per lane. */
+  depositPerLane?: bigint;
+  deposit?: bigint;
+  /** Policy stake per lane (token base units), or `stake` for all lanes together; at least one price unit per lane. */
+  stakePerLane?: bigint;
+  stake?: bigint;
+};
 
 export type OpenAccountOptions = {
   /** The payer's wallet; its account pays (and signs the permit). */
@@ -111,6 +174,12 @@ export type ZkCreditsClientOptions = {
    * spent-ticket list through one, shared with nothing else. Default: `fetch`.
    */
   isolatedFetch?: () => FetchFn;
+  /**
+   * The prover of v2 metered calls: with it, a chat is paid by a metered account when one has a
+   * lane that can pay C_max (else by a flat ticket, else by a credit). Like `prover`: an instance,
+   * or a function the client calls on first use. Node: `nodeMeteredProver()` from `@zkcredits/client/node`.
+   */
+  meteredProver?: MeteredProverOption;
 };
 
 export type ChatOptions = { signal?: AbortSignal };
@@ -145,9 +214,15 @@ export class ZkCreditsClient {
   readonly #ticketProverOption: TicketProverOption | undefined;
   #ticketProver: Promise<TicketProverLike & { destroy?(): Promise<void> }> | undefined;
   readonly #spender: TicketSpender;
+  readonly #meteredProverOption: MeteredProverOption | undefined;
+  #meteredProver: Promise<MeteredProverLike & { destroy?(): Promise<void> }> | undefined;
+  readonly #meteredSpender: MeteredSpender;
   readonly #isolatedFetch: () => FetchFn;
   #checked: Promise<ServerConfig> | undefined;
   #v2: Promise<boolean> | undefined;
+  #metered: Promise<MeteredConfig | undefined> | undefined;
+  #meteredParams: Promise<MeteredParams> | undefined;
+  #meteredDeployment: Promise<MeteredDeployment> | undefined;
   #models: { at: number; ttl: number; list: ModelInfo[] } | undefined;
 
   constructor(options: ZkCreditsClientOptions) {
@@ -164,6 +239,15 @@ export class ZkCreditsClient {
     this.#proverOption = options.prover;
     this.#ticketProverOption = options.ticketProver;
     this.#spender = new TicketSpender(this.#store, () => this.#getTicketProver());
+    this.#meteredProverOption = options.meteredProver;
+    this.#meteredSpender = new MeteredSpender({
+      store: this.#store,
+      prover: () => this.#getMeteredProver(),
+      deployment: (fresh) => this.#deploymentParams(fresh),
+      // The state of the call just made on a lane, through a fresh identity like the paid call itself.
+      fetchState: (nullifier, signal) => fetchMeteredState({ server: this.server, fetch: this.#paidFetch, nullifier, ...(signal ? { signal } : {}) }),
+      now: () => this.#now(),
+    });
     this.#isolatedFetch = options.isolatedFetch ?? (() => fetchFn);
     this.deployment = { chainId: options.expect.chainId, contract: options.expect.contract };
     this.publicClient =
@@ -232,19 +316,61 @@ export class ZkCreditsClient {
     return { ...state, credits: await this.balance() };
   }
 
-  /** This deployment's credits by status, and its v2 accounts with the calls each can still pay. */
+  /** This deployment's credits by status, and its v2 accounts with what each can still pay. */
   async balance(): Promise<Balance> {
     const credits = countCredits((await this.#store.list()).filter((r) => r.chainId === this.deployment.chainId && r.contract.toLowerCase() === this.deployment.contract.toLowerCase()));
     return { ...credits, accounts: await this.accounts() };
   }
 
-  /** This deployment's v2 flat accounts, oldest first, with the calls each can still pay today. */
-  async accounts(): Promise<AccountBalance[]> {
+  /**
+   * This deployment's v2 accounts, oldest first: flat ones with the calls each can still pay today,
+   * then metered ones with their balance in money and the calls it covers at C_max (from the store
+   * alone: the records keep the deployment's C_max and price unit).
+   */
+  async accounts(): Promise<(AccountBalance | MeteredAccountBalance)[]> {
+    return [...(await this.#flatAccounts()), ...(await this.meteredAccounts())];
+  }
+
+  /** This deployment's v2 metered accounts, oldest first, with their balances (see `accounts()`). */
+  async meteredAccounts(): Promise<MeteredAccountBalance[]> {
+    const today = utcDay(this.#now());
+    return (await this.#store.listMeteredAccounts())
+      .filter((a) => a.chainId === this.deployment.chainId && a.contract.toLowerCase() === this.deployment.contract.toLowerCase())
+      .sort((a, b) => a.createdAt - b.createdAt || a.index - b.index)
+      .map((a) => {
+        const usable = a.status === 'open' && a.expiryDay !== undefined && today <= a.expiryDay && !a.recoveryNeeded;
+        const b = meteredBalance(a);
+        return {
+          kind: 'metered' as const,
+          id: a.id,
+          status: a.status,
+          lanes: a.lanes.length,
+          dLane: a.dLane,
+          sLane: a.sLane,
+          cMax: a.cMax,
+          priceUnit: BigInt(a.priceUnit),
+          ...(a.token ? { token: a.token } : {}),
+          priceUnits: b.priceUnits,
+          money: b.money,
+          callsAtCmax: usable ? b.callsAtCmax : 0,
+          pending: b.pending,
+          penalties: b.penalties,
+          frozenLanes: b.lanes.filter((l) => l.frozen).length,
+          staleLanes: b.lanes.filter((l) => l.stale).length,
+          expiryDay: a.expiryDay,
+          expired: a.expiryDay !== undefined && today > a.expiryDay,
+          recoveryNeeded: a.recoveryNeeded === true,
+        };
+      });
+  }
+
+  async #flatAccounts(): Promise<AccountBalance[]> {
     const today = utcDay(this.#now());
     return (await this.#store.listAccounts())
       .filter((a) => accountOf(a, this.deployment))
       .sort((a, b) => a.createdAt - b.createdAt || a.index - b.index)
       .map((a) => ({
+        kind: 'flat' as const,
         id: a.id,
         status: a.status,
         tickets: a.tickets,
@@ -293,6 +419,94 @@ export class ZkCreditsClient {
       const e = cause as { code?: unknown; shortMessage?: unknown };
       if (e.code === 'invalid_request') throw new ClientError('invalid_request', String(e.shortMessage), { cause });
       throw new ClientError('purchase_failed', typeof e.shortMessage === 'string' ? e.shortMessage : 'The accounts could not be opened.', { details: briefly(cause), cause });
+    }
+  }
+
+  /**
+   * Opens one v2 metered account (protocol v2 step 2), paid from the wallet, through core's opening
+   * flow: the secret derives from the store's master secret and the record is saved `pending`
+   * before the wallet is asked for anything. Amounts are money (token base units), converted with
+   * the deployment's price unit: each lane's deposit must be a whole number of price units of at
+   * least C_max, its stake at least one. The server must offer metered calls of this deployment
+   * (its `/v2/zkcredits/config`, checked against the chain) before anything is paid. Afterwards
+   * chats are paid by it while a lane can pay C_max. Rejects with `purchase_failed` (its message
+   * says whether anything was paid) or `invalid_request` (nothing was paid).
+   *
+   * @example
+   * await zk.openMetered({ walletClient, lanes: 4, deposit: 10n * 10n ** 18n, stake: 10n ** 18n });
+   */
+  async openMetered(options: OpenMeteredOptions): Promise<MeteredAccountRecord> {
+    const lanesLog2 = [1, 2, 4, 8].indexOf(options.lanes);
+    if (lanesLog2 < 0) throw new ClientError('invalid_request', 'An account has 1, 2, 4 or 8 lanes.', { details: `lanes ${options.lanes}`, param: 'lanes' });
+    const walletChain = options.walletClient.chain?.id ?? (await options.walletClient.getChainId().catch(() => undefined));
+    if (walletChain !== undefined && walletChain !== this.deployment.chainId) {
+      throw new ClientError('purchase_failed', 'The wallet is on another chain. Nothing was paid.', { details: `wallet chain ${walletChain}, accounts on chain ${this.deployment.chainId}` });
+    }
+    await this.checkServer();
+    // Before any payment: an account the server cannot serve would be money spent on nothing.
+    if (!(await this.#meteredReady())) {
+      throw new ClientError('purchase_failed', 'This server does not take metered calls of this deployment. Nothing was paid.', {
+        details: 'GET /v2/zkcredits/config lists no "metered" offer, or its C_max, price unit or state key differ from the contract',
+      });
+    }
+    const { cMax, priceUnit } = await this.#readMeteredParams();
+    const perLane = (what: string, each: bigint | undefined, total: bigint | undefined): number => {
+      if ((each === undefined) === (total === undefined)) {
+        throw new ClientError('invalid_request', `Give the ${what} per lane or in total (one of them).`, { param: what });
+      }
+      const lane = each ?? total! / BigInt(options.lanes);
+      if ((each === undefined && lane * BigInt(options.lanes) !== total) || lane % priceUnit !== 0n || lane < 0n) {
+        throw new ClientError('invalid_request', `The ${what} per lane must be a whole number of price units (${priceUnit} base units each). Nothing was paid.`, {
+          details: `${what} ${each ?? total} base units over ${options.lanes} lanes`,
+          param: what,
+        });
+      }
+      return Number(lane / priceUnit > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : lane / priceUnit);
+    };
+    const dLane = perLane('deposit', options.depositPerLane, options.deposit);
+    const sLane = perLane('stake', options.stakePerLane, options.stake);
+    if (dLane < cMax) {
+      throw new ClientError('invalid_request', 'Each lane must hold at least the most one call can cost (C_max). Nothing was paid.', {
+        details: `deposit per lane ${dLane} price units, C_max ${cMax}`,
+        param: 'deposit',
+      });
+    }
+    if (sLane < 1) throw new ClientError('invalid_request', 'Each lane needs a stake of at least one price unit. Nothing was paid.', { param: 'stake' });
+    let record: MeteredAccountRecord;
+    try {
+      record = await openMeteredAccount({
+        publicClient: this.publicClient,
+        walletClient: options.walletClient,
+        store: this.#store,
+        pool: this.deployment.contract,
+        chainId: this.deployment.chainId,
+        terms: { dLane, lanesLog2, sLane },
+        now: this.#now,
+        ...(options.permit !== undefined ? { permit: options.permit } : {}),
+        ...(options.maxTotal !== undefined ? { maxTotal: options.maxTotal } : {}),
+        ...(options.onStep ? { onStep: options.onStep } : {}),
+      });
+    } catch (cause) {
+      const e = cause as { code?: unknown; shortMessage?: unknown };
+      if (e.code === 'invalid_request') throw new ClientError('invalid_request', String(e.shortMessage), { cause });
+      throw new ClientError('purchase_failed', typeof e.shortMessage === 'string' ? e.shortMessage : 'The account could not be opened.', { details: briefly(cause), cause });
+    }
+    // For showing its balance in money later (offline): the token's decimals and symbol.
+    const token = await this.#tokenInfo();
+    return token ? this.#store.updateMeteredAccount(record.id, { token }).catch(() => record) : record;
+  }
+
+  /** The payment token's decimals and symbol, when it says. */
+  async #tokenInfo(): Promise<{ decimals: number; symbol?: string } | undefined> {
+    try {
+      const token = await this.publicClient.readContract({ address: this.deployment.contract, abi: creditPoolAbi, functionName: 'paymentToken' });
+      const [decimals, symbol] = await Promise.all([
+        this.publicClient.readContract({ address: token, abi: erc20Abi, functionName: 'decimals' }),
+        this.publicClient.readContract({ address: token, abi: erc20Abi, functionName: 'symbol' }).catch(() => undefined),
+      ]);
+      return { decimals, ...(typeof symbol === 'string' && /^[A-Za-z0-9.\-_ ]{1,32}$/.test(symbol) ? { symbol } : {}) };
+    } catch {
+      return undefined;
     }
   }
 
@@ -382,14 +596,48 @@ export class ZkCreditsClient {
   async close(): Promise<void> {
     const owned = typeof this.#proverOption === 'function' ? this.#prover : undefined;
     const ownedTicket = typeof this.#ticketProverOption === 'function' ? this.#ticketProver : undefined;
+    const ownedMetered = typeof this.#meteredProverOption === 'function' ? this.#meteredProver : undefined;
     this.#prover = undefined;
     this.#ticketProver = undefined;
+    this.#meteredProver = undefined;
     if (owned) await (await owned.catch(() => undefined))?.destroy?.();
     if (ownedTicket) await (await ownedTicket.catch(() => undefined))?.destroy?.();
+    if (ownedMetered) await (await ownedMetered.catch(() => undefined))?.destroy?.();
   }
 
-  /** Pays `request` with a ticket of an open account when one can, else with a credit. */
+  /**
+   * Asks the server for the signed state of every metered call whose answer never arrived (a lost
+   * connection, a crash): `GET /v2/zkcredits/state/{nullifier}` for exactly those calls, each
+   * state checked under the on-chain key and made its lane's state. Lanes do this on their own
+   * before their next use; this does it now (e.g. for an accurate balance).
+   */
+  async recoverMeteredStates(signal?: AbortSignal): Promise<LaneRecovery[]> {
+    await this.checkServer(signal);
+    return this.#meteredSpender.recover(signal ? { signal } : {});
+  }
+
+  /**
+   * Pays `request` with a metered account when one has a lane that can pay C_max, else with a
+   * ticket of an open flat account, else with a credit.
+   */
   async #pay(request: PaidChatRequest): Promise<Response> {
+    if (this.#meteredProverOption) {
+      const response = await sendMeteredChat(
+        {
+          api: this.#api,
+          fetchFn: this.#paidFetch,
+          store: this.#store,
+          deployment: this.deployment,
+          tree: this.#tree,
+          spender: this.#meteredSpender,
+          meteredReady: (signal) => this.#meteredReady(signal),
+          now: this.#now,
+          maxAttempts: this.#maxAttempts,
+        },
+        request,
+      );
+      if (response) return response;
+    }
     if (this.#ticketProverOption) {
       const response = await sendTicketChat(
         {
@@ -435,6 +683,69 @@ export class ZkCreditsClient {
       throw error;
     });
     return this.#v2;
+  }
+
+  /**
+   * The server's metered offer when it takes metered calls of this deployment as the chain defines
+   * them (checked once, like `checkServer`): its C_max, price unit and state key are the
+   * contract's, and its metered verification key (when it names one) is the pinned one. Undefined
+   * when it takes none, or when what it says differs from the chain (it would refuse the calls, or
+   * sign under a key the client refuses): the client then pays another way.
+   */
+  #meteredReady(signal?: AbortSignal): Promise<MeteredConfig | undefined> {
+    this.#metered ??= (async () => {
+      if (!(await this.#v2Ready(signal))) return undefined;
+      const config = (await this.#api.v2Config(signal))?.metered;
+      if (!config?.stateKey) return undefined;
+      if (config.vkSha256 !== undefined && config.vkSha256.toLowerCase() !== METERED_VK_SHA256) {
+        throw new ClientError('vk_mismatch', 'The server verifies metered calls with another circuit than this client proves. Nothing was sent.', {
+          details: `server metered key SHA-256 ${config.vkSha256.slice(0, 80)}, pinned ${METERED_VK_SHA256}`,
+        });
+      }
+      const [params, { stateKeys }] = await Promise.all([this.#readMeteredParams(), this.#deploymentParams(false)]);
+      if (params.cMax !== config.cMax || params.priceUnit !== config.priceUnit) return undefined;
+      if (stateKeys.current.x !== config.stateKey.x || stateKeys.current.y !== config.stateKey.y) return undefined;
+      return config;
+    })().catch((error: unknown) => {
+      this.#metered = undefined;
+      throw error;
+    });
+    return this.#metered;
+  }
+
+  /** The deployment's immutable metered constants, read from the chain once. */
+  #readMeteredParams(): Promise<MeteredParams> {
+    this.#meteredParams ??= readMeteredParams(this.publicClient, this.deployment.contract).catch((cause: unknown) => {
+      this.#meteredParams = undefined;
+      throw new ClientError('chain_unavailable', 'The chain could not be read for the metered constants.', { details: briefly(cause), cause });
+    });
+    return this.#meteredParams;
+  }
+
+  /** C_max and the state keys from the chain; `fresh` reads the keys again (a rotation may have happened). */
+  #deploymentParams(fresh: boolean): Promise<MeteredDeployment> {
+    if (fresh || !this.#meteredDeployment) {
+      this.#meteredDeployment = (async () => {
+        const [{ cMax }, stateKeys] = await Promise.all([this.#readMeteredParams(), readStateKeys(this.publicClient, this.deployment.contract)]);
+        return { cMax, stateKeys };
+      })().catch((cause: unknown) => {
+        this.#meteredDeployment = undefined;
+        throw new ClientError('chain_unavailable', 'The chain could not be read for the state keys.', { details: briefly(cause), cause });
+      });
+    }
+    return this.#meteredDeployment;
+  }
+
+  #getMeteredProver(): Promise<MeteredProverLike> {
+    const option = this.#meteredProverOption;
+    if (!option) return Promise.reject(new ClientError('prover_failed', 'No metered prover was given to this client.'));
+    this.#meteredProver ??= typeof option === 'function'
+      ? option().catch((cause: unknown) => {
+          this.#meteredProver = undefined;
+          throw new ClientError('prover_failed', 'The metered prover could not be started. Nothing was sent.', { details: briefly(cause), cause });
+        })
+      : Promise.resolve(option);
+    return this.#meteredProver;
   }
 
   #getTicketProver(): Promise<TicketProverLike> {

@@ -35,6 +35,7 @@ const SPECS: Record<ClientErrorCode, Spec> = {
   ticket_in_use: { status: 409, type: 'rate_limit_error', retry: true },
   account_revoked: { status: 403, type: 'permission_error', retry: false },
   invalid_today: { status: 400, type: 'invalid_request_error', retry: false },
+  state_refused: { status: 502, type: 'server_error', retry: false },
 };
 
 type Fields = { code: string; message: string; status?: number; type?: string; param?: string | null; retryAfter?: number; retry?: boolean };

@@ -60,7 +60,13 @@ export type ClientErrorCode =
   /** v2: the server refuses every ticket of this account (a ticket was used twice); the account is marked revoked. */
   | 'account_revoked'
   /** v2: the server does not accept this device's day (`today`): the clock is off by more than a day. The ticket is kept for this request. */
-  | 'invalid_today';
+  | 'invalid_today'
+  /**
+   * v2 metered: the server's signed state for a call was refused (not this call's, a refund above
+   * C_max, or a signature not under the deployment's on-chain state key). The lane keeps waiting
+   * for a valid state; the answer is not passed on.
+   */
+  | 'state_refused';
 
 export type ClientErrorOptions = ZkCreditsErrorOptions & {
   /** The server's error code (`credit_spent`, `max_tokens_exceeded`, …) when the server answered one. */

@@ -3,11 +3,12 @@
  * `createNodeProver` (native `bb` when present, WASM otherwise) and the CRS from a local folder,
  * checked against its pinned SHA-256 (never downloaded by bb.js).
  */
-import { createNodeProver, createNodeProvers, createNodeTicketProver, requireCrs, type NodeProvers } from '@zkcredits/core/node';
-import type { TicketProverOption } from './client.js';
+import { createNodeMeteredProver, createNodeProver, createNodeProvers, createNodeTicketProver, requireCrs, type NodeProvers } from '@zkcredits/core/node';
+import type { MeteredProverOption, TicketProverOption } from './client.js';
 import type { SpendProver } from './paid-chat.js';
 
 type TicketProverFactory = Extract<TicketProverOption, () => unknown>;
+type MeteredProverFactory = Extract<MeteredProverOption, () => unknown>;
 
 export type NodeProverOptions = {
   /** The CRS folder (`bn254_g1.dat`, `bn254_g2.dat`); default `$ZKCREDITS_CRS_PATH`, `$CRS_PATH`, or `../shared/crs` beside the repository. */
@@ -46,15 +47,26 @@ export function nodeTicketProver(options: NodeProverOptions = {}): TicketProverF
 }
 
 /**
- * Both factories on ONE bb backend (one native process or WASM instance instead of two), for a
- * client that pays with account tickets and credits. The backend starts on the first use of
- * either and stops once the client has destroyed both.
+ * A metered prover factory for `ZkCreditsClient`'s `meteredProver` option (protocol v2 metered
+ * accounts), like `nodeProver`.
+ */
+export function nodeMeteredProver(options: NodeProverOptions = {}): MeteredProverFactory {
+  return async () => {
+    const crsPath = requireCrs(options.crsPath);
+    return createNodeMeteredProver({ crsPath, backend: options.backend ?? 'auto', ...(options.threads ? { threads: options.threads } : {}) });
+  };
+}
+
+/**
+ * The three factories on ONE bb backend (one native process or WASM instance instead of three),
+ * for a client that pays with metered accounts, account tickets and credits. The backend starts
+ * on the first use of any and stops once the client has destroyed all it made.
  *
  * @example
- * const { prover, ticketProver } = nodeProvers({ crsPath });
- * const zk = new ZkCreditsClient({ server, store, prover, ticketProver, chain: { rpcUrl }, expect });
+ * const { prover, ticketProver, meteredProver } = nodeProvers({ crsPath });
+ * const zk = new ZkCreditsClient({ server, store, prover, ticketProver, meteredProver, chain: { rpcUrl }, expect });
  */
-export function nodeProvers(options: NodeProverOptions = {}): { prover: () => Promise<SpendProver>; ticketProver: TicketProverFactory } {
+export function nodeProvers(options: NodeProverOptions = {}): { prover: () => Promise<SpendProver>; ticketProver: TicketProverFactory; meteredProver: MeteredProverFactory } {
   let shared: Promise<NodeProvers> | undefined;
   let users = 0;
   const acquire = async () => {
@@ -83,6 +95,10 @@ export function nodeProvers(options: NodeProverOptions = {}): { prover: () => Pr
     ticketProver: async () => {
       const { provers, destroy } = await acquire();
       return { prove: (witness) => provers.ticket.prove(witness), destroy };
+    },
+    meteredProver: async () => {
+      const { provers, destroy } = await acquire();
+      return { prove: (witness) => provers.metered.prove(witness), destroy };
     },
   };
 }

@@ -63,19 +63,55 @@ const modelsSchema = z.object({
   ),
 });
 
+const bigNumber = z.union([z.string().regex(/^(0x[0-9a-fA-F]{1,64}|[0-9]{1,80})$/), z.number().int().nonnegative()]).transform((v) => BigInt(v));
+const meteredConfigSchema = z
+  .object({
+    price_unit: z.string().regex(/^[0-9]{1,40}$/),
+    c_max: z.number().int().positive(),
+    lanes_max: z.number().int().positive().optional(),
+    state_key: z.object({ x: bigNumber, y: bigNumber }).loose().nullable(),
+    prices: z.record(z.string(), z.object({ input: z.number().int().nonnegative(), output: z.number().int().positive() }).loose()),
+    max_penalty: z.number().int().nonnegative().optional(),
+    policy_reasons: z.array(z.string()).optional(),
+    verification_key_sha256: z.string().optional(),
+  })
+  .loose();
+
 const v2ConfigSchema = z
   .object({
     chain_id: z.number().int().positive(),
     contract: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
     kinds: z.array(z.string()),
     ticket_verification_key_sha256: z.string(),
+    metered_verification_key_sha256: z.string().optional(),
     price_per_ticket: z.string().nullish(),
     ttl_days: z.number().int().nullish(),
+    metered: meteredConfigSchema.nullish(),
   })
   .loose();
 
-/** `GET /v2/zkcredits/config`, the parts the client uses (protocol v2 flat accounts). */
-export type V2Config = { chainId: number; contract: Hex; kinds: string[]; ticketVkSha256: string; pricePerTicket?: bigint; ttlDays?: number };
+/** A model's metered price: price units per 1M input and output tokens. */
+export type ModelPrice = { input: number; output: number };
+
+/** The metered part of `GET /v2/zkcredits/config` (absent when the server takes no metered calls). */
+export type MeteredConfig = {
+  /** Token base units per price unit. */
+  priceUnit: bigint;
+  /** What one call pre-pays, in price units. */
+  cMax: number;
+  lanesMax?: number;
+  /** The key the server signs states under (checked against the chain by the client); null when it has none. */
+  stateKey: { x: bigint; y: bigint } | null;
+  /** Published prices per model (price units per 1M tokens): the refunds can be checked against them. */
+  prices: Record<string, ModelPrice>;
+  maxPenalty?: number;
+  policyReasons?: string[];
+  /** SHA-256 of the metered verification key the server uses, when it says. */
+  vkSha256?: string;
+};
+
+/** `GET /v2/zkcredits/config`, the parts the client uses (protocol v2 flat and metered accounts). */
+export type V2Config = { chainId: number; contract: Hex; kinds: string[]; ticketVkSha256: string; pricePerTicket?: bigint; ttlDays?: number; metered?: MeteredConfig };
 
 /** A model on sale. `e2ee`: `true`, `false`, or `null` while the server does not know yet. */
 export type ModelInfo = { id: string; e2ee: boolean | null; maxTokensPerCredit?: number };
@@ -121,6 +157,20 @@ export function serverRejected(e: ServerErrorBody, what: string): ClientError {
     ...(e.param ? { param: e.param } : {}),
     details: `HTTP ${e.status} ${e.code}`,
   });
+}
+
+function meteredConfig(m: z.infer<typeof meteredConfigSchema>, vk: string | undefined): MeteredConfig {
+  const vkSha256 = m.verification_key_sha256 ?? vk;
+  return {
+    priceUnit: BigInt(m.price_unit),
+    cMax: m.c_max,
+    ...(m.lanes_max !== undefined ? { lanesMax: m.lanes_max } : {}),
+    stateKey: m.state_key ? { x: m.state_key.x, y: m.state_key.y } : null,
+    prices: Object.fromEntries(Object.entries(m.prices).map(([id, p]) => [id, { input: p.input, output: p.output }])),
+    ...(m.max_penalty !== undefined ? { maxPenalty: m.max_penalty } : {}),
+    ...(m.policy_reasons ? { policyReasons: m.policy_reasons } : {}),
+    ...(vkSha256 ? { vkSha256 } : {}),
+  };
 }
 
 /** Typed access to one server's public routes through `fetch`. */
@@ -200,6 +250,7 @@ export class ServerApi {
       ticketVkSha256: c.ticket_verification_key_sha256,
       ...(typeof c.price_per_ticket === 'string' && /^\d+$/.test(c.price_per_ticket) ? { pricePerTicket: BigInt(c.price_per_ticket) } : {}),
       ...(typeof c.ttl_days === 'number' ? { ttlDays: c.ttl_days } : {}),
+      ...(c.metered ? { metered: meteredConfig(c.metered, c.metered_verification_key_sha256) } : {}),
     };
   }
 

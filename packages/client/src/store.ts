@@ -6,15 +6,23 @@
  * accounts hand out tickets through core's write-ahead journal (`AccountStore`), one writer per
  * account.
  */
-import type { AccountStore } from '@zkcredits/core';
+import type { AccountStore, MeteredAccountStore } from '@zkcredits/core';
 import {
   burnJournal,
+  commitLaneIn,
+  journalLaneIn,
   parseAccountRecord,
+  parseMeteredRecord,
   patchAccount,
+  patchMeteredAccount,
   settleTicketIn,
   takeTicketIn,
   type AccountPatch,
   type AccountRecord,
+  type LanePending,
+  type LaneSignedState,
+  type MeteredAccountPatch,
+  type MeteredAccountRecord,
   type TicketOutcome,
 } from '@zkcredits/core/vault';
 import { ClientError } from './errors.js';
@@ -29,7 +37,7 @@ export type ReserveQuery = {
   accept?(record: CreditRecord): boolean;
 };
 
-export interface CreditStore extends AccountStore {
+export interface CreditStore extends AccountStore, MeteredAccountStore {
   /** Every record, in the order they were added. */
   list(): Promise<readonly CreditRecord[]>;
   /** Adds new records; resolves only once they are stored durably (a purchase is sent after it). */
@@ -96,13 +104,19 @@ export class MemoryCreditStore implements CreditStore {
   readonly #records = new Map<string, CreditRecord>();
   readonly #reserved = new Set<string>();
   readonly #accounts = new Map<string, AccountRecord>();
+  readonly #metered = new Map<string, MeteredAccountRecord>();
   readonly #mutex = new AccountMutex();
   #master: bigint | undefined;
 
-  constructor(records: readonly CreditRecord[] = [], initial: { master?: bigint; accounts?: readonly AccountRecord[] } = {}) {
+  /**
+   * `initial.metered` accounts are loaded as they were: their pending calls stay pending (their
+   * states are asked for before the lanes are used again).
+   */
+  constructor(records: readonly CreditRecord[] = [], initial: { master?: bigint; accounts?: readonly AccountRecord[]; metered?: readonly MeteredAccountRecord[] } = {}) {
     for (const r of records) this.#records.set(r.id, { ...r });
     this.#master = initial.master;
     for (const a of initial.accounts ?? []) this.#accounts.set(a.id, burnJournal(parseAccountRecord(a)));
+    for (const a of initial.metered ?? []) this.#metered.set(a.id, parseMeteredRecord(structuredClone(a)));
   }
 
   async list(): Promise<readonly CreditRecord[]> {
@@ -151,7 +165,7 @@ export class MemoryCreditStore implements CreditStore {
   }
 
   async addAccounts(records: readonly AccountRecord[]): Promise<void> {
-    const duplicate = records.find((r) => this.#accounts.has(r.id));
+    const duplicate = records.find((r) => this.#accounts.has(r.id) || this.#metered.has(r.id));
     if (duplicate) throw new ClientError('store_failed', 'an account with this id is already stored', { details: duplicate.id });
     const parsed = records.map(parseAccountRecord);
     for (const r of parsed) this.#accounts.set(r.id, r);
@@ -170,6 +184,47 @@ export class MemoryCreditStore implements CreditStore {
 
   settleTicket(id: string, ticket: number, outcome: TicketOutcome): Promise<AccountRecord> {
     return this.#mutex.run(id, async () => this.#put(settleTicketIn(this.#account(id), ticket, outcome)));
+  }
+
+  async listMeteredAccounts(): Promise<readonly MeteredAccountRecord[]> {
+    return [...this.#metered.values()].map((r) => structuredClone(r));
+  }
+
+  meteredAccount(id: string): Promise<MeteredAccountRecord> {
+    return this.#mutex.run(id, async () => structuredClone(this.#meteredRecord(id)));
+  }
+
+  async addMeteredAccounts(records: readonly MeteredAccountRecord[]): Promise<void> {
+    const duplicate = records.find((r) => this.#accounts.has(r.id) || this.#metered.has(r.id));
+    if (duplicate) throw new ClientError('store_failed', 'an account with this id is already stored', { details: duplicate.id });
+    const parsed = records.map((r) => parseMeteredRecord(structuredClone(r)));
+    for (const r of parsed) this.#metered.set(r.id, r);
+  }
+
+  updateMeteredAccount(id: string, patch: MeteredAccountPatch): Promise<MeteredAccountRecord> {
+    return this.#mutex.run(id, async () => this.#putMetered(patchMeteredAccount(this.#meteredRecord(id), patch)));
+  }
+
+  journalLane(id: string, lane: number, pending: LanePending): Promise<MeteredAccountRecord> {
+    return this.#mutex.run(id, async () => this.#putMetered(journalLaneIn(this.#meteredRecord(id), lane, pending)));
+  }
+
+  commitLane(id: string, lane: number, nullifier: bigint, signed: LaneSignedState): Promise<{ record: MeteredAccountRecord; committed: boolean }> {
+    return this.#mutex.run(id, async () => {
+      const { record, committed } = commitLaneIn(this.#meteredRecord(id), lane, nullifier, signed);
+      return { record: this.#putMetered(record), committed };
+    });
+  }
+
+  #meteredRecord(id: string): MeteredAccountRecord {
+    const record = this.#metered.get(id);
+    if (!record) throw new ClientError('store_failed', 'no stored metered account has this id', { details: id });
+    return record;
+  }
+
+  #putMetered(record: MeteredAccountRecord): MeteredAccountRecord {
+    this.#metered.set(record.id, record);
+    return structuredClone(record);
   }
 
   #account(id: string): AccountRecord {

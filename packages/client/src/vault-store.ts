@@ -5,7 +5,7 @@
  * reservations live in this process. Two processes sharing one vault file must also share a lock
  * around it (the CLI holds a file lock), or they could pick the same credit or ticket.
  */
-import type { AccountPatch, AccountRecord, TicketOutcome, Vault } from '@zkcredits/core/vault';
+import type { AccountPatch, AccountRecord, LanePending, LaneSignedState, MeteredAccountPatch, MeteredAccountRecord, TicketOutcome, Vault } from '@zkcredits/core/vault';
 import { ClientError, briefly } from './errors.js';
 import { belongsTo, type CreditRecord } from './records.js';
 import { patchRecord, type CreditPatch, type CreditStore, type ReserveQuery } from './store.js';
@@ -74,5 +74,29 @@ export class VaultCreditStore implements CreditStore {
 
   settleTicket(id: string, ticket: number, outcome: TicketOutcome): Promise<AccountRecord> {
     return this.vault.settleTicket(id, ticket, outcome);
+  }
+
+  listMeteredAccounts(): Promise<readonly MeteredAccountRecord[]> {
+    return this.vault.listMeteredAccounts();
+  }
+
+  meteredAccount(id: string): Promise<MeteredAccountRecord> {
+    return this.vault.meteredAccount(id);
+  }
+
+  addMeteredAccounts(records: readonly MeteredAccountRecord[]): Promise<void> {
+    return this.vault.addMeteredAccounts(records);
+  }
+
+  updateMeteredAccount(id: string, patch: MeteredAccountPatch): Promise<MeteredAccountRecord> {
+    return this.vault.updateMeteredAccount(id, patch);
+  }
+
+  journalLane(id: string, lane: number, pending: LanePending): Promise<MeteredAccountRecord> {
+    return this.vault.journalLane(id, lane, pending);
+  }
+
+  commitLane(id: string, lane: number, nullifier: bigint, signed: LaneSignedState): Promise<{ record: MeteredAccountRecord; committed: boolean }> {
+    return this.vault.commitLane(id, lane, nullifier, signed);
   }
 }

@@ -45,7 +45,8 @@ async function creditsLeft(client: ZkCreditsClient): Promise<Record<string, stri
     const balance = await client.balance();
     return {
       'x-zkcredits-credits-left': String(balance.unspent),
-      'x-zkcredits-calls-left': String(balance.accounts.reduce((sum, a) => sum + (a.recoveryNeeded ? 0 : a.callsLeft), 0)),
+      // Flat tickets left, and the calls metered balances still cover at C_max.
+      'x-zkcredits-calls-left': String(balance.accounts.reduce((sum, a) => sum + (a.recoveryNeeded ? 0 : a.kind === 'flat' ? a.callsLeft : a.callsAtCmax), 0)),
     };
   } catch {
     return {};

@@ -123,7 +123,7 @@ export const meteredAccountRecord = z
 export type MeteredAccountRecord = z.infer<typeof meteredAccountRecord>;
 
 /** Fields of a metered record that may change outside the lane journal (never backwards). */
-export type MeteredAccountPatch = Partial<Pick<MeteredAccountRecord, 'status' | 'expiryDay' | 'leafIndex' | 'txHash' | 'fromBlock'>> & {
+export type MeteredAccountPatch = Partial<Pick<MeteredAccountRecord, 'status' | 'expiryDay' | 'leafIndex' | 'txHash' | 'fromBlock' | 'token'>> & {
   /** `false` once recovery has checked the lanes. */
   recoveryNeeded?: boolean;
   /** Lanes recovery found continued elsewhere. */
