@@ -105,6 +105,7 @@ export type { MeteredAccountRecord, MeteredAccountPatch, LanePending, LaneStandi
 export { MeteredError, type MeteredErrorCode } from './v2/metered-errors.js';
 export type { MeteredAccountStore } from './v2/metered-store.js';
 export { fetchMeteredState, type FetchedState, type FetchMeteredStateParameters, type StateFetch } from './v2/metered-state.js';
+export { recoverMeteredAccounts, type RecoverMeteredAccountsParameters, type RecoveredMeteredAccount } from './v2/metered-recover.js';
 export {
   MeteredSpender,
   meteredBalance,
