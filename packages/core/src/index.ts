@@ -134,6 +134,13 @@ export {
   type OpenAccountsParameters,
   type SendAccountOpeningParameters,
   type SendAccountOpeningResult,
+  sendMeteredOpening,
+  openMeteredAccount,
+  openMeteredAccounts,
+  type MeteredOpeningTerms,
+  type SendMeteredOpeningParameters,
+  type OpenMeteredAccountParameters,
+  type OpenMeteredAccountsParameters,
 } from './v2/open.js';
 export {
   recoverAccounts,
@@ -145,7 +152,7 @@ export {
   type SpentFetch,
 } from './v2/recover.js';
 export { creditPoolAbi, testTokenAbi } from './generated/abis.js';
-export { decodePurchases, fetchPurchases, applyPurchases, type Purchase, type FetchPurchasesParameters } from './purchases.js';
+export { decodePurchases, fetchPurchases, applyPurchases, type Purchase, type OpenedMeteredAccount, type FetchPurchasesParameters } from './purchases.js';
 export {
   sendPurchase,
   buyCredits,

@@ -87,7 +87,7 @@ describe('opening flat accounts on Anvil', () => {
     expect(record).toMatchObject({ status: 'open', index: 0, tickets: 5, expiryDay: day + TTL_DAYS, accountId: toFieldHex(accountId(k)), secret: toFieldHex(k), nextTicket: 0 });
     expect(record!.txHash).toMatch(/^0x[0-9a-f]{64}$/);
     expect(before - (await balance(1))).toBe(5n * PRICE_PER_TICKET);
-    expect(await readAccount(publicClient(), pool, accountId(k))).toEqual({ leafIndex: record!.leafIndex, tickets: 5, expiryDay: record!.expiryDay, status: 1 });
+    expect(await readAccount(publicClient(), pool, accountId(k))).toEqual({ leafIndex: record!.leafIndex, tickets: 5, expiryDay: record!.expiryDay, status: 1, kind: 1 });
 
     // The leaf the contract computed is where the record says, in the tree replayed from the chain.
     const tree = new MerkleTree();

@@ -14,7 +14,12 @@ import {
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { DEFAULT_TTL_DAYS, DeployError, deployContracts } from '../src/deploy.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_C_MAX, DEFAULT_STATE_KEY_DELAY, DEFAULT_STATE_KEY_GRACE, DEFAULT_TTL_DAYS, DeployError, defaultPriceUnit, deployContracts } from '../src/deploy.js';
+import { STATE_KEY_ORDER, statePublicKey } from '../src/v2/state-key.js';
+import { readMeteredParams, readStateKeys } from '../src/v2/state-keys.js';
 import { applyPurchases, fetchPurchases } from '../src/purchases.js';
 import { MerkleTree } from '../src/tree.js';
 import { ANVIL_KEYS, freePort, startAnvil, type Anvil } from '../src/node/anvil.js';
@@ -223,6 +228,44 @@ describe('deployContracts on Anvil', () => {
     expect(await c.readContract({ address: d.creditPool, abi: creditPoolAbi, functionName: 'pricePerTicket' })).toBe(PRICE);
     expect(await c.readContract({ address: d.creditPool, abi: creditPoolAbi, functionName: 'ttlDays' })).toBe(BigInt(DEFAULT_TTL_DAYS));
   }, 120_000);
+
+  it('deploys with the default metered constants: a micro-token price unit, C_max 50,000, a fresh state secret whose key is pinned', async () => {
+    const owner = privateKeyToAccount(KEYS[0]).address;
+    const c = client();
+    const d = await deployContracts({ rpcUrl, privateKey: KEYS[0], token, pricePerCredit: PRICE, owner, treasury: owner });
+    expect(d.stateSecret).toBeGreaterThan(0n);
+    expect(d.stateKey).toEqual(statePublicKey(d.stateSecret!));
+    expect(await readStateKeys(c, d.creditPool)).toEqual({ current: d.stateKey });
+    expect(await readMeteredParams(c, d.creditPool)).toEqual({ priceUnit: 1n, cMax: DEFAULT_C_MAX }); // a 6-decimal token
+    expect(await c.readContract({ address: d.creditPool, abi: creditPoolAbi, functionName: 'stateKeyDelay' })).toBe(BigInt(DEFAULT_STATE_KEY_DELAY));
+    expect(await c.readContract({ address: d.creditPool, abi: creditPoolAbi, functionName: 'stateKeyGrace' })).toBe(BigInt(DEFAULT_STATE_KEY_GRACE));
+    expect([d.priceUnit, d.cMax, d.stateKeyDelay, d.stateKeyGrace]).toEqual([1n, 50_000, 86_400, 604_800]);
+
+    // An 18-decimal token: 10^12 base units per price unit (one micro-token). Only a public key given: no secret returned.
+    const plain = JSON.parse(readFileSync(join(fileURLToPath(new URL('../../..', import.meta.url)), 'contracts/out/PlainToken.sol/PlainToken.json'), 'utf8')) as { abi: never; bytecode: { object: `0x${string}` } };
+    const created = await waitForReceipt(c, { hash: await wallet(0).deployContract({ abi: plain.abi, bytecode: plain.bytecode.object }) });
+    const key = statePublicKey(5n);
+    const e = await deployContracts({ rpcUrl, privateKey: KEYS[0], token: created.contractAddress!, pricePerCredit: PRICE, owner, treasury: owner, stateKey: key, cMax: 7 });
+    expect(e.stateSecret).toBeUndefined();
+    expect(await readMeteredParams(c, e.creditPool)).toEqual({ priceUnit: 10n ** 12n, cMax: 7 });
+    expect((await readStateKeys(c, e.creditPool)).current).toEqual(key);
+  }, 180_000);
+
+  it('derives the default price unit from the token decimals', () => {
+    expect([18, 8, 6, 2, 0].map(defaultPriceUnit)).toEqual([10n ** 12n, 100n, 1n, 1n, 1n]);
+  });
+
+  it('rejects a state key off the curve and a state secret out of range without echoing the secret', async () => {
+    const owner = privateKeyToAccount(KEYS[0]).address;
+    const base = { rpcUrl, privateKey: KEYS[0], pricePerCredit: PRICE, owner, treasury: owner };
+    await expect(deployContracts({ ...base, stateKey: { x: 1n, y: 2n } })).rejects.toMatchObject({ name: 'DeployError', details: expect.stringMatching(/stateKey: a point of Grumpkin/) });
+    const secret = STATE_KEY_ORDER + 12_345_678_987_654_321n;
+    const bad = deployContracts({ ...base, stateSecret: secret });
+    await expect(bad).rejects.toBeInstanceOf(DeployError);
+    await expect(bad).rejects.not.toThrow(new RegExp(secret.toString()));
+    await expect(deployContracts({ ...base, stateSecret: 5n, stateKey: statePublicKey(5n) })).rejects.toMatchObject({ details: 'give at most one of stateKey and stateSecret' });
+    await expect(deployContracts({ ...base, stateKeyDelay: 60 })).rejects.toMatchObject({ details: expect.stringMatching(/stateKeyDelay/) });
+  });
 
   it('rejects invalid parameters without echoing the private key', async () => {
     const bad = deployContracts({
