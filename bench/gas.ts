@@ -16,6 +16,8 @@
 //   gas_per_account_batch_32 receipt gasUsed of openFlatBatch(32 accounts of 100 tickets) / 32
 //   gas_slash                receipt gasUsed of slash(nf, x1, y1, x2, y2) with real shares of an open account
 //                            (protocol/v2-vectors.json, written by the TypeScript core)
+//   gas_open_metered         receipt gasUsed of openMetered(id, dLane 1,000,000, 4 lanes, sLane 50,000) (v2 metered
+//                            account) by the same payer
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -129,6 +131,14 @@ export async function benchGas(): Promise<Record<string, number>> {
       args: [evidence.nullifier, evidence.x1, evidence.y1, evidence.x2, evidence.y2].map(BigInt),
     });
 
+    // --- v2 metered account: 4 lanes (the leaf is the same two permutations whatever the terms)
+    const openMetered = await send(payer, {
+      address: creditPool,
+      abi: creditPoolAbi,
+      functionName: 'openMetered',
+      args: [randomCommitments(1)[0]!, 1_000_000n, 2n, 50_000n, maxUint256],
+    });
+
     const estimate = (n: number) =>
       client.estimateContractGas({
         account: payer.account,
@@ -161,6 +171,7 @@ export async function benchGas(): Promise<Record<string, number>> {
       gas_per_call_100: Math.round(Number(open1.gasUsed) / 100),
       gas_per_account_batch_32: Math.round(Number(open32.gasUsed) / 32),
       gas_slash: Number(slashed.gasUsed),
+      gas_open_metered: Number(openMetered.gasUsed),
     };
   } finally {
     anvil.kill('SIGTERM');
@@ -178,6 +189,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     gas_per_call_100: 'report',
     gas_per_account_batch_32: 'report',
     gas_slash: '<= 80000',
+    gas_open_metered: '<= 600000',
   };
   console.table(Object.entries(results).map(([metric, value]) => ({ metric, value, target: targets[metric] })));
 }
