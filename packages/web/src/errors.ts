@@ -1,10 +1,12 @@
-import { ZkCreditsError, isZkCreditsError, type AccountErrorCode, type VaultErrorCode } from '@zkcredits/core';
+import { ZkCreditsError, isZkCreditsError, type AccountErrorCode, type MeteredErrorCode, type VaultErrorCode } from '@zkcredits/core';
 /** Stable machine codes of the web app's errors; the UI maps each to plain words. */
 export type AppErrorCode =
   // vault: core's `VaultErrorCode`s (wrong_passphrase, backup_invalid, …; see src/vault/vault.ts)
   | VaultErrorCode
   // v2 accounts: core's `AccountErrorCode`s (no_tickets, account_expired, opening_failed, …)
   | AccountErrorCode
+  // v2 metered accounts: core's `MeteredErrorCode`s (lane_busy, state_pending, state_signature_invalid, …)
+  | MeteredErrorCode
   // wallet / chain
   | 'wallet_rejected'
   | 'wallet_insufficient_funds'
@@ -37,6 +39,10 @@ export type AppErrorCode =
   | 'accounts_recovering'
   /** No Web Locks in this browser: one writer per account cannot be guaranteed, so accounts are not used. */
   | 'no_web_locks'
+  /** A metered call the server refused by its published policy (a penalty was signed on the lane). */
+  | 'policy_violation'
+  /** A message whose input alone could cost the most a metered call pre-pays (C_max). */
+  | 'input_tokens_exceeded'
   // end-to-end encryption
   /** The enclave's attestation did not verify (or could not be fetched): nothing was sent. */
   | 'attestation_failed'

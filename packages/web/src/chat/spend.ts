@@ -4,6 +4,8 @@ import { ServerError, streamChat, type StreamE2ee } from '../api/client';
 import { AppError, isAppError } from '../errors';
 import { assertE2eeBody } from './e2ee';
 import type { ProgressEvent, ProverApi } from '../prover/types';
+import { usableAccounts } from '../accounts/usable';
+import { sendMeteredChat } from './metered';
 import { sendTicketChat } from './ticket';
 import { checkServerDeployment, syncVerifiedTree } from './tree';
 import { isActive, type CreditRecord, type Vault } from '../vault';
@@ -14,7 +16,10 @@ export type SpendStage = 'syncing' | ProgressEvent['stage'] | 'locked' | 'waitin
 
 export type PaidChatParameters = {
   vault: Vault;
-  prover: Pick<ProverApi, 'appendLeaves' | 'tree' | 'resetTree' | 'indexOf' | 'prove' | 'ticketSpend' | 'ticketSettle' | 'ticketRelease' | 'ticketHeld'>;
+  prover: Pick<
+    ProverApi,
+    'appendLeaves' | 'tree' | 'resetTree' | 'indexOf' | 'prove' | 'ticketSpend' | 'ticketSettle' | 'ticketRelease' | 'ticketHeld' | 'meteredSpend' | 'meteredSettle' | 'meteredRelease' | 'meteredRecover'
+  >;
   /** Reads the chain through the app's own RPC (never the API server). */
   publicClient: ChainTreeReader & Pick<PublicClient, 'getBlock'>;
   chainId: number;
@@ -28,8 +33,11 @@ export type PaidChatParameters = {
   onDelta(text: string): void;
 };
 
-/** `credit`: the credit's record id, or the account's for a ticket (`ticket`: its index). */
-export type PaidChatResult = { proofMs: number; loadMs: number; credit: string; ticket?: number; finishReason?: string };
+/**
+ * `credit`: the credit's record id, or the account's for a ticket (`ticket`: its index) or a
+ * metered call (`metered`: its lane, and what it cost in price units once its state came back).
+ */
+export type PaidChatResult = { proofMs: number; loadMs: number; credit: string; ticket?: number; metered?: { lane: number; cost?: number }; finishReason?: string };
 
 /** Credits picked by in-flight requests of this tab. */
 const inFlight = new Set<string>();
@@ -57,8 +65,8 @@ async function fromResetChain(p: PaidChatParameters, credit: CreditRecord): Prom
 }
 
 /**
- * Sends one chat request paid by one ticket of a v2 account when one can pay it
- * (src/chat/ticket.ts), else by one v1 credit, proven in this browser. The server's tree is
+ * Sends one chat request paid by a metered account when one can pay it (src/chat/metered.ts), else
+ * by one ticket of a flat v2 account (src/chat/ticket.ts), else by one v1 credit, proven in this browser. The server's tree is
  * checked against the chain before proving (a tree with leaves left out would shrink the
  * anonymity set). The credit is marked spent when the server says so, by the server's own
  * rule: a 200 answer whose stream began (even if it breaks later), or `credit_spent`; on any
@@ -66,7 +74,11 @@ async function fromResetChain(p: PaidChatParameters, credit: CreditRecord): Prom
  */
 export async function sendPaidChat(p: PaidChatParameters): Promise<PaidChatResult> {
   if (p.e2ee) assertE2eeBody(p.body); // before anything is proven or sent
-  const byTicket = await sendTicketChat(p, { creditLeft: nextCredit(p.vault, p.chainId, p.pool) !== undefined });
+  const creditLeft = nextCredit(p.vault, p.chainId, p.pool) !== undefined;
+  const ticketLeft = usableAccounts(p.vault.accounts(), p.chainId, p.pool).length > 0;
+  const byMetered = await sendMeteredChat(p, { otherwise: creditLeft || ticketLeft });
+  if (byMetered) return byMetered;
+  const byTicket = await sendTicketChat(p, { creditLeft });
   if (byTicket) return byTicket;
   for (let attempt = 0; attempt < 4; attempt++) {
     const credit = nextCredit(p.vault, p.chainId, p.pool);

@@ -14,16 +14,17 @@
  * Nothing about the body is kept for retries beyond this call's memory (the journal holds only
  * the digest), end-to-end encrypted or not.
  */
-import { CHAT_PATH, TICKET_VK_SHA256, isZkCreditsError, utcDay, type TicketOutcome, type TicketSpend } from '@zkcredits/core';
+import { CHAT_PATH, TICKET_VK_SHA256, utcDay, type TicketOutcome, type TicketSpend } from '@zkcredits/core';
 import type { Address } from 'viem';
 import { getTicketConfig, ServerError, streamChat } from '../api/client';
 import { callsLeft, needsRecovery, usableAccounts } from '../accounts/usable';
-import type { Wire } from '../e2ee/types';
 import { AppError, isAppError } from '../errors';
 import type { TicketJournal, TicketRequest } from '../prover/types';
+import { wire } from '../prover/wire';
 import { hasWebLocks, tryAccountLock, withAccountLock, withVaultLock } from '../vault/locks';
 import type { AccountRecord, Vault } from '../vault';
 import type { PaidChatParameters, PaidChatResult } from './spend';
+import { sleep } from './sleep';
 import { checkServerDeployment, syncVerifiedTree } from './tree';
 
 /** Attempts of one request on one ticket (the same bytes, or the same ticket proven again). */
@@ -50,40 +51,12 @@ async function serverTakesTickets(chainId: number, pool: Address, signal: AbortS
   return ok;
 }
 
-async function wire<T>(fn: () => Promise<T>): Promise<Wire<T>> {
-  try {
-    return { ok: true, value: await fn() };
-  } catch (error) {
-    if (isZkCreditsError(error)) return { ok: false, error: { code: error.code as AppError['code'], message: error.shortMessage, ...(error.details ? { details: error.details } : {}) } };
-    return { ok: false, error: { code: 'storage_failed', message: 'Could not save to this browser’s storage.' } };
-  }
-}
-
 /** The vault's ticket journal for the worker (its errors as values: they cross a Comlink boundary). */
 function journalOf(vault: Vault): TicketJournal {
   return {
     takeTicket: (id, digest, today) => wire(() => vault.takeTicket(id, digest, today)),
     settleTicket: (id, ticket, outcome) => wire(() => vault.settleTicket(id, ticket, outcome)),
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', stop);
-    };
-    const stop = () => {
-      done();
-      reject(new AppError('aborted', 'Stopped.'));
-    };
-    const timer = setTimeout(() => {
-      done();
-      resolve();
-    }, ms);
-    if (signal.aborted) stop();
-    else signal.addEventListener('abort', stop);
-  });
 }
 
 /** What one account made of the request: paid, or not usable (used up or moved on by another tab, or not in the tree yet). */

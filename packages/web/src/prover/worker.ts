@@ -10,6 +10,12 @@
  * worker's memory (never at rest), so a retry in this tab re-sends the same bytes and no other
  * request ever gets that ticket. When the tab goes, so does the payload: the next unlock burns the
  * ticket.
+ *
+ * Metered calls go through core's `MeteredSpender` (lane scheduler, lane journal, signed-state
+ * checks against the on-chain key, recovery by `GET /v2/zkcredits/state/{nullifier}`), proved by
+ * the metered circuit on the same bb instance (loaded on first use). Its store is the page's vault
+ * and the deployment (C_max, state keys) the page reads from the chain, both Comlink proxies; the
+ * calls in flight (with the opening of their new commitment) stay in this worker's memory.
  */
 import * as Comlink from 'comlink';
 import {
@@ -23,25 +29,44 @@ import {
   hashNullifier,
   initPoseidon2,
   isZkCreditsError,
+  MeteredSpender,
+  fetchMeteredState,
+  meteredAccountLeaf,
   parseField,
   requestDigest,
   requestHash,
   toFieldHex,
   type AccountRecord,
+  type MeteredAccountRecord,
+  type MeteredAccountStore,
+  type MeteredCall,
 } from '@zkcredits/core';
 import { bytesToHex } from 'viem';
-import { CREDIT_CRS_POINTS, CreditProver, TICKET_CRS_POINTS, TicketProver, createBackend } from '@zkcredits/core/prover';
+import {
+  CREDIT_CRS_POINTS,
+  CreditProver,
+  METERED_CRS_POINTS,
+  MeteredProver,
+  TICKET_CRS_POINTS,
+  TicketProver,
+  createBackend,
+} from '@zkcredits/core/prover';
+import { API_BASE } from '../api/client';
 import { AppError, type AppErrorCode } from '../errors';
 import type { Wire, WireError } from '../e2ee/types';
-import type { Hex, ProgressEvent, ProveRequest, ProveResult, ProverApi, SecretPair, TicketJournal, TreeState } from './types';
+import type { Hex, MeteredContext, ProgressEvent, ProveRequest, ProveResult, ProverApi, SecretPair, TicketJournal, TreeState } from './types';
 
 /** End-to-end encryption (verifier, sessions), loaded on first use: see src/e2ee/worker-side.ts. */
 const e2ee = () => import('../e2ee/worker-side');
 
 let tree: MerkleTree | undefined;
-/** The credit and the ticket prover, sharing one bb backend (one CRS load, one set of threads). */
-type Provers = { credit: CreditProver; ticket: TicketProver };
+/**
+ * The credit and the ticket prover, sharing one bb backend (one CRS load, one set of threads); the
+ * metered prover joins them on that backend on first use (its CRS is loaded with the others').
+ */
+type Provers = { credit: CreditProver; ticket: TicketProver; backend: Awaited<ReturnType<typeof createBackend>> };
 let prover: Promise<Provers> | undefined;
+let meteredProver: Promise<MeteredProver> | undefined;
 
 async function ready(): Promise<MerkleTree> {
   await initPoseidon2();
@@ -61,12 +86,12 @@ function threads(): number {
 }
 
 async function loadProver(): Promise<Provers> {
-  const points = Math.max(CREDIT_CRS_POINTS, TICKET_CRS_POINTS);
+  const points = Math.max(CREDIT_CRS_POINTS, TICKET_CRS_POINTS, METERED_CRS_POINTS);
   const [g1, g2] = await Promise.all([fetchBytes(`/crs/g1?points=${points}`), fetchBytes('/crs/g2')]);
   const backend = await createBackend({ kind: 'wasm', crs: { g1, g2 }, numPoints: points, threads: threads() });
   try {
     const [credit, ticket] = await Promise.all([CreditProver.create({ kind: 'wasm', backend }), TicketProver.create({ kind: 'wasm', backend })]);
-    return { credit, ticket };
+    return { credit, ticket, backend };
   } catch (error) {
     await backend.destroy().catch(() => undefined);
     throw error;
@@ -81,9 +106,26 @@ async function provers(tick?: (stage: ProgressEvent['stage']) => void): Promise<
   return { provers: await prover!, loadMs };
 }
 
+/** The metered prover on the provers' backend, made on first use. */
+async function metered(tick?: (stage: ProgressEvent['stage']) => void): Promise<{ prover: MeteredProver; loadMs: number }> {
+  const t0 = performance.now();
+  const { provers: loaded, loadMs } = await provers(tick);
+  const fresh = !meteredProver;
+  if (fresh) tick?.('loading');
+  meteredProver ??= MeteredProver.create({ kind: 'wasm', backend: loaded.backend }).catch((e: unknown) => {
+    meteredProver = undefined;
+    throw e;
+  });
+  const p = await meteredProver;
+  return { prover: p, loadMs: fresh || loadMs > 0 ? performance.now() - t0 : 0 };
+}
+
+/** Core's codes of the metered witness (`buildMeteredWitness`) that say something to the user. */
+const METERED_CODES = new Set(['state_signature_invalid', 'insufficient_balance', 'lane_frozen']);
+
 /** An error as a value for the page (Comlink keeps only an Error's message): its code, or `prover_failed`. */
 function wireError(error: unknown): WireError {
-  if (isZkCreditsError(error) && ['AccountError', 'VaultError', 'AppError'].includes(error.name)) {
+  if (isZkCreditsError(error) && (['AccountError', 'VaultError', 'AppError', 'MeteredError'].includes(error.name) || METERED_CODES.has(error.code))) {
     return { code: error.code as AppErrorCode, message: error.shortMessage, ...(error.details ? { details: error.details } : {}) };
   }
   const details = error instanceof Error ? error.message.split('\n')[0]!.slice(0, 200) : undefined;
@@ -104,6 +146,33 @@ const spender = new TicketSpender(
   },
   async () => (await provers()).provers.ticket,
 );
+
+/** The page's side of the metered call in progress (one tab, one vault). */
+let meteredContext: MeteredContext | undefined;
+const meteredStore: MeteredAccountStore = {
+  listMeteredAccounts: async () => unwire(await meteredContext!.store.listMeteredAccounts()),
+  meteredAccount: async (id) => unwire(await meteredContext!.store.meteredAccount(id)),
+  addMeteredAccounts: async (records) => unwire(await meteredContext!.store.addMeteredAccounts(records)),
+  updateMeteredAccount: async (id, patch) => unwire(await meteredContext!.store.updateMeteredAccount(id, patch)),
+  journalLane: async (id, lane, pending) => unwire(await meteredContext!.store.journalLane(id, lane, pending)),
+  commitLane: async (id, lane, nullifier, signed) => unwire(await meteredContext!.store.commitLane(id, lane, nullifier, signed)),
+};
+const meteredSpender = new MeteredSpender({
+  store: meteredStore,
+  prover: async () => (await metered()).prover,
+  deployment: async (fresh) => unwire(await meteredContext!.deployment(fresh)),
+  // Asked through the app's own origin, for the pending call of one of this vault's lanes only.
+  fetchState: (nullifier, signal) => fetchMeteredState({ server: `${self.location.origin}${API_BASE}`, fetch: (input, init) => fetch(input, init), nullifier, ...(signal ? { signal } : {}) }),
+});
+/** Metered calls in flight from this tab, by nullifier (their commitment openings never leave the worker). */
+const meteredCalls = new Map<string, MeteredCall>();
+
+/** Whether a metered account's leaf is in the mirror (else a call would wait for nothing). */
+function meteredInTree(t: MerkleTree, account: MeteredAccountRecord): boolean {
+  if (account.expiryDay === undefined) return false;
+  const terms = { dLane: account.dLane, lanesLog2: account.lanesLog2, sLane: account.sLane, expiryDay: account.expiryDay };
+  return t.indexOf(meteredAccountLeaf(accountId(parseField(account.secret, 'secret')), terms)) >= 0;
+}
 
 /** Whether the account's leaf is in the mirror (else taking a ticket would only burn it). */
 function inTree(t: MerkleTree, account: AccountRecord): boolean {
@@ -221,6 +290,68 @@ const api: ProverApi = {
     await ready();
     const digest = bytesToHex(requestDigest(request)).slice(2); // as TicketSpender writes it: hex without 0x
     return spender.inFlight().find((f) => f.digest === digest)?.account;
+  },
+
+  async meteredSpend(req, context, onProgress) {
+    const t0 = performance.now();
+    const tick = (stage: ProgressEvent['stage']) => onProgress?.({ stage, elapsedMs: performance.now() - t0 });
+    try {
+      meteredContext = context;
+      const { loadMs } = await metered(tick);
+      const t = await ready();
+      if (!meteredInTree(t, req.account)) {
+        return { ok: false, error: { code: 'account_not_in_tree', message: 'The server has not seen this account’s opening yet. Try again in a few seconds.' } };
+      }
+      tick('proving');
+      const tp = performance.now();
+      const x = requestHash({ ...req.request, chainId: req.account.chainId, contract: req.account.contract });
+      const call = await meteredSpender.spend({ account: req.account, tree: t, x, today: req.today });
+      const nullifier = toFieldHex(call.nullifier) as Hex;
+      meteredCalls.set(nullifier, call);
+      tick('done');
+      return {
+        ok: true,
+        value: {
+          call: { nullifier, account: call.account, lane: call.lane, retry: call.retry, cMax: call.cMax, payload: call.payload },
+          loadMs,
+          proveMs: performance.now() - tp,
+        },
+      };
+    } catch (error) {
+      return { ok: false, error: wireError(error) };
+    }
+  },
+
+  async meteredSettle(nullifier, state, context) {
+    const call = meteredCalls.get(nullifier);
+    if (!call) return { ok: false, error: { code: 'state_mismatch', message: 'No call of this tab has that nullifier.' } };
+    try {
+      meteredContext = context;
+      const settled = await meteredSpender.settle(call, state);
+      meteredCalls.delete(nullifier);
+      const { record, lane, r, p, cost, reason } = settled;
+      return { ok: true, value: { account: record, lane, r, p, cost, ...(reason ? { reason } : {}) } };
+    } catch (error) {
+      // Refused (another call's state, a signature under another key): the lane stays pending.
+      meteredCalls.delete(nullifier);
+      return { ok: false, error: wireError(error) };
+    }
+  },
+
+  async meteredRelease(nullifier) {
+    const call = meteredCalls.get(nullifier);
+    meteredCalls.delete(nullifier);
+    if (call) meteredSpender.release(call);
+  },
+
+  async meteredRecover(account, context) {
+    try {
+      meteredContext = context;
+      const out = await meteredSpender.recover(account ? { account } : {});
+      return { ok: true, value: out.map(({ error, ...rest }) => ({ ...rest, ...(error ? { error: wireError(error) } : {}) })) };
+    } catch (error) {
+      return { ok: false, error: wireError(error) };
+    }
   },
 
   async e2eeOpen(model) {

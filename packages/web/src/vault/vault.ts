@@ -1,5 +1,5 @@
 import { isZkCreditsError } from '@zkcredits/core';
-import type { AccountStore } from '@zkcredits/core';
+import type { AccountStore, LanePending, MeteredAccountPatch, MeteredAccountRecord, MeteredAccountStore } from '@zkcredits/core';
 import {
   Vault as CoreVault,
   readBackup as coreReadBackup,
@@ -9,6 +9,7 @@ import {
   type CreditPatch,
   type CreditRecord,
   type ImportResult,
+  type LaneSignedState,
   type TicketOutcome,
   type VaultErrorCode,
 } from '@zkcredits/core/vault';
@@ -84,7 +85,7 @@ function exclusive<T>(fn: () => Promise<T>): Promise<T> {
  * the whole-vault rewrites (unlock burning in-flight tickets, restore, import) under the vault
  * lock held exclusively.
  */
-export class Vault implements AccountStore {
+export class Vault implements AccountStore, MeteredAccountStore {
   private constructor(
     private readonly inner: CoreVault,
     private readonly storage: IndexedDbVaultStorage,
@@ -212,6 +213,40 @@ export class Vault implements AccountStore {
   /** Settles a journaled ticket. Call it holding the account's Web Lock. */
   settleTicket(id: string, ticket: number, outcome: TicketOutcome): Promise<AccountRecord> {
     return app(() => this.inner.settleTicket(id, ticket, outcome));
+  }
+
+  // ------------------------------------------------------------------ v2 metered accounts
+
+  /** Every metered account record, oldest first (this tab's copy: another tab may have moved lanes on). */
+  meteredAccounts(): MeteredAccountRecord[] {
+    return this.inner.meteredAccounts();
+  }
+
+  listMeteredAccounts(): Promise<readonly MeteredAccountRecord[]> {
+    return app(() => this.inner.listMeteredAccounts());
+  }
+
+  /** The metered account as stored now (another tab may have moved it on). */
+  meteredAccount(id: string): Promise<MeteredAccountRecord> {
+    return app(() => this.inner.meteredAccount(id));
+  }
+
+  addMeteredAccounts(records: readonly MeteredAccountRecord[]): Promise<void> {
+    return app(() => this.inner.addMeteredAccounts(records));
+  }
+
+  updateMeteredAccount(id: string, patch: MeteredAccountPatch): Promise<MeteredAccountRecord> {
+    return app(() => this.inner.updateMeteredAccount(id, patch));
+  }
+
+  /** Journals a call on a lane (stored before this returns). Call it holding the account's Web Lock. */
+  journalLane(id: string, lane: number, pending: LanePending): Promise<MeteredAccountRecord> {
+    return app(() => this.inner.journalLane(id, lane, pending));
+  }
+
+  /** Makes a verified signed state its lane's state. Call it holding the account's Web Lock. */
+  commitLane(id: string, lane: number, nullifier: bigint, signed: LaneSignedState): Promise<{ record: MeteredAccountRecord; committed: boolean }> {
+    return app(() => this.inner.commitLane(id, lane, nullifier, signed));
   }
 
   /** Whether the user accepted the warning shown before the first account opening. */
