@@ -130,6 +130,8 @@ export async function recoverAccounts(params: RecoverAccountsParameters): Promis
       throw new AccountError('chain_unavailable', 'The chain could not be read to recover the accounts.', { details: briefly(cause), cause });
     }
     if (slot.status === 0) return false;
+    // A metered account at this index (`recoverMeteredAccounts` restores those): the index is used, nothing flat here.
+    if (slot.kind === 2) return true;
     // A server may have revoked an account before its slash landed: revoked stays revoked.
     const revoked = slot.status === 2 || record?.status === 'revoked';
     const terms = { status: revoked ? ('revoked' as const) : ('open' as const), leafIndex: slot.leafIndex, expiryDay: slot.expiryDay };
