@@ -2,8 +2,9 @@
  * What every command shares: the global options, the output (human or `--json`), the network
  * (checked at start: a configured SOCKS proxy that does not answer stops the command), the
  * unlocked vault under its writer lock (unlocking burns the tickets a process that died left in
- * flight), and a `ZkCreditsClient` built from the config, paying with a ticket of an open v2
- * account when there is one, else with a credit.
+ * flight; metered calls in flight stay pending until their states are fetched), and a
+ * `ZkCreditsClient` built from the config, paying with a metered account whose lane can pay C_max,
+ * else a ticket of an open v2 flat account, else a credit.
  */
 import { Vault } from '@zkcredits/core/vault';
 import { ClientError, VaultCreditStore, ZkCreditsClient, networkFromEnv, type CreditStore, type Network } from '@zkcredits/client';
@@ -171,7 +172,7 @@ export class Context {
    */
   async clientOver(config: CliConfig, store: CreditStore): Promise<ZkCreditsClient> {
     const network = await this.network(config);
-    // One bb backend for credits and tickets; the CRS folder is resolved (and checked) on first use.
+    // One bb backend for credits, tickets and metered calls; the CRS folder is resolved (and checked) on first use.
     let provers: Promise<ReturnType<typeof nodeProvers>> | undefined;
     const shared = () =>
       (provers ??= this.crsPath(config).then(
@@ -186,6 +187,7 @@ export class Context {
       store,
       prover: async () => (await shared()).prover(),
       ticketProver: async () => (await shared()).ticketProver(),
+      meteredProver: async () => (await shared()).meteredProver(),
       chain: { rpcUrl: config.rpcUrl, fetch: network.chainFetch },
       expect: { chainId: config.chainId, contract: config.contract as `0x${string}` },
       fetch: network.fetch,

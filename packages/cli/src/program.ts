@@ -17,9 +17,12 @@ Secrets are never read from the command line: the vault passphrase comes from ZK
 --passphrase-file or a prompt (or the OS keychain), the wallet key from ZKC_WALLET_KEY,
 --wallet-key-file or the keychain.
 
-A v2 account (\`open <n>\`) pays for n calls, one ticket each; chat and serve spend its tickets
-first, then credits. A ticket used for two different requests publishes the account's secret and
-with it its past calls: never use one vault's accounts from two copies at the same time.
+A v2 account (\`open <n>\`) pays for n calls, one ticket each. A metered account (\`open --metered
+--lanes N --deposit <money> --stake <money>\`) pays what each call really costs: a call pre-pays
+C_max and the server refunds the rest. chat and serve pay from a metered account first, then with
+tickets, then credits. A ticket (or a metered lane position) used for two different requests
+publishes the account's secret and with it its past calls: never use one vault's accounts from two
+copies at the same time.
 
 Environment: ZKC_HOME, ZKC_PASSPHRASE, ZKC_BACKUP_PASSPHRASE, ZKC_WALLET_KEY, ZKC_SOCKS_PROXY,
 ZKC_CRS_PATH, ZKC_CRS_URL.
@@ -85,8 +88,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('open')
-    .description('open a v2 account for <n> calls, one ticket each (its secret derives from the vault’s master secret and is saved before anything is sent)')
-    .argument('<n>', 'how many calls')
+    .description('open a v2 account for <n> calls, one ticket each; or, with --metered, one that pays what each call really costs (its secret derives from the vault’s master secret and is saved before anything is sent)')
+    .argument('[n]', 'how many calls (flat accounts)')
+    .option('--metered', 'a metered account: each call pre-pays C_max from a lane and the server refunds the rest')
+    .option('--lanes <n>', 'metered: lanes, i.e. calls that can run at once (1, 2, 4 or 8; default 1)')
+    .option('--deposit <money>', 'metered: the usage deposit, a TOTAL in the payment token (e.g. 10), split evenly over the lanes')
+    .option('--stake <money>', 'metered: the policy stake, a TOTAL in the payment token (e.g. 1), split evenly over the lanes')
     .option('--wallet-key-file <file>', 'the paying wallet’s private key, first line of this file (default $ZKC_WALLET_KEY, else the keychain)')
     .option('--permit', 'pay with one permit-signed transaction instead of approve + open')
     .option('--yes', 'confirm the warning shown before the vault’s first account (for scripts)')
@@ -105,8 +112,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('remove the wallet key from the OS keychain')
     .action(action((ctx) => walletKeyDelete(ctx)));
 
-  program.command('balance').description('credits by status and accounts (calls left, expiry, status), from the vault (no network)').action(action(balance));
-  program.command('sync').description('sync the credit tree, check it against the chain, and settle pending credits and accounts').action(action(sync));
+  program.command('balance').description('credits by status and accounts (calls left, or money and calls at C_max for metered ones; expiry, status), from the vault (no network)').action(action(balance));
+  program.command('sync').description('sync the credit tree, check it against the chain, settle pending credits and accounts, and fetch the refunds of metered calls whose answers were lost').action(action(sync));
 
   program
     .command('export')

@@ -24,6 +24,7 @@ import {
   readMeteredParams,
   readStateKeys,
   recoverAccounts,
+  recoverMeteredAccounts,
   utcDay,
   type AccountRecord,
   type LaneRecovery,
@@ -33,6 +34,7 @@ import {
   type MeteredProverLike,
   type OpenStep,
   type RecoveredAccount,
+  type RecoveredMeteredAccount,
   type TicketProverLike,
 } from '@zkcredits/core';
 import { createPublicClient, erc20Abi, http, type Account, type Chain, type Hash, type PublicClient, type Transport, type WalletClient } from 'viem';
@@ -542,6 +544,39 @@ export class ZkCreditsClient {
     }
   }
 
+  /**
+   * Recovers this deployment's metered accounts (e.g. after restoring a backup): finds them on chain
+   * from the master secret, then downloads the server's whole spent list (through one isolated
+   * network identity) and marks stale every lane whose next position another copy already used.
+   * Lanes continue from the states the store holds; calls whose state is pending are asked for
+   * before their lanes are used (`recoverMeteredStates`).
+   */
+  async recoverMetered(signal?: AbortSignal): Promise<RecoveredMeteredAccount[]> {
+    await this.checkServer(signal);
+    if (!(await this.#v2Ready(signal))) {
+      throw new ClientError('server_unavailable', 'This zkcredits server does not take v2 accounts, so metered lanes cannot be checked through it.');
+    }
+    try {
+      return await recoverMeteredAccounts({
+        store: this.#store,
+        publicClient: this.publicClient,
+        pool: this.deployment.contract,
+        chainId: this.deployment.chainId,
+        server: this.server,
+        fetch: this.#isolatedFetch(),
+        ...(signal ? { signal } : {}),
+        now: this.#now,
+      });
+    } catch (cause) {
+      if (signal?.aborted) throw new ClientError('aborted', 'Stopped. Lanes checked so far were kept.', { cause });
+      const e = cause as { code?: unknown; shortMessage?: unknown };
+      throw new ClientError(e.code === 'chain_unavailable' ? 'chain_unavailable' : 'server_unavailable', typeof e.shortMessage === 'string' ? e.shortMessage : 'The metered accounts could not be recovered.', {
+        details: briefly(cause),
+        cause,
+      });
+    }
+  }
+
   /** The models on sale, with whether each takes end-to-end encrypted requests (cached up to a minute). */
   async models(signal?: AbortSignal, fresh = false): Promise<ModelInfo[]> {
     const cached = this.#models;
@@ -772,6 +807,17 @@ export class ZkCreditsClient {
       }
       if (slot.status === 0 || slot.tickets !== a.tickets) continue;
       await this.#store.updateAccount(a.id, { status: slot.status === 2 ? 'revoked' : 'open', leafIndex: slot.leafIndex, expiryDay: slot.expiryDay });
+    }
+    for (const a of await this.#store.listMeteredAccounts()) {
+      if ((a.status !== 'pending' && a.status !== 'abandoned') || a.chainId !== this.deployment.chainId || a.contract.toLowerCase() !== this.deployment.contract.toLowerCase()) continue;
+      let slot: Awaited<ReturnType<typeof readAccount>>;
+      try {
+        slot = await readAccount(this.publicClient, this.deployment.contract, BigInt(a.accountId));
+      } catch (cause) {
+        throw new ClientError('chain_unavailable', 'The chain could not be read to check pending accounts.', { details: briefly(cause), cause });
+      }
+      if (slot.status === 0 || slot.kind !== 2) continue;
+      await this.#store.updateMeteredAccount(a.id, { status: slot.status === 2 ? 'revoked' : 'open', leafIndex: slot.leafIndex, expiryDay: slot.expiryDay });
     }
   }
 

@@ -10,13 +10,15 @@
  * on chain from the master secret, then every spent ticket downloaded in bulk through the
  * network settings: never a question about one ticket), and merges only a recovered copy into
  * this vault. If recovery fails, nothing is imported: an account with a stale counter would reuse
- * a ticket, which publishes its secret.
+ * a ticket, which publishes its secret. Metered accounts (backup version 3) are recovered the same
+ * way: each lane whose next position was used since the backup (by another copy) is marked stale and
+ * never used from here; the others continue from the states the backup holds.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { VaultCreditStore } from '@zkcredits/client';
 import { MAX_BACKUP_BYTES, MIN_PASSPHRASE_LENGTH, MemoryVaultStorage, Vault } from '@zkcredits/core/vault';
-import type { RecoveredAccount } from '@zkcredits/core';
+import type { RecoveredAccount, RecoveredMeteredAccount } from '@zkcredits/core';
 import type { Context } from '../context.js';
 import type { CliConfig } from '../home.js';
 import { CliError } from '../errors.js';
@@ -48,9 +50,10 @@ export async function exportBackup(ctx: Context, file: string, options: { backup
   }
   const credits = vault.list().length;
   const accounts = vault.accounts().length;
-  ctx.out.result({ ok: true, file: path, credits, accounts, masterSecret: vault.hasMaster });
+  const metered = vault.meteredAccounts().length;
+  ctx.out.result({ ok: true, file: path, credits, accounts, metered, masterSecret: vault.hasMaster });
   ctx.out.line(
-    `Exported ${plural(credits, 'credit')}${vault.hasMaster ? ` and ${plural(accounts, 'account')} with the master secret they derive from` : ''} to ${path} (encrypted; mode 0600).`,
+    `Exported ${plural(credits, 'credit')}${vault.hasMaster ? ` and ${plural(accounts, 'account')}${metered > 0 ? ` and ${plural(metered, 'metered account')}` : ''} with the master secret they derive from` : ''} to ${path} (encrypted; mode 0600).`,
   );
 }
 
@@ -60,15 +63,21 @@ export async function exportBackup(ctx: Context, file: string, options: { backup
  */
 function carriesAccounts(text: string): boolean {
   try {
-    const file = JSON.parse(text) as { version?: unknown; master?: unknown; accounts?: unknown };
-    return file.version !== 1 && (file.master !== undefined || (Array.isArray(file.accounts) && file.accounts.length > 0));
+    const file = JSON.parse(text) as { version?: unknown; master?: unknown; accounts?: unknown; metered?: unknown };
+    const some = (v: unknown) => Array.isArray(v) && v.length > 0;
+    return file.version !== 1 && (file.master !== undefined || some(file.accounts) || some(file.metered));
   } catch {
     return false;
   }
 }
 
 /** A backup with accounts restored into a vault in memory and its accounts recovered there; other backups as they are. */
-async function stageBackup(ctx: Context, config: CliConfig, text: string, passphrase: string): Promise<{ text: string; recovered: RecoveredAccount[] | undefined }> {
+async function stageBackup(
+  ctx: Context,
+  config: CliConfig,
+  text: string,
+  passphrase: string,
+): Promise<{ text: string; recovered: RecoveredAccount[] | undefined; metered?: RecoveredMeteredAccount[] }> {
   if (!carriesAccounts(text)) return { text, recovered: undefined };
   const staged = await ctx.out.step('Reading the backup', () => Vault.restore(new MemoryVaultStorage(), text, passphrase));
   try {
@@ -79,7 +88,12 @@ async function stageBackup(ctx: Context, config: CliConfig, text: string, passph
         () => client.recover(),
         (r) => `Recovered ${plural(r.length, 'account')}`,
       );
-      return { text: staged.exportBackup(), recovered };
+      const metered = await ctx.out.step(
+        'Checking the metered accounts’ lanes (on chain, then the whole spent list)',
+        () => client.recoverMetered(),
+        (r) => `Checked ${plural(r.length, 'metered account')}`,
+      );
+      return { text: staged.exportBackup(), recovered, metered };
     } catch (error) {
       ctx.out.note('Nothing was imported: the backup’s accounts could not be brought up to date, and using them with old counters would reuse tickets.');
       throw error;
@@ -109,10 +123,19 @@ export async function importBackup(ctx: Context, file: string, options: { backup
   // A staged copy's counters were just recovered; a backup without accounts has none to recover.
   const result = await ctx.out.step('Importing the backup', () => vault.importBackup(staged.text, passphrase, { recovered: staged.recovered !== undefined }));
   const recovered = staged.recovered?.map((a) => ({ accountId: a.accountId, status: a.status, calls: a.tickets, nextTicket: a.nextTicket, found: a.found }));
-  ctx.out.result({ ok: true, ...result, ...(recovered ? { recovered } : {}) });
+  const metered = staged.metered?.map((a) => ({ accountId: a.accountId, status: a.status, lanes: a.lanes, staleLanes: a.staleLanes, pendingLanes: a.pendingLanes, found: a.found }));
+  ctx.out.result({ ok: true, ...result, ...(recovered ? { recovered } : {}), ...(metered?.length ? { recoveredMetered: metered } : {}) });
   ctx.out.line(`Imported ${plural(result.added, 'new credit')}, updated ${result.updated}.`);
   if (recovered) {
     ctx.out.line(`Accounts: ${result.accounts.added} new, ${result.accounts.updated} updated.`);
     for (const a of recovered) ctx.out.line(`  ${shortId(a.accountId)}  ${a.status}, ${a.nextTicket} of ${a.calls} tickets already used${a.found === 'chain' ? ' (found on chain)' : ''}`);
+  }
+  if (metered?.length) {
+    ctx.out.line(`Metered accounts: ${result.metered?.added ?? 0} new, ${result.metered?.updated ?? 0} updated.`);
+    for (const a of metered) {
+      ctx.out.line(
+        `  ${shortId(a.accountId)}  ${a.status}, ${a.lanes - a.staleLanes} of ${plural(a.lanes, 'lane')} usable${a.staleLanes ? ` (${a.staleLanes} used by another copy since the backup)` : ''}${a.found === 'chain' ? ' (found on chain)' : ''}`,
+      );
+    }
   }
 }

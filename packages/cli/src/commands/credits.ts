@@ -5,7 +5,7 @@ import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { readWalletKey } from '../secrets.js';
 import { payingWallet } from '../wallet.js';
-import { accountLine, accountView, type AccountView } from './accounts.js';
+import { accountLine, accountView, meteredLine, meteredView, type AccountView, type MeteredView } from './accounts.js';
 
 const STEP_TEXT: Record<BuyStep, string> = {
   generate: 'Drawing new credentials',
@@ -21,20 +21,35 @@ function countsLine(c: CreditCounts): string {
   return `${c.unspent} unspent, ${c.pending} pending, ${c.spent} spent${c.abandoned ? `, ${c.abandoned} abandoned` : ''}`;
 }
 
-/** A balance split for output: the credit counts, and the accounts with their public ids. */
-function splitBalance(balance: Balance, vault: Vault): { credits: CreditCounts; accounts: AccountView[] } {
+type BalanceView = { credits: CreditCounts; accounts: AccountView[]; metered: MeteredView[] };
+
+/** A balance split for output: the credit counts, the flat accounts and the metered accounts with their public ids. */
+function splitBalance(balance: Balance, vault: Vault): BalanceView {
   const { accounts, ...credits } = balance;
-  return { credits, accounts: accounts.map((a) => accountView(a, vault.getAccount(a.id)?.accountId ?? a.id)) };
+  const flat: AccountView[] = [];
+  const metered: MeteredView[] = [];
+  for (const a of accounts) {
+    if (a.kind === 'flat') flat.push(accountView(a, vault.getAccount(a.id)?.accountId ?? a.id));
+    else metered.push(meteredView(a, vault.getMeteredAccount(a.id)?.accountId ?? a.id));
+  }
+  return { credits, accounts: flat, metered };
 }
 
 /** `Credits: …` and, when there are any, the accounts (abandoned openings, which cost nothing, left out). */
-function balanceLines(ctx: Context, view: { credits: CreditCounts; accounts: AccountView[] }): void {
+function balanceLines(ctx: Context, view: BalanceView): void {
   ctx.out.line(`Credits: ${countsLine(view.credits)}.`);
   const shown = view.accounts.filter((a) => a.status !== 'abandoned');
-  if (shown.length === 0) return;
-  const calls = shown.reduce((sum, a) => sum + (a.recoveryNeeded ? 0 : a.callsLeft), 0);
-  ctx.out.line(`Accounts: ${calls} call${calls === 1 ? '' : 's'} left in ${shown.length} account${shown.length === 1 ? '' : 's'}.`);
-  for (const a of shown) ctx.out.line(`  ${accountLine(a)}`);
+  if (shown.length > 0) {
+    const calls = shown.reduce((sum, a) => sum + (a.recoveryNeeded ? 0 : a.callsLeft), 0);
+    ctx.out.line(`Accounts: ${calls} call${calls === 1 ? '' : 's'} left in ${shown.length} account${shown.length === 1 ? '' : 's'}.`);
+    for (const a of shown) ctx.out.line(`  ${accountLine(a)}`);
+  }
+  const metered = view.metered.filter((a) => a.status !== 'abandoned');
+  if (metered.length > 0) {
+    const calls = metered.reduce((sum, a) => sum + a.callsAtCmax, 0);
+    ctx.out.line(`Metered accounts: ${calls} call${calls === 1 ? '' : 's'} at C_max left in ${metered.length} account${metered.length === 1 ? '' : 's'} (a call usually costs much less).`);
+    for (const a of metered) ctx.out.line(`  ${meteredLine(a)}`);
+  }
 }
 
 export async function buy(ctx: Context, count: string, options: { walletKeyFile?: string; permit?: boolean }): Promise<void> {
@@ -87,8 +102,17 @@ export async function sync(ctx: Context): Promise<void> {
   const client = await ctx.client(config, 'sync');
   const vault = await ctx.vault(config, 'sync');
   let state = await ctx.out.step('Syncing the credit tree and checking it against the chain', () => client.sync(), (s) => `Synced ${s.size} leaves (root checked on chain)`);
-  if (state.credits.accounts.some((a) => a.recoveryNeeded)) {
+  if (state.credits.accounts.some((a) => a.kind === 'flat' && a.recoveryNeeded)) {
     await ctx.out.step('Recovering the accounts restored from a backup (on chain, then the whole spent-ticket list)', () => client.recover());
+    state = { ...state, credits: await client.balance() };
+  }
+  if (state.credits.accounts.some((a) => a.kind === 'metered' && a.recoveryNeeded)) {
+    await ctx.out.step('Checking the metered lanes restored from a backup (on chain, then the whole spent list)', () => client.recoverMetered());
+    state = { ...state, credits: await client.balance() };
+  }
+  if (state.credits.accounts.some((a) => a.kind === 'metered' && a.pending > 0)) {
+    // Only the calls whose answers were lost: one state question each, for that call.
+    await ctx.out.step('Fetching the refunds of metered calls whose answers were lost', () => client.recoverMeteredStates());
     state = { ...state, credits: await client.balance() };
   }
   const view = splitBalance(state.credits, vault);
