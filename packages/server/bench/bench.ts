@@ -213,7 +213,7 @@ export async function withLeavesServer<T>(leaves: number, fn: (url: string) => P
     config,
     store,
     chain,
-    verifier: { verify: async () => false, verifyTicket: async () => false },
+    verifier: { verify: async () => false, verifyTicket: async () => false, verifyMetered: async () => false },
     upstream: createVeniceUpstream(config.upstream),
     logger: createLogger({ level: 'silent' }),
   });

@@ -6,6 +6,7 @@ import { ConnectionTracker } from './connections.js';
 import { createHttpApp, type Traffic } from './http-app.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
+import { MeteredCalls } from './metered/calls.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { readinessProblems } from './readiness.js';
 import type { PoolStats } from './proof/pool.js';
@@ -43,6 +44,8 @@ export type App = Lifecycle & {
   metrics: Metrics;
   /** Protocol v2 background work: ticket retention, and the slasher when there is one. */
   tickets: { retention: RetentionSweeper; slasher: Slasher | undefined };
+  /** Protocol v2 metered calls: their states, the start-up recovery and the sweep. */
+  metered: MeteredCalls;
 };
 
 /** Between two retention sweeps (tickets, revoked nullifiers). */
@@ -86,14 +89,20 @@ export function createApp(deps: AppDeps): App {
     now,
   });
   const retention = new RetentionSweeper({ store: deps.store, ttlDays, graceDays: config.tickets.graceDays, logger: deps.logger, now, intervalMs: RETENTION_INTERVAL_MS });
-  const app = createHttpApp({ ...deps, now, rateLimit, capabilities, collateral, revoker }, metrics, traffic);
+  const metered = new MeteredCalls({ config, store: deps.store, chain: deps.chain, metrics, logger: deps.logger, now });
+  const app = createHttpApp({ ...deps, now, rateLimit, capabilities, collateral, revoker, metered }, metrics, traffic);
   const lifecycle = createLifecycle({ config, app, chain: deps.chain, store: deps.store, logger: deps.logger, metrics, traffic, connections, now });
   return {
     express: app,
     metrics,
     tickets: { retention, slasher: deps.slasher },
+    metered,
     async start() {
+      // Before listening: every call this replica reserved and never signed (it crashed) gets its
+      // full refund, so a client asking for its state is never told to wait for a dead process.
+      await metered.recover();
       const started = await lifecycle.start();
+      metered.start();
       // In the background: /v1/models never waits for the provider (models are unknown until read).
       capabilities.refreshIfDue();
       retention.start();
@@ -104,6 +113,7 @@ export function createApp(deps: AppDeps): App {
       capabilities.stop();
       // After the drain: a request finishing meanwhile may still revoke and hand evidence over.
       await lifecycle.stop();
+      await metered.stop();
       await deps.slasher?.stop();
       await retention.stop();
     },

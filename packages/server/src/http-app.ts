@@ -6,13 +6,14 @@ import helmet from 'helmet';
 import type { AppDeps } from './app.js';
 import { readinessProblems } from './readiness.js';
 import { ApiError, toApiError } from './errors.js';
+import type { MeteredCalls } from './metered/calls.js';
 import type { Metrics } from './metrics.js';
 import type { RateLimitBackend } from './ratelimit.js';
 import { ATTESTATION_PATH, attestationHandler } from './routes/attestation.js';
-import { chatHandler } from './routes/chat.js';
+import { chatHandler, type RawBodyRequest } from './routes/chat.js';
 import { COLLATERAL_PATH, collateralHandler } from './routes/collateral.js';
 import { publicRoutes } from './routes/public.js';
-import { SPENT_PATH, V2_CONFIG_PATH, v2Routes } from './routes/v2.js';
+import { PENALTIES_PATH, STATE_PATH, SPENT_PATH, V2_CONFIG_PATH, v2Routes } from './routes/v2.js';
 import type { CollateralMirror } from './tee/collateral-mirror.js';
 import type { Revoker } from './tickets/revocation.js';
 import type { ModelCapabilityCatalogue } from './upstream/model-capabilities.js';
@@ -28,7 +29,7 @@ const wrap = (fn: AsyncHandler) => (req: Request, res: Response, next: NextFunct
  * middleware that turns every error into status + OpenAI-shaped JSON. Listens on nothing.
  */
 export function createHttpApp(
-  deps: AppDeps & { now: () => number; rateLimit: RateLimitBackend; capabilities: ModelCapabilityCatalogue; collateral: CollateralMirror; revoker: Revoker },
+  deps: AppDeps & { now: () => number; rateLimit: RateLimitBackend; capabilities: ModelCapabilityCatalogue; collateral: CollateralMirror; revoker: Revoker; metered: MeteredCalls },
   metrics: Metrics,
   traffic: Traffic,
 ): express.Express {
@@ -123,10 +124,18 @@ export function createHttpApp(
   app.use(perIpLimit(config.limits.rateLimitPerMinute));
 
   app.use(publicRoutes({ config, chain, store, capabilities: deps.capabilities }));
-  app.use(v2Routes({ config, chain, store, now: deps.now }));
+  app.use(v2Routes({ config, chain, store, now: deps.now, metered: deps.metered }));
   app.get(ATTESTATION_PATH, wrap(attestationHandler({ config, upstream: deps.upstream, logger, metrics, retryAfterSeconds })));
 
-  const jsonBody = express.json({ limit: config.limits.maxBodyBytes, strict: true, type: 'application/json' });
+  const jsonBody = express.json({
+    limit: config.limits.maxBodyBytes,
+    strict: true,
+    type: 'application/json',
+    // The bytes as received: a metered call's policy violation logs their SHA-256 (never the bytes).
+    verify: (req, _res, buf) => {
+      (req as RawBodyRequest).rawBody = buf;
+    },
+  });
   app.post(
     CHAT_PATH,
     (req, res, next) => {
@@ -149,10 +158,11 @@ export function createHttpApp(
         apiKeyMode: config.apiKeyMode,
         retryAfterSeconds,
         revoker: deps.revoker,
+        metered: deps.metered,
       }),
     ),
   );
-  app.all([CHAT_PATH, '/v1/models', ATTESTATION_PATH, COLLATERAL_PATH, '/v1/zkcredits/{*rest}', V2_CONFIG_PATH, SPENT_PATH], (_req, _res, next) => next(new ApiError('method_not_allowed')));
+  app.all([CHAT_PATH, '/v1/models', ATTESTATION_PATH, COLLATERAL_PATH, '/v1/zkcredits/{*rest}', V2_CONFIG_PATH, SPENT_PATH, STATE_PATH, PENALTIES_PATH], (_req, _res, next) => next(new ApiError('method_not_allowed')));
   app.use((_req, _res, next) => next(new ApiError('not_found')));
 
   // The one error middleware: typed errors → status + OpenAI-shaped JSON.

@@ -48,6 +48,18 @@ export function createMetrics(sources: {
     labelNames: ['outcome', 'code'] as const,
     registers: [registry],
   });
+  const meteredStates = new Counter({
+    name: 'zkc_metered_states_total',
+    help: 'Signed states of metered calls by outcome: charged (cost from usage), refunded (full refund: the provider failed, the client left before any output, or usage was missing), penalty (policy violation), recovered (full refund at start for a call this replica held when it stopped), swept (full refund of a call abandoned by any replica)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const stateSignSeconds = new Histogram({
+    name: 'zkc_state_sign_seconds',
+    help: 'Time to sign one metered state (Grumpkin Schnorr)',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers: [registry],
+  });
   const upstreamErrors = new Counter({
     name: 'zkc_upstream_errors_total',
     help: 'Upstream failures by kind',
@@ -144,5 +156,5 @@ export function createMetrics(sources: {
       }
     },
   });
-  return { registry, httpRequests, httpDuration, verifySeconds, proveSeconds, credits, upstreamErrors, connectionsRefused };
+  return { registry, httpRequests, httpDuration, verifySeconds, proveSeconds, credits, meteredStates, stateSignSeconds, upstreamErrors, connectionsRefused };
 }

@@ -24,10 +24,11 @@ describe('hardening', () => {
         return real.verifier.verify(p);
       },
       verifyTicket: (p) => real.verifier.verifyTicket(p),
+      verifyMetered: (p) => real.verifier.verifyMetered(p),
     };
     const pool = new WorkerPool([gated], { maxQueue: 0, busyCode: 'verifier_busy', retryAfterSeconds: 2 });
     const pools: ProofPools = {
-      verifier: { pool: pool as never, verify: (p) => pool.run((w) => w.verify(p)), verifyTicket: (p) => pool.run((w) => w.verifyTicket(p)) },
+      verifier: { pool: pool as never, verify: (p) => pool.run((w) => w.verify(p)), verifyTicket: (p) => pool.run((w) => w.verifyTicket(p)), verifyMetered: (p) => pool.run((w) => w.verifyMetered(p)) },
       prover: real.prover,
       backend: real.backend,
       destroy: async () => {},

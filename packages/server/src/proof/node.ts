@@ -8,7 +8,7 @@ import type { Prover, Verifier } from './types.js';
 
 /**
  * Verifier and prover pools backed by N Barretenberg instances (native bb when available). Each
- * verifier slot is one bb backend serving both circuits (v1 credits and v2 tickets).
+ * verifier slot is one bb backend serving every circuit (v1 credits, v2 tickets and metered calls).
  */
 export type ProofPools = {
   verifier: Verifier & { readonly pool: WorkerPool<BackendSlot<NodeProvers>> };
@@ -40,6 +40,7 @@ export async function createProofPools(config: Config, options: { prover?: boole
       pool: vPool,
       verify: (proof) => vPool.run((s) => s.run((w) => w.credit.verify(proof))),
       verifyTicket: (proof) => vPool.run((s) => s.run((w) => w.ticket.verify(proof))),
+      verifyMetered: (proof) => vPool.run((s) => s.run((w) => w.metered.verify(proof))),
     },
     prover: pPool && { pool: pPool, prove: (witness) => pPool.run((s) => s.run((w) => w.prove(witness))) },
     backend,

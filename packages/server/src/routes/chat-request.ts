@@ -79,14 +79,25 @@ export type PreparedChat = {
   model: string;
   /** Conservative estimate of the input tokens (PROTOCOL.md, "Input per credit"). */
   inputTokens: number;
+  /** End-to-end encrypted (the messages are ciphertext: never read, never matched against the policy). */
+  e2ee: boolean;
+  /** The lowest of the client's `max_tokens` / `max_completion_tokens`, when it gave one. */
+  clientMaxTokens: number | undefined;
 };
+
+/**
+ * What pays for the request, and so bounds it: one credit or flat ticket (the per-credit caps of
+ * ZKC_MODELS), or a metered call (bounded by C_max later, from the input size and the model's price).
+ */
+export type PaymentMode = 'credit' | 'metered';
 
 /**
  * Validates an OpenAI chat request against what one credit buys and returns the body to
  * forward. Refuses (400, nothing spent) unknown fields, Venice parameters the operator has not
- * enabled, more output than the per-credit cap and more input than the per-credit input cap.
+ * enabled, more output than the per-credit cap and more input than the per-credit input cap. A
+ * metered call (`mode` metered) has no per-credit caps: its route bounds it by C_max.
  */
-export function prepareChat(config: Config, body: Record<string, unknown>, headers: Record<string, string>): PreparedChat {
+export function prepareChat(config: Config, body: Record<string, unknown>, headers: Record<string, string>, mode: PaymentMode = 'credit'): PreparedChat {
   const parsed = chatSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -96,11 +107,17 @@ export function prepareChat(config: Config, body: Record<string, unknown>, heade
   const model = config.models.find((m) => m.id === req.model);
   if (!model) throw new ApiError('model_not_allowed', { param: 'model', details: `got ${JSON.stringify(req.model.slice(0, 100))}` });
   if (req.n != null && req.n !== 1) throw new ApiError('invalid_request', { message: 'One credit pays for one completion: set n to 1 or leave it out.', param: 'n' });
-  const cap = model.maxTokensPerCredit;
+  const cap = mode === 'metered' ? Number.MAX_SAFE_INTEGER : model.maxTokensPerCredit;
   for (const name of ['max_tokens', 'max_completion_tokens'] as const) {
     const v = req[name];
-    if (v != null && (v < 1 || v > cap)) throw new ApiError('max_tokens_exceeded', { param: name, details: `${name} must be 1..${cap} for ${model.id}, got ${v}` });
+    if (v != null && (v < 1 || v > cap)) {
+      throw mode === 'metered'
+        ? new ApiError('invalid_request', { param: name, message: `${name} must be at least 1 (a metered call's output is capped from C_max and the input; a lower cap of yours is kept).` })
+        : new ApiError('max_tokens_exceeded', { param: name, details: `${name} must be 1..${cap} for ${model.id}, got ${v}` });
+    }
   }
+  const given = [req.max_tokens, req.max_completion_tokens].filter((v): v is number => v != null);
+  const clientMaxTokens = given.length ? Math.min(...given) : undefined;
 
   const e2ee = req.venice_parameters?.[E2EE_PARAMETER] === true || BOUND_REQUEST_HEADERS.some((h) => headers[h] !== undefined);
   if (e2ee) {
@@ -134,16 +151,16 @@ export function prepareChat(config: Config, body: Record<string, unknown>, heade
       }
     }
   }
-  if (req.max_tokens == null && req.max_completion_tokens == null) forward.max_completion_tokens = cap;
+  if (mode === 'credit' && req.max_tokens == null && req.max_completion_tokens == null) forward.max_completion_tokens = cap;
 
   const inputTokens = estimateInputTokens(forward, e2ee);
-  if (inputTokens > model.maxInputTokensPerCredit) {
+  if (mode === 'credit' && inputTokens > model.maxInputTokensPerCredit) {
     throw new ApiError('input_tokens_exceeded', {
       param: 'messages',
       details: `about ${inputTokens} input tokens, at most ${model.maxInputTokensPerCredit} per credit for ${model.id}`,
     });
   }
-  return { forward, stream: req.stream === true, model: model.id, inputTokens };
+  return { forward, stream: req.stream === true, model: model.id, inputTokens, e2ee, clientMaxTokens };
 }
 
 function utf8(value: unknown): number {

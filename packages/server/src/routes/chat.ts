@@ -1,14 +1,16 @@
-import { BOUND_REQUEST_HEADERS, CHAT_PATH, PROOF_BODY_FIELD, isTicketPayload, requestHash } from '@zkcredits/core';
+import { BOUND_REQUEST_HEADERS, CHAT_PATH, PROOF_BODY_FIELD, isMeteredPayload, isTicketPayload, requestHash } from '@zkcredits/core';
 import type { Request, Response } from 'express';
 import type { Config } from '../config.js';
 import { authorizeApiKey, authorizeProof, bearerCredential, type CreditDeps } from '../credit.js';
 import { ApiError, toApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { MeteredCalls } from '../metered/calls.js';
 import { Reservation, type Hold } from '../reservation.js';
 import { authorizeTicket } from '../tickets/authorize.js';
 import { TicketReservation } from '../tickets/reservation.js';
 import type { Revoker } from '../tickets/revocation.js';
 import type { Upstream, UpstreamResponse } from '../upstream/venice.js';
+import { meteredChat } from './chat-metered.js';
 import { prepareChat } from './chat-request.js';
 import { relayAnswer, upstreamError, upstreamStatusError } from './chat-stream.js';
 
@@ -21,7 +23,12 @@ export type ChatDeps = CreditDeps & {
   logger: Logger;
   /** Revokes accounts caught using one ticket twice (protocol v2). */
   revoker: Revoker;
+  /** Metered calls (protocol v2 step 2): their terms, signed states and refunds. */
+  metered: MeteredCalls;
 };
+
+/** A request whose raw body the JSON parser kept (`express.json`'s `verify`). */
+export type RawBodyRequest = Request & { rawBody?: Buffer };
 
 /** The bound (E2EE) request headers the client sent; they are hashed and forwarded as-is. */
 function boundRequestHeaders(req: Request): Record<string, string> {
@@ -81,6 +88,18 @@ export function chatHandler(deps: ChatDeps) {
       rh = requestHash({ chainId: config.chain.chainId, contract: config.chain.contract, method: 'POST', path: CHAT_PATH, headers, body });
     } catch (err) {
       throw toApiError(err);
+    }
+    const member = Object.hasOwn(body, PROOF_BODY_FIELD) ? (body as Record<string, unknown>)[PROOF_BODY_FIELD] : undefined;
+    if (isMeteredPayload(member)) {
+      // A metered call ends in a signed state, never a release: its own flow.
+      return meteredChat(deps, member, {
+        req,
+        res,
+        body: body as Record<string, unknown>,
+        raw: (req as RawBodyRequest).rawBody,
+        headers,
+        x: rh,
+      });
     }
     // After the hash: it refuses bodies nested too deeply or holding non-finite numbers first.
     const { forward, stream, model } = prepareChat(config, body as Record<string, unknown>, headers);

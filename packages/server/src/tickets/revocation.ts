@@ -1,4 +1,4 @@
-import { MAX_TICKETS, MAX_TTL_DAYS, recoverAccountSecret, ticketNullifier, utcDay } from '@zkcredits/core';
+import { MAX_TICKETS, MAX_TTL_DAYS, METERED_MAX_LANES_LOG2, meteredNullifier, recoverAccountSecret, ticketNullifier, utcDay } from '@zkcredits/core';
 import type { AccountReader, OnChainAccount } from '../chain/accounts.js';
 import { ApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -24,6 +24,17 @@ export type RevokerDeps = {
 const HASHES_PER_YIELD = 256;
 
 /**
+ * Positions refused per lane of a revoked metered account (every lane the largest account can
+ * have, since the contract does not say how many it has): 8 × 4,096 nullifiers, about as many as a
+ * flat account's 65,535 at most. A lane of a revoked account that was used further than this is
+ * not refused beyond it (PROTOCOL.md, "metered: revocation").
+ */
+export const METERED_REVOKED_POSITIONS = 4096;
+
+/** What kind of account two shares came from (the request that revealed them says). */
+export type AccountKind = 'flat' | 'metered';
+
+/**
  * Revokes the account behind two shares of one ticket. Order (PROTOCOL.md, "Protocol v2"): recover
  * `k`, refuse every nullifier the account can have (`nf_i` for `i < N`, N from the contract, else
  * MAX_TICKETS), keep the evidence, and only then let the slash be published: once `k` is in
@@ -41,7 +52,7 @@ export class Revoker {
    * Revokes the account of `evidence` (two shares, both from verified proofs) and records the
    * evidence. Resolves once every nullifier of the account is refused in the store.
    */
-  async revoke(evidence: Evidence): Promise<void> {
+  async revoke(evidence: Evidence, kind: AccountKind = 'flat'): Promise<void> {
     const recovered = recoverAccountSecret(evidence);
     if (!recovered) {
       // Both shares come from verified proofs, so they always pair: the stored row was altered.
@@ -51,7 +62,7 @@ export class Revoker {
     const { k, id } = recovered;
     // One revocation per account at a time in this process: N hashes are computed once.
     for (let prior = this.inFlight.get(id); prior; prior = this.inFlight.get(id)) await prior.catch(() => {});
-    const work = this.revokeAccount(id, k, evidence);
+    const work = this.revokeAccount(id, k, evidence, kind);
     this.inFlight.set(id, work);
     try {
       await work;
@@ -61,15 +72,20 @@ export class Revoker {
     this.deps.onRevoked?.();
   }
 
-  private async revokeAccount(id: bigint, k: bigint, evidence: Evidence): Promise<void> {
+  private async revokeAccount(id: bigint, k: bigint, evidence: Evidence, kind: AccountKind): Promise<void> {
     const { store, now } = this.deps;
     const known = await store.isAccountRevoked(id);
     const account = known ? undefined : await this.readAccount(id);
-    const tickets = account && account.status !== 'none' && account.tickets > 0 ? account.tickets : MAX_TICKETS;
+    const metered = kind === 'metered' || account?.kind === 'metered';
+    const tickets = metered
+      ? 2 ** METERED_MAX_LANES_LOG2 * METERED_REVOKED_POSITIONS
+      : account && account.status !== 'none' && account.tickets > 0
+        ? account.tickets
+        : MAX_TICKETS;
     const expiryDay = account && account.status !== 'none' ? account.expiryDay : null;
     // Unknown expiry: at most today + TTL_DAYS (an account opened today), or the largest TTL.
     const lastDay = expiryDay ?? utcDay(now()) + (this.deps.ttlDays() ?? MAX_TTL_DAYS);
-    const nullifiers = known ? [] : await accountNullifiers(k, tickets);
+    const nullifiers = known ? [] : metered ? await meteredAccountNullifiers(k) : await accountNullifiers(k, tickets);
     const revoked = await store.revokeAccount({
       accountId: id,
       tickets,
@@ -81,7 +97,7 @@ export class Revoker {
     });
     // The account id is public (opening event, and the slash); k and the shares never reach a log.
     this.log.warn(
-      { account: hex32(id), tickets: revoked ? tickets : undefined, firstEvidence: revoked, ticketsFromContract: account ? account.status !== 'none' : undefined },
+      { account: hex32(id), kind: metered ? 'metered' : 'flat', tickets: revoked ? tickets : undefined, firstEvidence: revoked, ticketsFromContract: account ? account.status !== 'none' : undefined },
       'one ticket used for two different requests: account revoked, evidence kept for the slash',
     );
   }
@@ -111,6 +127,18 @@ async function accountNullifiers(k: bigint, tickets: number): Promise<bigint[]> 
   for (let i = 0; i < tickets; i++) {
     out[i] = ticketNullifier(k, i);
     if (i % HASHES_PER_YIELD === HASHES_PER_YIELD - 1) await new Promise((r) => setImmediate(r));
+  }
+  return out;
+}
+
+/** `nf(lane, n)` for every lane a metered account can have and `n < METERED_REVOKED_POSITIONS`. */
+async function meteredAccountNullifiers(k: bigint): Promise<bigint[]> {
+  const out: bigint[] = [];
+  for (let lane = 0; lane < 2 ** METERED_MAX_LANES_LOG2; lane++) {
+    for (let n = 0; n < METERED_REVOKED_POSITIONS; n++) {
+      out.push(meteredNullifier(k, lane, n));
+      if (n % HASHES_PER_YIELD === HASHES_PER_YIELD - 1) await new Promise((r) => setImmediate(r));
+    }
   }
   return out;
 }

@@ -75,6 +75,20 @@ export function minimalEnv(): Record<string, string> {
   };
 }
 
+/** The metered price table of the test stacks (price units per 1M tokens; the test token has price unit 1). */
+export const MODEL_PRICES = { [MODEL]: { input: 700_000, output: 2_800_000 }, [E2EE_MODEL]: { input: 400_000, output: 1_600_000 } } as const;
+
+/** Metered calls on: the chain's state secret and a price for every model. */
+export function meteredEnv(chain: TestChain): Record<string, string> {
+  if (chain.stateSecret === undefined) throw new Error('the test chain was deployed without a known state secret');
+  return {
+    ZKC_STATE_KEY: `0x${chain.stateSecret.toString(16).padStart(64, '0')}`,
+    ZKC_MODEL_PRICES: Object.entries(MODEL_PRICES)
+      .map(([id, p]) => `${id}:${p.input}/${p.output}`)
+      .join(','),
+  };
+}
+
 export function chatBody(content = 'hello zkcredits', extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { model: MODEL, messages: [{ role: 'user', content }], max_tokens: 16, ...extra };
 }
