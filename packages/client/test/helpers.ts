@@ -12,10 +12,11 @@ import type { VeniceSim } from '@zkcredits/venice-sim';
 import { createWalletClient, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { E2EE_MODEL, startStack, type Stack } from '../../server/test/helpers/stack.js';
+import { startTestChain } from '../../server/test/helpers/chain.js';
+import { E2EE_MODEL, meteredEnv, startStack, type Stack } from '../../server/test/helpers/stack.js';
 import { MemoryCreditStore, ZkCreditsClient, type BuyOptions, type E2eeOptions, type FetchFn, type SpendProver, type ZkCreditsClientOptions } from '../src/index.js';
 
-export { E2EE_MODEL, MODEL } from '../../server/test/helpers/stack.js';
+export { E2EE_MODEL, MODEL, MODEL_PRICES } from '../../server/test/helpers/stack.js';
 export type { Stack };
 
 type Mirror = { url: string; target: VeniceSim | undefined; close(): Promise<void> };
@@ -42,14 +43,20 @@ async function startPcsMirror(): Promise<Mirror> {
   return mirror;
 }
 
-/** The server's stack, its `/v1/tee/collateral` mirroring the simulator's (test-PKI) PCS. */
-export async function startClientStack(): Promise<Stack & { stopAll(): Promise<void> }> {
+/**
+ * The server's stack, its `/v1/tee/collateral` mirroring the simulator's (test-PKI) PCS. `metered`:
+ * metered calls on (the chain's state secret given to the server, a price for every model).
+ */
+export async function startClientStack(options: { metered?: boolean } = {}): Promise<Stack & { stopAll(): Promise<void> }> {
   const mirror = await startPcsMirror();
-  const stack = await startStack('sqlite', { env: { ZKC_TEE_PCS_URL: mirror.url, ZKC_TEE_ROOT_CA_CRL_URL: `${mirror.url}/root-ca-crl` } });
+  const chain = options.metered ? await startTestChain() : undefined;
+  const env = { ZKC_TEE_PCS_URL: mirror.url, ZKC_TEE_ROOT_CA_CRL_URL: `${mirror.url}/root-ca-crl`, ...(chain ? meteredEnv(chain) : {}) };
+  const stack = await startStack('sqlite', { env, ...(chain ? { chain } : {}) });
   mirror.target = stack.sim;
   return Object.assign(stack, {
     async stopAll() {
       await stack.stop();
+      await chain?.stop();
       await mirror.close();
     },
   });
