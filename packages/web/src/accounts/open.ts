@@ -87,7 +87,7 @@ export async function openAccount(p: OpenAccountParameters): Promise<AccountReco
  * Core's `opening_failed` says whether anything was paid; when the wallet or the contract refused
  * before anything was sent, the wallet's own words (as for credits) say it better.
  */
-function openingError(error: unknown, step: OpenStep, quote: Quote): unknown {
+export function openingError(error: unknown, step: OpenStep, quote: Quote): unknown {
   if (!isZkCreditsError(error, 'opening_failed')) return error;
   const notSent = step === 'approve' || step === 'sign' || step === 'send';
   if (notSent && error.cause) {

@@ -4,7 +4,7 @@ import { AppError } from '../errors';
 import type { ProverApi } from '../prover/types';
 import { generateSecrets, newId, type CreditRecord, type Vault } from '../vault';
 import { creditPoolAbi, erc20Abi } from './abi';
-import { decodePurchases, permitDomain, sendPurchase, waitForReceipt } from '@zkcredits/core';
+import { decodePurchases, permitDomain, readMeteredParams, sendPurchase, waitForReceipt, type MeteredParams } from '@zkcredits/core';
 import { readDeploymentBlockHash } from './chain-reset';
 import { markPurchased } from './reconcile';
 import { toWalletError, type MoneyContext } from './wallet-errors';
@@ -19,6 +19,8 @@ export type Quote = MoneyContext & {
   permit: boolean;
   /** v2 accounts: the price of one call (ticket) and how many days an account lasts; absent on a pool without accounts. */
   accounts?: { pricePerTicket: bigint; ttlDays: number };
+  /** v2 metered accounts: token base units per price unit and C_max (price units); absent on a pool without them. */
+  metered?: MeteredParams;
 };
 
 /**
@@ -27,7 +29,7 @@ export type Quote = MoneyContext & {
  * the pool's payment token, else from the chain.
  */
 export async function getQuote(client: PublicClient, pool: Address, buyer: Address | undefined, known?: TokenInfo): Promise<Quote> {
-  const [token, price, maxBatch, accounts] = await Promise.all([
+  const [token, price, maxBatch, accounts, metered] = await Promise.all([
     client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'paymentToken' }),
     client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'pricePerCredit' }),
     client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'maxBatch' }).catch(() => 1024n),
@@ -35,6 +37,7 @@ export async function getQuote(client: PublicClient, pool: Address, buyer: Addre
       client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'pricePerTicket' }),
       client.readContract({ address: pool, abi: creditPoolAbi, functionName: 'ttlDays' }),
     ]).then(([pricePerTicket, ttlDays]) => ({ pricePerTicket, ttlDays: Number(ttlDays) }), () => undefined),
+    readMeteredParams(client, pool).catch(() => undefined),
   ]);
   const manifest = known && known.address.toLowerCase() === token.toLowerCase() ? known : undefined;
   const [symbol, decimals, balance, permit] = await Promise.all([
@@ -43,7 +46,7 @@ export async function getQuote(client: PublicClient, pool: Address, buyer: Addre
     buyer ? client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [buyer] }) : 0n,
     manifest?.permit ?? permitDomain(client, token, client.chain!.id).then((domain) => domain !== undefined),
   ]);
-  return { token, price, symbol, decimals, balance, maxBatch: Number(maxBatch), permit, ...(accounts ? { accounts } : {}) };
+  return { token, price, symbol, decimals, balance, maxBatch: Number(maxBatch), permit, ...(accounts ? { accounts } : {}), ...(metered ? { metered } : {}) };
 }
 
 export type PurchaseParameters = {

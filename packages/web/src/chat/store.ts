@@ -6,9 +6,10 @@ export type ChatTurn = {
   /**
    * Assistant turns: how the answer was paid and produced. `e2ee`: the request was end-to-end
    * encrypted to a verified enclave. `unsent`: nothing left this browser (the attestation did
-   * not verify); that turn and its question are not sent again as history.
+   * not verify); that turn and its question are not sent again as history. `cost`: what a metered
+   * call was charged, in money (kept in this browser only, like the conversation).
    */
-  meta?: { model: string; proofMs?: number; loadMs?: number; error?: string; stopped?: boolean; e2ee?: boolean; unsent?: boolean };
+  meta?: { model: string; proofMs?: number; loadMs?: number; error?: string; stopped?: boolean; e2ee?: boolean; unsent?: boolean; cost?: string };
 };
 
 /** `e2ee`: a message of it was sent end-to-end encrypted; it is never sent to a model the operator can read. */

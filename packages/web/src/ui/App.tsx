@@ -1,9 +1,11 @@
 'use client';
 import { ConnectButton } from '@rainbow-me/rainbowkit';
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { usePublicClient } from 'wagmi';
 import { reconcileAccounts } from '../accounts/reconcile';
 import { reconcilePending } from '../chain/reconcile';
+import { hasPendingLanes, recoverPendingLanes } from '../metered/recover';
+import { prover } from '../prover/client';
 import { BuyScreen } from './BuyScreen';
 import { ChainResetNotice } from './ChainResetNotice';
 import { ChatScreen } from './ChatScreen';
@@ -11,6 +13,7 @@ import { RecoveryNotice } from './RecoveryNotice';
 import { VaultGate } from './VaultGate';
 import { VaultScreen } from './VaultScreen';
 import { useConfig } from './config-context';
+import { useMoneyFormat } from './hooks';
 import { useVault } from './vault-context';
 import { useWalletPresence } from './wallet-presence';
 
@@ -48,14 +51,17 @@ function useMenu() {
 
 /**
  * Finds pending purchases and account openings on chain after unlock (reload, crash) and while
- * any are pending; learns of accounts the chain says were slashed.
+ * any are pending; learns of accounts the chain says were slashed; asks for the state of metered
+ * lanes whose last call has none yet (that call only), and again while the server has not signed it.
  */
 function useReconcile() {
   const config = useConfig();
   const client = usePublicClient({ chainId: config.chainId });
-  const { state, counts, refresh } = useVault();
+  const { state, counts, refresh, version } = useVault();
   const vault = state.status === 'unlocked' ? state.vault : undefined;
-  const pendingAccounts = !!vault?.accounts().some((a) => a.status === 'pending');
+  const pendingAccounts = !!vault?.accounts().some((a) => a.status === 'pending') || !!vault?.meteredAccounts().some((a) => a.status === 'pending');
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const pendingLanes = useMemo(() => !!vault && hasPendingLanes(vault, config.chainId, config.pool), [vault, version, config.chainId, config.pool]);
   useEffect(() => {
     if (!vault || !client) return;
     let stopped = false;
@@ -63,18 +69,20 @@ function useReconcile() {
       Promise.all([
         reconcilePending(client, vault, config.pool, config.chainId).catch(() => []),
         reconcileAccounts(client, vault, config.pool, config.chainId).catch(() => []),
-      ]).then(([credits, accounts]) => credits.length + accounts.length > 0 && !stopped && refresh());
+        recoverPendingLanes(vault, prover(), client, config.pool, config.chainId).catch(() => 0),
+      ]).then(([credits, accounts, lanes]) => credits.length + accounts.length + lanes > 0 && !stopped && refresh());
     void run();
-    const timer = counts.pending > 0 || pendingAccounts ? setInterval(run, 4000) : undefined;
+    const timer = counts.pending > 0 || pendingAccounts || pendingLanes ? setInterval(run, 4000) : undefined;
     return () => {
       stopped = true;
       if (timer) clearInterval(timer);
     };
-  }, [vault, client, counts.pending > 0, pendingAccounts]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [vault, client, counts.pending > 0, pendingAccounts, pendingLanes]); // eslint-disable-line react-hooks/exhaustive-deps
 }
 
 export function App() {
-  const { state, counts, calls, hasAccounts } = useVault();
+  const { state, counts, calls, hasAccounts, metered } = useVault();
+  const money = useMoneyFormat(metered?.token);
   const [screen, setScreen] = useState<Screen>('chat');
   const [menuOpen, setMenuOpen] = useMenu();
   const wallet = useWalletPresence();
@@ -103,7 +111,8 @@ export function App() {
               <span className="pill-text">
                 {counts.unspent} credit{counts.unspent === 1 ? '' : 's'}
                 {counts.pending ? ` · ${counts.pending} pending` : ''}
-                {hasAccounts ? ` · ${calls} call${calls === 1 ? '' : 's'}` : ''}
+                {hasAccounts && !(metered && calls === 0) ? ` · ${calls} call${calls === 1 ? '' : 's'}` : ''}
+                {metered && money ? <span data-testid="metered-pill"> · {money(metered.money)}</span> : null}
               </span>
             </span>
           )}

@@ -6,30 +6,34 @@ import { chainFor } from '../chain/wagmi';
 import { prover } from '../prover/client';
 import { BalanceRow, PayPanel, QuantityField, StepsCard, paymentSteps, usePurchase, useShort } from './buy-parts';
 import { OpenAccount } from './OpenAccount';
+import { OpenMetered } from './OpenMetered';
 import { useConfig } from './config-context';
 import { useQuote } from './hooks';
 import { useUnlockedVault, useVault } from './vault-context';
 
 const PRESETS = [10, 25, 50, 100];
 
-type Kind = 'credits' | 'account';
+type Kind = 'credits' | 'account' | 'metered';
 
-/** The buy screen: single credits (one per message), or a v2 account for many calls. */
+const INTRO: Record<Kind, string> = {
+  credits: 'One credit pays for one message. Credits never expire.',
+  account: 'One payment opens an account that pays for many messages, until it expires.',
+  metered: 'One deposit pays for many messages, each charged what it really costs (tokens used), until it expires.',
+};
+
+/** The buy screen: single credits (one per message), a v2 account for many calls, or a metered account. */
 export function BuyScreen({ onDone }: { onDone(): void }) {
   const { counts, calls, hasAccounts } = useVault();
   const quote = useQuote();
   const [kind, setKind] = useState<Kind>('credits');
   const accounts = !!quote.data?.accounts;
+  const metered = !!quote.data?.metered;
   return (
     <div className="page">
       <div className="page-head">
         <div>
           <h1>Buy credits</h1>
-          <p>
-            {kind === 'credits'
-              ? 'One credit pays for one message. Credits never expire.'
-              : 'One payment opens an account that pays for many messages, until it expires.'}
-          </p>
+          <p>{INTRO[kind]}</p>
         </div>
         <div className="pill num" data-testid="credits-available">
           <span className="dot" />
@@ -40,9 +44,18 @@ export function BuyScreen({ onDone }: { onDone(): void }) {
         <div className="segmented buy-kind" role="group" aria-label="What to buy">
           <button type="button" aria-pressed={kind === 'credits'} onClick={() => setKind('credits')}>Single credits</button>
           <button type="button" aria-pressed={kind === 'account'} onClick={() => setKind('account')}>Account for many calls</button>
+          {metered && (
+            <button type="button" aria-pressed={kind === 'metered'} onClick={() => setKind('metered')}>Metered account</button>
+          )}
         </div>
       )}
-      {kind === 'account' && accounts ? <OpenAccount onDone={onDone} /> : <BuyCredits onDone={onDone} />}
+      {kind === 'account' && accounts ? (
+        <OpenAccount onDone={onDone} />
+      ) : kind === 'metered' && metered ? (
+        <OpenMetered onDone={onDone} />
+      ) : (
+        <BuyCredits onDone={onDone} />
+      )}
     </div>
   );
 }

@@ -12,7 +12,7 @@ import { E2eeBadge, E2eeDetails, type E2eeState } from './E2eeBadge';
 import { errorText } from './ErrorNotice';
 import { Markdown } from './Markdown';
 import { useConfig } from './config-context';
-import { useModels } from './hooks';
+import { useModels, useMoneyFormat } from './hooks';
 import { useUnlockedVault, useVault } from './vault-context';
 
 type Stage = SpendStage | 'attesting';
@@ -42,7 +42,9 @@ function sendable(turns: ChatTurn[]): ChatTurn[] {
 export function ChatScreen({ onBuy }: { onBuy(): void }) {
   const config = useConfig();
   const vault = useUnlockedVault();
-  const { counts, calls, refresh } = useVault();
+  const { counts, calls, metered, refresh } = useVault();
+  const money = useMoneyFormat(metered?.token);
+  const meteredCalls = metered?.calls ?? 0;
   const models = useModels();
   const publicClient = usePublicClient({ chainId: config.chainId });
   const [conversations, setConversations] = useState<Conversation[]>([]);
@@ -90,8 +92,8 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   useEffect(() => closeChannel, [closeChannel]);
   useEffect(() => {
     // Load the prover in the background so the first message is quick.
-    if (counts.unspent > 0 || calls > 0) prover().warmup().catch(() => undefined);
-  }, [counts.unspent > 0 || calls > 0]); // eslint-disable-line react-hooks/exhaustive-deps
+    if (counts.unspent > 0 || calls > 0 || meteredCalls > 0) prover().warmup().catch(() => undefined);
+  }, [counts.unspent > 0 || calls > 0 || meteredCalls > 0]); // eslint-disable-line react-hooks/exhaustive-deps
   useEffect(() => {
     if (!live) return;
     const t = setInterval(() => setNow(Date.now()), 100);
@@ -173,7 +175,8 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
           finish({ model, e2ee });
         },
       });
-      finish({ model, proofMs: result.proofMs, loadMs: result.loadMs, e2ee });
+      const cost = result.metered?.cost !== undefined && metered && money ? money(BigInt(result.metered.cost) * metered.priceUnit) : undefined;
+      finish({ model, proofMs: result.proofMs, loadMs: result.loadMs, e2ee, ...(cost ? { cost } : {}) });
     } catch (error) {
       const stopped = isAppError(error, 'aborted');
       finish({ model, stopped, e2ee, error: stopped ? undefined : errorText(error), ...(unsent ? { unsent } : {}) });
@@ -202,8 +205,12 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
   }
 
   const elapsed = live ? ((now - live.startedAt) / 1000).toFixed(1) : '0.0';
-  const noCredits = counts.unspent === 0 && calls === 0;
-  const left = [calls > 0 && `${calls} call${calls === 1 ? '' : 's'}`, (counts.unspent > 0 || calls === 0) && `${counts.unspent} credit${counts.unspent === 1 ? '' : 's'}`]
+  const noCredits = counts.unspent === 0 && calls === 0 && meteredCalls === 0;
+  const left = [
+    metered && money && `${money(metered.money)} (${meteredCalls} call${meteredCalls === 1 ? '' : 's'} at most cost)`,
+    calls > 0 && `${calls} call${calls === 1 ? '' : 's'}`,
+    (counts.unspent > 0 || (calls === 0 && !metered)) && `${counts.unspent} credit${counts.unspent === 1 ? '' : 's'}`,
+  ]
     .filter(Boolean)
     .join(' · ');
   const convoId = current?.id;
@@ -276,6 +283,7 @@ export function ChatScreen({ onBuy }: { onBuy(): void }) {
                         {t.meta?.proofMs !== undefined && <span className="lock">● Paid privately</span>}
                         {t.meta?.proofMs !== undefined && t.meta.e2ee && <span className="lock" data-testid="e2ee-turn">● End-to-end encrypted</span>}
                         {t.meta?.proofMs !== undefined && <span data-testid="proof-time">proof {(t.meta.proofMs / 1000).toFixed(1)} s</span>}
+                        {t.meta?.cost !== undefined && <span data-testid="call-cost">cost {t.meta.cost}</span>}
                         {t.meta?.stopped && <span>Stopped</span>}
                         <span>{t.meta?.model}</span>
                       </div>

@@ -1,12 +1,16 @@
 'use client';
 import { useMemo, useRef, useState } from 'react';
+import { meteredBalance, type MeteredAccountRecord } from '@zkcredits/core';
 import { accountState, callsLeft, expiryDate, type AccountState } from '../accounts/usable';
+import { meteredState, type MeteredState } from '../metered/usable';
 import { isActive } from '../vault';
 import { ErrorNotice } from './ErrorNotice';
 import { useConfig } from './config-context';
+import { useMoneyFormat } from './hooks';
 import { useUnlockedVault, useVault } from './vault-context';
 
-const STATE_BADGE: Record<AccountState, string> = {
+const STATE_BADGE: Record<AccountState | MeteredState, string> = {
+  frozen: 'bad',
   active: 'ok',
   'used up': 'muted',
   expired: 'muted',
@@ -16,37 +20,79 @@ const STATE_BADGE: Record<AccountState, string> = {
   revoked: 'bad',
 };
 
-/** The vault's v2 accounts of this deployment: calls left (N − next ticket), expiry, state. */
+/** One metered account: its lanes, its balance in money and the calls it still covers at C_max. */
+function MeteredRow({ a }: { a: MeteredAccountRecord }) {
+  const money = useMoneyFormat(a.token);
+  const balance = meteredBalance(a);
+  const state = meteredState(a, balance);
+  const lanes = a.lanes.length;
+  return (
+    <tr data-testid="metered-row">
+      <td>{new Date(a.createdAt).toLocaleString()}</td>
+      <td data-testid="account-kind">metered · {lanes} lane{lanes === 1 ? '' : 's'}</td>
+      <td className="num">
+        <span data-testid="metered-balance">{money ? money(balance.money) : `${balance.priceUnits} units`}</span>
+        <span className="muted small">
+          {' '}· <span data-testid="metered-calls">{balance.callsAtCmax}</span> call{balance.callsAtCmax === 1 ? '' : 's'} at most cost
+          {balance.pending > 0 ? ` · ${balance.pending} waiting for its state` : ''}
+        </span>
+      </td>
+      <td>{a.expiryDay !== undefined ? expiryDate(a.expiryDay) : '—'}</td>
+      <td><span className={`badge ${STATE_BADGE[state]}`} data-testid="account-state">{state}</span></td>
+    </tr>
+  );
+}
+
+/**
+ * The vault's v2 accounts of this deployment: for flat accounts the calls left (N − next ticket),
+ * for metered ones the lanes and the balance (money, and calls at C_max); expiry, state.
+ */
 function Accounts() {
   const config = useConfig();
   const vault = useUnlockedVault();
   const { version } = useVault();
+  const ours = (a: { chainId: number; contract: string }) => a.chainId === config.chainId && a.contract.toLowerCase() === config.pool.toLowerCase();
   const accounts = useMemo(
-    () => vault.accounts().filter((a) => a.chainId === config.chainId && a.contract.toLowerCase() === config.pool.toLowerCase()).reverse(),
+    () => vault.accounts().filter(ours).reverse(),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [vault, version, config.chainId, config.pool],
   );
-  if (accounts.length === 0) return null;
+  const metered = useMemo(
+    () => vault.meteredAccounts().filter(ours).reverse(),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [vault, version, config.chainId, config.pool],
+  );
+  if (accounts.length === 0 && metered.length === 0) return null;
   return (
     <div className="card stack" style={{ marginBottom: 20 }}>
       <h3>Accounts</h3>
-      <table className="list" data-testid="accounts">
-        <thead><tr><th>Opened</th><th>Calls left</th><th>Usable until</th><th>Status</th></tr></thead>
-        <tbody>
-          {accounts.map((a) => {
-            const state = accountState(a);
-            return (
-              <tr key={a.id} data-testid="account-row">
-                <td>{new Date(a.createdAt).toLocaleString()}</td>
-                <td className="num"><span data-testid="calls-left">{callsLeft(a)}</span> of {a.tickets}</td>
-                <td>{a.expiryDay !== undefined ? expiryDate(a.expiryDay) : '—'}</td>
-                <td><span className={`badge ${STATE_BADGE[state]}`} data-testid="account-state">{state}</span></td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-      {accounts.some((a) => a.status === 'revoked') && (
+      <div className="table-scroll">
+        <table className="list" data-testid="accounts">
+          <thead><tr><th>Opened</th><th>Kind</th><th>Left</th><th>Usable until</th><th>Status</th></tr></thead>
+          <tbody>
+            {metered.map((a) => <MeteredRow key={a.id} a={a} />)}
+            {accounts.map((a) => {
+              const state = accountState(a);
+              return (
+                <tr key={a.id} data-testid="account-row">
+                  <td>{new Date(a.createdAt).toLocaleString()}</td>
+                  <td data-testid="account-kind">calls</td>
+                  <td className="num"><span data-testid="calls-left">{callsLeft(a)}</span> of {a.tickets}</td>
+                  <td>{a.expiryDay !== undefined ? expiryDate(a.expiryDay) : '—'}</td>
+                  <td><span className={`badge ${STATE_BADGE[state]}`} data-testid="account-state">{state}</span></td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      {metered.length > 0 && (
+        <p className="small muted" style={{ margin: 0 }}>
+          A metered account’s balance is its deposit less what its calls really cost; a call in progress counts at its most until its
+          state comes back. Calls at most cost: how many calls it can still pay in the worst case.
+        </p>
+      )}
+      {[...accounts, ...metered].some((a) => a.status === 'revoked') && (
         <p className="small muted" style={{ margin: 0 }}>
           A revoked account had one of its tickets used for two different messages. That publishes its secret: its past messages may
           now be linked to each other and to the payment that opened it.
@@ -98,12 +144,15 @@ export function VaultScreen() {
     setMessage(null);
     setBusy(true);
     try {
-      const { added, updated, accounts } = await vault.importBackup(await file.text(), pass);
-      const changed = added + updated + accounts.added + accounts.updated;
+      const result = await vault.importBackup(await file.text(), pass);
+      const { added, updated, accounts, metered } = result;
+      const changed = added + updated + accounts.added + accounts.updated + (metered ? metered.added + metered.updated : 0);
       setMessage(
         changed === 0
           ? 'Everything in that backup is already here.'
-          : `Imported: ${added} new credits, ${updated} updated${accounts.added + accounts.updated > 0 ? `; ${accounts.added} new accounts, ${accounts.updated} updated` : ''}.`,
+          : `Imported: ${added} new credits, ${updated} updated${accounts.added + accounts.updated > 0 ? `; ${accounts.added} new accounts, ${accounts.updated} updated` : ''}${
+              metered && metered.added + metered.updated > 0 ? `; ${metered.added} new metered accounts, ${metered.updated} updated` : ''
+            }.`,
       );
       // The backup may be older than its accounts' last calls: recovery runs before any is used.
       requestRecovery();

@@ -38,7 +38,7 @@ export function useAccountWarning(vault: Vault, onError: (error: unknown) => voi
   const start = async (open: () => Promise<void>) => {
     onError(null);
     try {
-      if (vault.accounts().length === 0 && !(await vault.accountWarningAccepted())) return setPending(() => open);
+      if (vault.accounts().length === 0 && vault.meteredAccounts().length === 0 && !(await vault.accountWarningAccepted())) return setPending(() => open);
     } catch (err) {
       return onError(err);
     }

@@ -2,7 +2,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useAccount, usePublicClient } from 'wagmi';
 import { listModels } from '../api/client';
-import { getQuote } from '../chain/purchase';
+import { fmt, getQuote } from '../chain/purchase';
 import { useConfig } from './config-context';
 
 export function useQuote() {
@@ -26,4 +26,15 @@ export function useModels() {
     // Until the server knows which models take end-to-end encryption, ask again soon.
     refetchInterval: (query) => (query.state.data?.some((m) => m.e2ee === null) ? 2_000 : false),
   });
+}
+
+/**
+ * Formats token base units as money: the token of the deployment manifest, else the one a metered
+ * account recorded at opening (`fallback`); undefined when neither says.
+ */
+export function useMoneyFormat(fallback?: { decimals: number; symbol?: string }): ((amount: bigint) => string) | undefined {
+  const config = useConfig();
+  const token = config.token ?? (fallback ? { decimals: fallback.decimals, symbol: fallback.symbol ?? '' } : undefined);
+  if (!token) return undefined;
+  return (amount) => fmt(amount, token).trimEnd();
 }

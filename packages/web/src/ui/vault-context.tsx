@@ -3,6 +3,8 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { usePublicClient } from 'wagmi';
 import { recoverVaultAccounts } from '../accounts/recover';
 import { needsRecovery, totalCallsLeft } from '../accounts/usable';
+import { onMeteredChange } from '../metered/events';
+import { meteredNeedsRecovery, totalMetered } from '../metered/usable';
 import { Vault, type CreditCounts } from '../vault';
 import { useConfig } from './config-context';
 
@@ -23,8 +25,13 @@ type VaultContextValue = {
   counts: CreditCounts;
   /** Calls left over this deployment's usable v2 accounts. */
   calls: number;
-  /** Whether the vault holds any v2 account of this deployment (whatever its state). */
+  /** Whether the vault holds any v2 account of this deployment (flat or metered, whatever its state). */
   hasAccounts: boolean;
+  /**
+   * This deployment's metered accounts, when the vault has any: their balance (Σ lanes, price units
+   * and token base units; a call in flight at its worst case) and the calls it still covers at C_max.
+   */
+  metered?: { priceUnits: number; money: bigint; calls: number; priceUnit: bigint; token?: { decimals: number; symbol?: string } };
   recovery: RecoveryState;
   /** Runs account recovery now (after an import; unlock and restore start it themselves when needed). */
   requestRecovery(): void;
@@ -48,6 +55,9 @@ export function VaultProvider({ children }: { children: ReactNode }) {
   const [recoveryAsked, setRecoveryAsked] = useState(0);
   const handledAsk = useRef(0);
   const requestRecovery = useCallback(() => setRecoveryAsked((n) => n + 1), []);
+
+  // Lanes change outside React (settlements in the worker, background state questions).
+  useEffect(() => onMeteredChange(() => setVersion((v) => v + 1)), []);
 
   useEffect(() => {
     Vault.exists()
@@ -76,7 +86,7 @@ export function VaultProvider({ children }: { children: ReactNode }) {
     // Forced once right after a restore or an import: accounts may be on chain without a record.
     const force = recoveryAsked !== handledAsk.current || state.restored === true;
     handledAsk.current = recoveryAsked;
-    if (!force && !needsRecovery(vault.accounts(), config.chainId, config.pool)) return;
+    if (!force && !needsRecovery(vault.accounts(), config.chainId, config.pool) && !meteredNeedsRecovery(vault.meteredAccounts(), config.chainId, config.pool)) return;
     let stopped = false;
     void (async () => {
       setRecovery({ status: 'running' });
@@ -100,17 +110,33 @@ export function VaultProvider({ children }: { children: ReactNode }) {
     [state, version],
   );
 
-  const [calls, hasAccounts] = useMemo(() => {
-    if (state.status !== 'unlocked') return [0, false];
+  const [calls, hasAccounts, metered] = useMemo((): [number, boolean, VaultContextValue['metered']] => {
+    if (state.status !== 'unlocked') return [0, false, undefined];
+    const ours = (a: { chainId: number; contract: string }) => a.chainId === config.chainId && a.contract.toLowerCase() === config.pool.toLowerCase();
     const accounts = state.vault.accounts();
-    const mine = accounts.some((a) => a.chainId === config.chainId && a.contract.toLowerCase() === config.pool.toLowerCase());
-    return [totalCallsLeft(accounts, config.chainId, config.pool), mine];
+    const meteredAccounts = state.vault.meteredAccounts().filter(ours);
+    // Every metered record keeps its deployment's C_max and price unit (immutable): no chain read.
+    const first = meteredAccounts[0];
+    const total = first ? totalMetered(meteredAccounts, config.chainId, config.pool, { cMax: first.cMax, priceUnit: BigInt(first.priceUnit) }) : undefined;
+    return [
+      totalCallsLeft(accounts, config.chainId, config.pool),
+      accounts.some(ours) || meteredAccounts.length > 0,
+      total && first
+        ? {
+            priceUnits: total.priceUnits,
+            money: BigInt(total.priceUnits) * BigInt(first.priceUnit),
+            calls: total.calls,
+            priceUnit: BigInt(first.priceUnit),
+            ...(first.token ? { token: first.token } : {}),
+          }
+        : undefined,
+    ];
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [state, version, config.chainId, config.pool]);
 
   const value = useMemo(
-    () => ({ state, counts, calls, hasAccounts, recovery, requestRecovery, version, refresh, create, unlock, restore, lock }),
-    [state, counts, calls, hasAccounts, recovery, requestRecovery, version, refresh, create, unlock, restore, lock],
+    () => ({ state, counts, calls, hasAccounts, metered, recovery, requestRecovery, version, refresh, create, unlock, restore, lock }),
+    [state, counts, calls, hasAccounts, metered, recovery, requestRecovery, version, refresh, create, unlock, restore, lock],
   );
   return <VaultContext.Provider value={value}>{children}</VaultContext.Provider>;
 }
