@@ -8,8 +8,8 @@ import {TestToken} from "../src/TestToken.sol";
 import {ProtocolConstants} from "../src/generated/ProtocolConstants.sol";
 import {MeteredDefaults} from "./utils/MeteredDefaults.sol";
 
-/// @notice Drives CreditPool with random credit purchases and account openings (one tree) and records ghost
-/// state.
+/// @notice Drives CreditPool with random credit purchases and flat and metered account openings (one tree) and
+/// records ghost state.
 contract CreditPoolHandler {
     uint256 internal constant P = ProtocolConstants.FIELD_MODULUS;
 
@@ -61,6 +61,20 @@ contract CreditPoolHandler {
         ghostLeaves += n;
         ghostPaid += cost;
         roots.push(root);
+    }
+
+    function openMetered(uint256 seed, uint256 dLane, uint256 lanesLog2, uint256 sLane) external {
+        uint256 id = uint256(keccak256(abi.encode("metered", seed, ghostLeaves))) % (P - 1) + 1;
+        dLane = pool.cMax() + (dLane % (1 << 39));
+        lanesLog2 %= 4;
+        sLane = 1 + (sLane % (1 << 39));
+        uint256 cost = pool.meteredPrice(dLane, lanesLog2, sLane);
+        token.mint(address(this), cost);
+        uint256 start = pool.openMetered(id, dLane, lanesLog2, sLane, cost);
+        require(start == ghostLeaves, "start index");
+        ghostLeaves += 1;
+        ghostPaid += cost;
+        roots.push(pool.currentRoot());
     }
 
     function rootCount() external view returns (uint256) {
