@@ -263,8 +263,7 @@ contract CreditPool is ICreditPool, BatchIncrementalMerkleTree, Ownable2Step, Re
             // Casts: index < 2^20 (else TreeFull reverts below), tickets <= MAX_TICKETS < 2^16 (checked above),
             // expiryDay < 2^32 (today is about 20,000; ttlDays <= MAX_TTL_DAYS).
             // forge-lint: disable-next-line(unsafe-typecast)
-            accounts[id] =
-                Account(uint32(startIndex + i), uint16(tickets[i]), uint32(expiryDay), _STATUS_ACTIVE, _KIND_FLAT);
+            accounts[id] = Account(uint32(startIndex + i), uint16(tickets[i]), uint32(expiryDay), _STATUS_ACTIVE, _KIND_FLAT);
             leaves[i] = Poseidon2.hashAccountFlat(id, tickets[i], expiryDay);
         }
 
