@@ -6,6 +6,12 @@
 //   browser_prove_ticket_warm_ms  median of v2 ticket proofs on the same warm page and bb instance
 //                            (the worker's TicketSpender: journal round trip to the page + witness +
 //                            proof; the first ticket proof, which sets up the circuit, not counted)
+//   browser_prove_metered_warm_ms  median of metered proofs on the same warm page and bb instance
+//                            (the worker's MeteredSpender: lane choice, the signed state checked under
+//                            the on-chain key, witness, proof, the lane journal round trip to the page;
+//                            each call is then sent to the server and its signed state settled, not
+//                            counted, so every proof after the first folds a real refund; the first
+//                            metered proof, which sets up the circuit, not counted)
 //   browser_leaves_fetch_ms  median of the leaves sync before each of those proofs (GET
 //                            /api/zk/v1/zkcredits/leaves through the app's proxy; the mirror is
 //                            up to date, so one page with no new leaves)
@@ -23,6 +29,8 @@ import {
   generateCredential,
   initPoseidon2,
   readAccount,
+  readMeteredParams,
+  readStateKeys,
   toFieldHex,
   waitForReceipt,
 } from '@zkcredits/core';
@@ -40,6 +48,7 @@ const abi = parseAbi([
   'function approve(address spender, uint256 value) returns (bool)',
   'function buy(uint256[] commitments, uint256 maxTotal) returns (uint256, uint256)',
   'function openFlat(uint256 id, uint256 tickets, uint256 maxTotal) returns (uint256, uint256)',
+  'function openMetered(uint256 id, uint256 dLane, uint256 lanesLog2, uint256 sLane, uint256 maxTotal) returns (uint256)',
 ]);
 
 function median(xs: number[]): number {
@@ -57,21 +66,27 @@ export async function benchWeb(): Promise<Record<string, number>> {
     const creds = Array.from({ length: 1 + WARM_RUNS }, () => generateCredential());
     const k = deriveAccountSecret(0x5eedn, 0);
     const id = accountId(k);
+    // A metered account of one lane that pays every bench call at its most.
+    const km = deriveAccountSecret(0x5eedn, 1);
+    const idm = accountId(km);
     const account = privateKeyToAccount(ANVIL_KEYS[3]);
     const client = createPublicClient({ chain: foundry, transport: http(stack.anvil.rpcUrl) });
     const wallet = createWalletClient({ chain: foundry, account, transport: http(stack.anvil.rpcUrl) });
+    const { cMax, priceUnit } = await readMeteredParams(client, stack.pool);
+    const meteredTerms = { dLane: cMax * (2 + WARM_RUNS), lanesLog2: 0, sLane: cMax };
     for (const [functionName, address, args] of [
       ['mint', stack.token, [account.address, 10n ** 12n]],
       ['approve', stack.token, [stack.pool, 10n ** 12n]],
       ['buy', stack.pool, [creds.map(credentialCommitment), 10n ** 12n]],
       ['openFlat', stack.pool, [id, BigInt(1 + WARM_RUNS), 10n ** 12n]],
+      ['openMetered', stack.pool, [idm, BigInt(meteredTerms.dLane), 0n, BigInt(meteredTerms.sLane), 10n ** 12n]],
     ] as const) {
       const hash = await wallet.writeContract({ address, abi, functionName, args: args as never });
       await waitForReceipt(client, { hash });
     }
     for (let i = 0; i < 100; i++) {
       const r = await fetch(`${stack.server.url}/v1/zkcredits/leaves?from=0`).then((x) => x.json() as Promise<{ total: number }>);
-      if (r.total >= creds.length + 1) break;
+      if (r.total >= creds.length + 2) break;
       await new Promise((res) => setTimeout(res, 100));
     }
 
@@ -169,6 +184,86 @@ export async function benchWeb(): Promise<Record<string, number>> {
       { account: ticketAccount, runs: WARM_RUNS, model: MODEL },
     );
 
+    // Metered proofs on the same warm worker. The page keeps the account (a small in-memory store
+    // applying the lane journal), the chain's C_max and state key come from Node; each call is sent
+    // to the real server (not timed) and its signed state settled, so the next proof folds it.
+    const mslot = await readAccount(client, stack.pool, idm);
+    const keys = await readStateKeys(client, stack.pool);
+    const meteredAccount = {
+      id: 'c'.repeat(32),
+      kind: 'metered',
+      accountId: toFieldHex(idm),
+      secret: toFieldHex(km),
+      index: 1,
+      status: 'open',
+      chainId: 31337,
+      contract: stack.pool,
+      ...meteredTerms,
+      cMax,
+      priceUnit: priceUnit.toString(),
+      expiryDay: mslot.expiryDay,
+      leafIndex: mslot.leafIndex,
+      fromBlock: '0',
+      lanes: [{ state: { kind: 'genesis' } }],
+      createdAt: Date.now(),
+    };
+    const meteredMs = await page.evaluate(
+      async ({ account, runs, model, cMax, key }) => {
+        type Wire<T> = { ok: true; value: T } | { ok: false; error: { message: string } };
+        type Call = { nullifier: string; payload: unknown };
+        type Hooks = {
+          prover(): {
+            meteredSpend(req: unknown, context: unknown): Promise<Wire<{ call: Call }>>;
+            meteredSettle(nullifier: string, state: unknown, context: unknown): Promise<Wire<unknown>>;
+          };
+          syncTree(p: unknown): Promise<number>;
+        };
+        const t = (window as unknown as { __zkcTest: Hooks }).__zkcTest;
+        const p = t.prover();
+        await t.syncTree(p);
+        type Lane = { state: Record<string, unknown>; pending?: { nullifier: string; next: unknown } };
+        const record = account as unknown as { lanes: Lane[] };
+        const ok = <T,>(value: T) => ({ ok: true, value });
+        // Assigned, not written as object members: tsx would wrap named functions in a `__name`
+        // helper the page does not have.
+        const store: Record<string, unknown> = {};
+        store.listMeteredAccounts = async () => ok([record]);
+        store.meteredAccount = async () => ok(record);
+        store.journalLane = async (_id: string, lane: number, pending: Lane['pending']) => {
+          record.lanes[lane] = { ...record.lanes[lane]!, pending };
+          return ok(record);
+        };
+        store.commitLane = async (_id: string, lane: number, _nf: bigint, signed: Record<string, unknown>) => {
+          const pending = record.lanes[lane]!.pending!;
+          record.lanes[lane] = { state: { kind: 'signed', opening: pending.next, ...signed } };
+          return ok({ record, committed: true });
+        };
+        const context: Record<string, unknown> = { store };
+        context.deployment = async () => ok({ cMax, stateKeys: { current: { x: BigInt(key.x), y: BigInt(key.y) } } });
+        const today = Math.floor(Date.now() / 86_400_000);
+        const out: number[] = [];
+        for (let i = 0; i <= runs; i++) {
+          const body = { model, messages: [{ role: 'user', content: `metered ${i}` }], max_tokens: 8, stream: false };
+          const request = { method: 'POST', path: '/v1/chat/completions', body };
+          const t0 = performance.now();
+          const r = await p.meteredSpend({ account: record, request, today }, context);
+          if (!r.ok) throw new Error(r.error.message);
+          out.push(performance.now() - t0);
+          const res = await fetch('/api/zk/v1/chat/completions', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ ...body, zkcredits: r.value.call.payload }),
+          });
+          const answer = (await res.json()) as { zkcredits?: unknown };
+          if (!res.ok || !answer.zkcredits) throw new Error(`the server did not take the metered call (HTTP ${res.status})`);
+          const settled = await p.meteredSettle(r.value.call.nullifier, answer.zkcredits, context);
+          if (!settled.ok) throw new Error(settled.error.message);
+        }
+        return out.slice(1);
+      },
+      { account: meteredAccount, runs: WARM_RUNS, model: MODEL, cMax, key: { x: toFieldHex(keys.current.x), y: toFieldHex(keys.current.y) } },
+    );
+
     // Attestation verification in the worker (the verifier is loaded on the first run).
     const verifyMs = await page.evaluate(
       async ({ root, model, runs }) => {
@@ -192,6 +287,7 @@ export async function benchWeb(): Promise<Record<string, number>> {
       browser_prove_cold_ms: Math.round(times[0]!.prove),
       browser_prove_warm_ms: Math.round(median(warm.map((x) => x.prove))),
       browser_prove_ticket_warm_ms: Math.round(median(ticketMs)),
+      browser_prove_metered_warm_ms: Math.round(median(meteredMs)),
       browser_leaves_fetch_ms: Math.round(median(warm.map((x) => x.sync)) * 10) / 10,
       web_first_load_kb: Math.round(gz / 1024),
       browser_attest_verify_ms: Math.round(median(verifyMs) * 10) / 10,

@@ -24,6 +24,11 @@ export const PRICE = 1_500_000n; // 1.50 tUSD (6 decimals)
 export const TICKET_PRICE = 10_000n; // 0.01 tUSD
 /** v2 flat-account lifetime of the test deployment. */
 const TTL_DAYS = 365;
+/**
+ * The metered price table the API server publishes (price units per 1M input/output tokens; the
+ * test token's price unit is 1 base unit, i.e. micro-tUSD, and C_max the deploy default 0.05 tUSD).
+ */
+export const MODEL_PRICES: Record<string, { input: number; output: number }> = { [MODEL]: { input: 700_000, output: 2_800_000 }, [E2EE_MODEL]: { input: 400_000, output: 1_600_000 } };
 /** The browser's wallet: Anvil dev account #2 (public test key). */
 export const BUYER = privateKeyToAccount(ANVIL_KEYS[2]).address;
 
@@ -159,6 +164,9 @@ async function startApi(rpcUrl: string, d: Deployed, sim: VeniceSim, opts: Stack
     ZKC_UPSTREAM_URL: sim.apiBaseUrl,
     ZKC_UPSTREAM_API_KEY: 'sim-key',
     ZKC_MODELS: opts.e2ee ? `${MODEL}:256,${E2EE_MODEL}:256` : `${MODEL}:256`,
+    // Metered calls: the deployment's state secret, and a price for every model sold.
+    ZKC_STATE_KEY: `0x${d.stateSecret.toString(16).padStart(64, '0')}`,
+    ZKC_MODEL_PRICES: (opts.e2ee ? [MODEL, E2EE_MODEL] : [MODEL]).map((id) => `${id}:${MODEL_PRICES[id]!.input}/${MODEL_PRICES[id]!.output}`).join(','),
     // DCAP collateral from the simulator's Intel-PCS-shaped routes (its test PKI).
     ZKC_TEE_PCS_URL: sim.pcsUrl,
     ZKC_TEE_ROOT_CA_CRL_URL: sim.rootCaCrlUrl,
