@@ -47,10 +47,10 @@ async function startPcsMirror(): Promise<Mirror> {
  * The server's stack, its `/v1/tee/collateral` mirroring the simulator's (test-PKI) PCS. `metered`:
  * metered calls on (the chain's state secret given to the server, a price for every model).
  */
-export async function startClientStack(options: { metered?: boolean } = {}): Promise<Stack & { stopAll(): Promise<void> }> {
+export async function startClientStack(options: { metered?: boolean; env?: Record<string, string> } = {}): Promise<Stack & { stopAll(): Promise<void> }> {
   const mirror = await startPcsMirror();
   const chain = options.metered ? await startTestChain() : undefined;
-  const env = { ZKC_TEE_PCS_URL: mirror.url, ZKC_TEE_ROOT_CA_CRL_URL: `${mirror.url}/root-ca-crl`, ...(chain ? meteredEnv(chain) : {}) };
+  const env = { ZKC_TEE_PCS_URL: mirror.url, ZKC_TEE_ROOT_CA_CRL_URL: `${mirror.url}/root-ca-crl`, ...(chain ? meteredEnv(chain) : {}), ...options.env };
   const stack = await startStack('sqlite', { env, ...(chain ? { chain } : {}) });
   mirror.target = stack.sim;
   return Object.assign(stack, {

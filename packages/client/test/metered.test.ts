@@ -21,6 +21,8 @@ const PASS = 'correct horse battery';
 /** The dev account that pays the openings (this file has its own stack). */
 const PAYER = 2;
 const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot'];
+/** The server's one policy rule in this file: a message with "xyzzy" costs this penalty (price units). */
+const PENALTY = 700;
 
 type Usage = { prompt_tokens: number; completion_tokens: number };
 
@@ -69,7 +71,7 @@ describe('metered accounts through the SDK (real stack, every byte recorded)', (
   const chatBody = (content: string, stream: boolean) => ({ model: MODEL, messages: [{ role: 'user', content }], stream });
 
   beforeAll(async () => {
-    stack = await startClientStack({ metered: true });
+    stack = await startClientStack({ metered: true, env: { ZKC_POLICY_RULES: JSON.stringify([{ reason: 'forbidden_word', pattern: 'xyzzy', penalty: PENALTY }]) } });
     proxy = await startRecordingProxy(stack.url);
     const config = (await (await fetch(`${stack.url}/v2/zkcredits/config`)).json()) as { metered: { c_max: number; price_unit: string; prices: Record<string, { input: number; output: number }> } };
     expect(config.metered).toMatchObject({ c_max: stack.chain.cMax, price_unit: stack.chain.priceUnit.toString() });
@@ -197,5 +199,40 @@ describe('metered accounts through the SDK (real stack, every byte recorded)', (
     const lostCost = 2 * cMax - lastCost - balance!.priceUnits;
     expect(lostCost).toBeGreaterThan(0);
     expect(lostCost).toBeLessThan(cMax);
+  });
+
+  it('3 streamed chats at once on 2 lanes: at most 2 in flight, the third waits for a lane and all are answered; a policy violation is settled with its penalty', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const counting: FetchFn = async (input, init) => {
+      const paid = init?.method === 'POST';
+      if (paid) most = Math.max(most, ++inFlight);
+      try {
+        return await fetch(input, init);
+      } finally {
+        if (paid) inFlight--;
+      }
+    };
+    const store = new MemoryCreditStore();
+    const zk = client(store, counting);
+    const { cMax, priceUnit } = stack.chain;
+    await zk.openMetered({ walletClient: await fundedWallet(stack, PAYER), lanes: 2, deposit: BigInt(10 * cMax) * priceUnit, stake: BigInt(4 * PENALTY) * priceUnit }); // 2 × PENALTY per lane: one penalty does not freeze it
+    await indexed();
+    // fetch resolves on the headers; a lane stays held until its stream's state event is read.
+    const answers = await Promise.all(['one', 'two', 'three'].map(async (w) => readAnswer(await zk.chat(chatBody(`concurrent ${w}`, true)), true)));
+    expect(answers.map((a) => a.content)).toEqual(['concurrent one', 'concurrent two', 'concurrent three'].map((t) => expect.stringContaining(t)));
+    expect(most).toBeLessThanOrEqual(2);
+    const record = (await store.listMeteredAccounts())[0]!;
+    expect(record.lanes.map((l) => (l.state.kind === 'signed' ? l.state.opening.n : 0)).sort()).toEqual([1, 2]);
+    const spent = answers.reduce((sum, a) => sum + costOf(a.usage, prices[MODEL]!, cMax), 0);
+    expect((await zk.meteredAccounts())[0]).toMatchObject({ priceUnits: 10 * cMax - spent, pending: 0 });
+
+    // A violation: no answer, a state with r = C_max (nothing charged) and p = the penalty.
+    const refused = await zk.chat(chatBody('please say xyzzy', false)).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'server_rejected', serverCode: 'policy_violation', status: 403 });
+    const after = (await zk.meteredAccounts())[0]!;
+    expect(after).toMatchObject({ priceUnits: 10 * cMax - spent, penalties: PENALTY, pending: 0, frozenLanes: 0 });
+    // The lane goes on: the next call is answered.
+    expect((await readAnswer(await zk.chat(chatBody('after the penalty', false)), false)).content).toContain('after the penalty');
   });
 });
