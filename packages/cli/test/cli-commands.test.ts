@@ -119,10 +119,10 @@ describe('zkcredits attest, doctor, balance', () => {
     ]);
   });
 
-  it('balance --json: one document, the counts by status and the accounts (none)', async () => {
+  it('balance --json: one document, the counts by status and the accounts, flat and metered (none)', async () => {
     const r = await cli(['balance']);
     expect(r.code, r.stderr).toBe(0);
-    expect(documents(r)).toEqual([{ ok: true, credits: { pending: 0, unspent: 0, spent: 0, abandoned: 0, archived: 0 }, accounts: [] }]);
+    expect(documents(r)).toEqual([{ ok: true, credits: { pending: 0, unspent: 0, spent: 0, abandoned: 0, archived: 0 }, accounts: [], metered: [] }]);
     const human = await cli(['balance'], false);
     expect(human.code).toBe(0);
     expect(human.stdout).toBe('Credits: 0 unspent, 0 pending, 0 spent.\n');
