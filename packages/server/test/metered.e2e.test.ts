@@ -5,7 +5,22 @@
 // published prices; failures refund everything; a violation costs a capped penalty, logged publicly.
 import { createHash } from 'node:crypto';
 import { createE2eeSession } from '@zkcredits/attest';
-import { METERED_VK_SHA256, meteredNullifier, toFieldHex, type SignedStateWire } from '@zkcredits/core';
+import {
+  METERED_VK_SHA256,
+  creditPoolAbi,
+  generateStateSecret,
+  meteredNullifier,
+  stateMessage,
+  statePublicKey,
+  toFieldHex,
+  verifyStateSignature,
+  waitForReceipt,
+  type SignedStateWire,
+} from '@zkcredits/core';
+import { ANVIL_KEYS } from '@zkcredits/core/node';
+import { createWalletClient, http } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountStatus, SLASHER_KEY } from './helpers/accounts.js';
 import { startTestChain, type TestChain } from './helpers/chain.js';
@@ -28,8 +43,15 @@ async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, what
   }
 }
 
+let chain: TestChain;
+beforeAll(async () => {
+  chain = await startTestChain();
+});
+afterAll(async () => {
+  await chain?.stop();
+});
+
 describe('v2 metered calls (SQLite)', () => {
-  let chain: TestChain;
   let s: Stack;
   let account: MeteredTestAccount;
   let lane: TestLane;
@@ -40,7 +62,6 @@ describe('v2 metered calls (SQLite)', () => {
   let answered: { call: ProvedCall; body: object; headers: Record<string, string> } | undefined;
 
   beforeAll(async () => {
-    chain = await startTestChain();
     cMax = chain.cMax;
     s = await startStack('sqlite', {
       chain,
@@ -52,7 +73,6 @@ describe('v2 metered calls (SQLite)', () => {
   });
   afterAll(async () => {
     await s?.stop();
-    await chain?.stop();
   });
 
   const post = (body: object, call: ProvedCall, headers: Record<string, string> = {}) => s.post({ ...body, zkcredits: call.payload }, headers);
@@ -254,5 +274,74 @@ describe('v2 metered calls (SQLite)', () => {
     const secrets = ['a short question', 'FORBIDDEN   topic', 'held until the test', account.k.toString(16), chain.stateSecret!.toString(16)];
     for (const wire of states) secrets.push(wire.sig.s.slice(2), wire.sig.rx.slice(2));
     for (const secret of secrets) expect(logs.toLowerCase()).not.toContain(secret.toLowerCase());
+  });
+
+  it('refunds in full the calls a replica abandoned once they are older than the reservation TTL, and a start-up recovers only its own', async () => {
+    const { store, app } = s.server;
+    const ttl = s.config.reservationTtlMs;
+    const cm = 0xc0ffeen;
+    await store.reserveMetered({ nullifier: 0xabc1n, x: 1n, y: 2n, cmNew: cm, cMax, replica: 'gone' }, Date.now() - ttl - 1000);
+    await store.reserveMetered({ nullifier: 0xabc2n, x: 1n, y: 2n, cmNew: cm, cMax, replica: 'gone' }, Date.now());
+    expect(await app.metered.recover()).toBe(0);
+    expect(await app.metered.sweep()).toBe(1);
+    const swept = (await (await getState(0xabc1n)).json()) as SignedStateWire;
+    expect(swept).toMatchObject({ r: cMax, p: 0 });
+    expect(verifyStateSignature(chain.stateKey, stateMessage(cm, cMax, 0), { rx: BigInt(swept.sig.rx), ry: BigInt(swept.sig.ry), s: BigInt(swept.sig.s) })).toBe(true);
+    expect(await errorOf(await getState(0xabc2n))).toMatchObject({ status: 409, code: 'state_pending' });
+  });
+});
+
+describe('v2 metered calls across a state key rotation', () => {
+  it('refuses metered calls once the chain pins another key (state_key_mismatch), and a server with the new key accepts proofs from states signed under the previous one during its grace', async () => {
+    const a = await startStack('sqlite', { chain, env: meteredEnv(chain) });
+    let aRunning = true;
+    let b: Stack | undefined;
+    try {
+      // The chain already holds the first suite's leaves: the client's mirror starts from them.
+      a.tree.insertMany(a.server.indexer.tree.leaves(0));
+      const [account] = await openMeteredAccounts(chain, a.tree, [{ dLane: 5 * chain.cMax, lanesLog2: 0, sLane: 10 }]);
+      await a.waitIndexed(a.tree.size);
+      const lane = new TestLane(account!, 0, a);
+      const body1 = chatBody('signed under the first key');
+      const call1 = await lane.prove(body1);
+      const res1 = await a.post({ ...body1, zkcredits: call1.payload });
+      expect(res1.status).toBe(200);
+      await lane.accept(call1, ((await res1.json()) as ChatJson).zkcredits);
+      const oldKey = chain.stateKey;
+
+      // The owner rotates the key: proposed, then activated once the timelock passed.
+      const owner = createWalletClient({ chain: foundry, account: privateKeyToAccount(ANVIL_KEYS[0]), transport: http(chain.rpcUrl), pollingInterval: 50 });
+      const secret = generateStateSecret();
+      const key = statePublicKey(secret);
+      const delay = Number(await chain.client.readContract({ address: chain.pool, abi: creditPoolAbi, functionName: 'stateKeyDelay' }));
+      await waitForReceipt(chain.client, { hash: await owner.writeContract({ address: chain.pool, abi: creditPoolAbi, functionName: 'proposeStateKey', args: [key.x, key.y] }) });
+      await chain.increaseTime(delay + 1);
+      await waitForReceipt(chain.client, { hash: await owner.writeContract({ address: chain.pool, abi: creditPoolAbi, functionName: 'activateStateKey' }) });
+
+      // The old server sees it within a poll and fails closed.
+      const config = async () => ((await (await fetch(`${a.url}/v2/zkcredits/config`)).json()) as { kinds: string[]; metered: { state_key: unknown } }).metered;
+      await waitFor(config, (m) => m.state_key === null, 'the server to see the rotation');
+      const body2 = chatBody('after the rotation');
+      const refused = await a.post({ ...body2, zkcredits: call1.payload });
+      expect(await errorOf(refused)).toMatchObject({ status: 503, code: 'state_key_mismatch' });
+      expect(a.logs.text).toContain('ZKC_STATE_KEY is not the state key the CreditPool pins');
+
+      // The operator restarts with the new secret: the lane's state, signed under the old key, still pays.
+      await a.server.stop();
+      aRunning = false;
+      b = await startStack('sqlite', { chain, stores: a.stores, pools: a.pools, env: { ...meteredEnv(chain), ZKC_STATE_KEY: `0x${secret.toString(16).padStart(64, '0')}` } });
+      const call2 = await lane.prove(body2, { stateKey: oldKey });
+      const res2 = await b.post({ ...body2, zkcredits: call2.payload });
+      expect(res2.status).toBe(200);
+      // The new state is signed under the new key, the one the chain now pins.
+      expect((await lane.accept(call2, ((await res2.json()) as ChatJson).zkcredits)).r).toBeLessThan(chain.cMax);
+    } finally {
+      if (aRunning) await a.server.stop();
+      await b?.server.stop();
+      await b?.sim.close();
+      await a.sim.close();
+      await a.pools.destroy();
+      await a.stores.cleanup();
+    }
   });
 });

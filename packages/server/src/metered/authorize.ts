@@ -36,20 +36,26 @@ export function seenCall(record: MeteredRecord | null, retryAfterSeconds: number
   });
 }
 
-/**
- * Protocol v2 metered call: the client sent `{v: 2, kind: "metered", proof, root, nullifier, y,
- * today, cm_new}`, `x` is the request hash the server computed, C_max and the state key are the
- * deployment's (`terms`). Order, cheap first: shape → `today` ∈ {d−1, d} → root window → revoked →
- * seen with this x (refused before verifying; another x is evidence only once the proof verified)
- * → the proof, under the current state key and then the previous one while it is still valid.
- */
-export async function authorizeMetered(deps: MeteredAuthDeps, payload: unknown, x: bigint, terms: MeteredTerms): Promise<AuthorizedMetered> {
-  let decoded: ReturnType<typeof decodeMeteredPayload>;
+/** A metered `zkcredits` member, decoded (its shape checked: 400 `invalid_proof_payload` / `invalid_field` otherwise). */
+export type MeteredPayloadDecoded = ReturnType<typeof decodeMeteredPayload>;
+
+/** Decodes the metered member, as the client's error when it is malformed. */
+export function decodeMetered(payload: unknown): MeteredPayloadDecoded {
   try {
-    decoded = decodeMeteredPayload(payload);
+    return decodeMeteredPayload(payload);
   } catch (err) {
     throw toApiError(err, { within: PROOF_BODY_FIELD });
   }
+}
+
+/**
+ * Protocol v2 metered call: the client sent `{v: 2, kind: "metered", proof, root, nullifier, y,
+ * today, cm_new}` (decoded), `x` is the request hash the server computed, C_max and the state key
+ * are the deployment's (`terms`). Order, cheap first: `today` ∈ {d−1, d} → root window → revoked →
+ * seen with this x (refused before verifying; another x is evidence only once the proof verified)
+ * → the proof, under the current state key and then the previous one while it is still valid.
+ */
+export async function authorizeMetered(deps: MeteredAuthDeps, decoded: MeteredPayloadDecoded, x: bigint, terms: MeteredTerms): Promise<AuthorizedMetered> {
   const { proof, publicInputs } = decoded;
   const { root, nullifier, y, today, cmNew } = publicInputs;
 

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { ApiError, toApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { authorizeMetered, reserveMetered, type AuthorizedMetered } from '../metered/authorize.js';
+import { authorizeMetered, decodeMetered, reserveMetered, type AuthorizedMetered } from '../metered/authorize.js';
 import type { MeteredCalls, StateOutcome } from '../metered/calls.js';
 import { cappedPenalty, findViolation } from '../metered/policy.js';
 import { maxCompletionTokens, meteredCost } from '../metered/pricing.js';
@@ -48,7 +48,7 @@ export type MeteredRequest = {
 /**
  * A metered call (PROTOCOL.md, "Protocol v2, step 2"), in order:
  *
- * 1. the terms (503 without a state key or with a key the chain does not pin), the request checked
+ * 1. the member's shape, the terms (503 without a state key or with a key the chain does not pin), the request checked
  *    and its output capped so its worst case is C_max (400 `input_tokens_exceeded` when the input
  *    alone may cost C_max): nothing is reserved yet;
  * 2. the proof verified and the nullifier reserved (a retry of the same request gets its stored
@@ -61,6 +61,7 @@ export type MeteredRequest = {
 export async function meteredChat(deps: MeteredChatDeps, payload: unknown, call: MeteredRequest): Promise<void> {
   const { config, metrics } = deps;
   const log = deps.logger.child({ subsystem: 'chat' });
+  const decoded = decodeMetered(payload);
   const terms = deps.metered.terms();
   const { res } = call;
 
@@ -83,7 +84,7 @@ export async function meteredChat(deps: MeteredChatDeps, payload: unknown, call:
     forward.stream_options = { ...(own !== null && typeof own === 'object' && !Array.isArray(own) ? own : {}), include_usage: true };
   }
 
-  const authorized = await authorizeMetered(deps, payload, call.x, terms);
+  const authorized = await authorizeMetered(deps, decoded, call.x, terms);
   await reserveMetered({ ...deps, replicaId: config.metered.replicaId }, authorized);
 
   // Reserved: every path below ends in exactly one signed state.

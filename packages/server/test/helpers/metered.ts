@@ -25,6 +25,7 @@ import {
   type MeteredTerms,
   type MerkleTree,
   type SignedState,
+  type StatePublicKey,
 } from '@zkcredits/core';
 import { ANVIL_KEYS } from '@zkcredits/core/node';
 import { createWalletClient, http } from 'viem';
@@ -94,9 +95,10 @@ export class TestLane {
   }
 
   /** A real metered proof for `body` (and bound E2EE `headers`) from the lane's current state. Does not advance the lane. */
-  async prove(body: object, options: { headers?: Record<string, string>; today?: number; from?: LaneState } = {}): Promise<ProvedCall> {
+  async prove(body: object, options: { headers?: Record<string, string>; today?: number; from?: LaneState; stateKey?: StatePublicKey } = {}): Promise<ProvedCall> {
     const { chain, tree, pools } = this.env;
-    const { current: stateKey } = await readStateKeys(chain.client, chain.pool);
+    // The key that signed the lane's state: the current one, or the previous one during its grace.
+    const stateKey = options.stateKey ?? (await readStateKeys(chain.client, chain.pool)).current;
     const x = chatRequestHash(chain, body, options.headers);
     const saltNew = bytesToBigInt(randomBytes(32)) % FIELD_MODULUS;
     const { witness, next } = buildMeteredWitness({ k: this.account.k, terms: this.account.terms }, tree, options.from ?? this.state, {
