@@ -9,8 +9,8 @@
 //   cm_new;
 // - a lost answer (and then a crash) leaves the lane pending: before the lane is used again its
 //   state is fetched with GET /v2/zkcredits/state for exactly that call.
-import { creditPoolAbi, stateCommitment, toFieldHex, type MeteredAccountRecord, type StoredLaneState } from '@zkcredits/core';
-import { MemoryVaultStorage, Vault } from '@zkcredits/core/vault';
+import { creditPoolAbi, stateCommitment, toFieldHex, type MeteredAccountRecord } from '@zkcredits/core';
+import { MemoryVaultStorage, Vault, type StoredLaneState } from '@zkcredits/core/vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCreditStore, VaultCreditStore, type CreditStore, type FetchFn, type ZkCreditsClient } from '../src/index.js';
 import { nodeProvers } from '../src/node.js';
