@@ -235,4 +235,32 @@ describe('metered accounts through the SDK (real stack, every byte recorded)', (
     // The lane goes on: the next call is answered.
     expect((await readAnswer(await zk.chat(chatBody('after the penalty', false)), false)).content).toContain('after the penalty');
   });
+
+  it('a backup restored after its lane moved on elsewhere: recovery marks the lane stale (from the records or the master alone), and it never pays', async () => {
+    const vault = await Vault.create(new MemoryVaultStorage(), PASS);
+    await vault.masterSecret();
+    const masterOnly = vault.exportBackup();
+    const zk = client(new VaultCreditStore(vault));
+    const { cMax, priceUnit } = stack.chain;
+    const opened = await zk.openMetered({ walletClient: await fundedWallet(stack, PAYER), lanes: 1, depositPerLane: BigInt(3 * cMax) * priceUnit, stakePerLane: priceUnit });
+    await indexed();
+    const withRecords = vault.exportBackup();
+    await readAnswer(await zk.chat(chatBody('the lane moves on after the backup', false)), false);
+
+    for (const backup of [withRecords, masterOnly]) {
+      const restored = await Vault.restore(new MemoryVaultStorage(), backup, PASS);
+      const copy = client(new VaultCreditStore(restored));
+      if (backup === withRecords) {
+        // Not recovered yet: it pays nothing (no flat account, no credit either).
+        expect(await copy.meteredAccounts()).toEqual([expect.objectContaining({ recoveryNeeded: true, callsAtCmax: 0 })]);
+        await expect(copy.chat(chatBody('too early', false))).rejects.toMatchObject({ code: 'no_credits' });
+      }
+      const found = await copy.recoverMetered();
+      expect(found).toEqual([expect.objectContaining({ accountId: opened.accountId, status: 'open', lanes: 1, staleLanes: 1, found: backup === withRecords ? 'store' : 'chain' })]);
+      expect(await copy.meteredAccounts()).toEqual([expect.objectContaining({ recoveryNeeded: false, staleLanes: 1, callsAtCmax: 0, priceUnits: 0 })]);
+      const mark = proxy.mark();
+      await expect(copy.chat(chatBody('never on a stale lane', false))).rejects.toMatchObject({ code: 'no_credits' });
+      expect(proxy.received().subarray(mark.received).toString('latin1')).not.toContain('POST /v1/chat/completions');
+    }
+  });
 });
