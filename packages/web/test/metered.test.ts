@@ -159,6 +159,11 @@ describe('metered accounts in the web app (real stack, Chromium)', () => {
     await chat(page, 'This answer never comes.');
     await inFlight;
     const nullifier = sent.at(-1)!.nullifier!;
+    // The server has taken the call (reserved, not signed: its answer hangs) before the tab goes.
+    for (let i = 0; (await fetch(`${stack.server.url}/v2/zkcredits/state/${nullifier}`)).status !== 409; i++) {
+      if (i > 600) throw new Error('the server never took the call');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await page.reload();
     await unlock(page);
     // On load the pending lane asks for its state (the server signs a full refund once the client is gone).

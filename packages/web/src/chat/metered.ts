@@ -77,8 +77,7 @@ function forgetServer(chainId: number, pool: Address): void {
  * `input_tokens_exceeded`, which it says before taking the call). The UTF-8 bytes of the messages'
  * JSON bound the server's input estimate from above (one token per byte, four per message).
  */
-function inputTooLong(body: Record<string, unknown>, price: { input: number; output: number } | undefined, cMax: number): boolean {
-  if (!price) return true;
+function inputTooLong(body: Record<string, unknown>, price: { input: number; output: number }, cMax: number): boolean {
   const bytes = new TextEncoder().encode(JSON.stringify(body.messages ?? [])).length;
   const inputCost = (BigInt(bytes) * BigInt(price.input) + 999_999n) / 1_000_000n;
   const left = BigInt(cMax) - inputCost;
@@ -116,7 +115,11 @@ export async function sendMeteredChat(p: PaidChatParameters, opts: { otherwise: 
   if (!server) {
     return refuse(new AppError('server_rejected', 'The zkcredits server behind this app does not take calls of metered accounts on these terms (C_max or state key). Nothing was sent.'));
   }
-  if (inputTooLong(p.body, server.prices[String(p.body.model)], params.cMax)) {
+  const price = server.prices[String(p.body.model)];
+  if (!price) {
+    return refuse(new AppError('server_rejected', 'The server publishes no metered price for this model, so your metered account cannot pay for it. Nothing was sent.'));
+  }
+  if (inputTooLong(p.body, price, params.cMax)) {
     return refuse(
       new AppError('input_tokens_exceeded', 'This conversation is too long for one metered call: its input alone could cost the most a call pre-pays. Start a new chat. Nothing was sent.'),
     );
