@@ -1,12 +1,12 @@
 // Revocation from two shares, against a real store: recover k, refuse every nullifier the account
 // can have, keep the evidence. When the contract cannot be read, all 65,535 possible tickets.
-import { MAX_TICKETS, accountId, initPoseidon2, ticketNullifier, ticketShare, utcDay } from '@zkcredits/core';
+import { MAX_TICKETS, accountId, initPoseidon2, meteredNullifier, meteredShare, ticketNullifier, ticketShare, utcDay } from '@zkcredits/core';
 import { createPublicClient, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contractAccounts } from '../src/chain/accounts.js';
 import { createLogger } from '../src/logger.js';
 import type { Store } from '../src/store/index.js';
-import { Revoker } from '../src/tickets/revocation.js';
+import { METERED_REVOKED_MARGIN, Revoker } from '../src/tickets/revocation.js';
 import { LogCapture } from './helpers/stack.js';
 import { makeStoreFactory, type StoreFactory } from './helpers/stores.js';
 
@@ -75,5 +75,25 @@ describe('revocation', () => {
     const revoker = new Revoker({ store, accounts: undefined, ttlDays: () => null, graceDays: 7, logger: createLogger({ level: 'silent' }), now: () => NOW });
     await expect(revoker.revoke({ nullifier: s1.nullifier, x1: 5n, y1: s1.y, x2: 6n, y2: s1.y + 1n })).rejects.toMatchObject({ code: 'internal_error' });
     expect(await store.isAccountRevoked(accountId(k))).toBe(false);
+  });
+
+  it('refuses a metered account\'s used lanes up to the last position seen plus a margin, and every other lane\'s genesis', async () => {
+    const k = 0xfeed_beef_1234n;
+    // Lane 2 was used for positions 0..69 (one walk step and a bit), the evidence is at position 69.
+    for (let n = 0; n < 70; n++) await store.reserveMetered({ nullifier: meteredNullifier(k, 2, n), x: 1000n + BigInt(n), y: 1n, cmNew: 1n, cMax: 10, replica: 'r' }, NOW);
+    const s1 = meteredShare(k, 2, 69, 1069n);
+    const s2 = meteredShare(k, 2, 69, 5n);
+    const revoker = new Revoker({ store, accounts: undefined, ttlDays: () => 365, graceDays: 7, logger: createLogger({ level: 'silent' }), now: () => NOW });
+    await revoker.revoke({ nullifier: s1.nullifier, x1: 1069n, y1: s1.y, x2: 5n, y2: s2.y }, 'metered');
+    expect(await store.isAccountRevoked(accountId(k))).toBe(true);
+    const revoked = async (lane: number, n: number) => (await store.lookupTicket(meteredNullifier(k, lane, n))).revoked;
+    for (const n of [0, 69, 70, 69 + METERED_REVOKED_MARGIN]) expect(await revoked(2, n)).toBe(true);
+    expect(await revoked(2, 70 + METERED_REVOKED_MARGIN + 64)).toBe(false);
+    for (const lane of [0, 1, 3, 7]) {
+      expect(await revoked(lane, 0)).toBe(true);
+      expect(await revoked(lane, 1000)).toBe(false);
+    }
+    // The positions seen stay seen; the next reservations on the account are refused.
+    expect(await store.reserveMetered({ nullifier: meteredNullifier(k, 2, 70), x: 9n, y: 9n, cmNew: 1n, cMax: 10, replica: 'r' }, NOW)).toEqual({ ok: false, state: 'revoked' });
   });
 });

@@ -1,7 +1,7 @@
 import { IndexerError } from '../errors.js';
 import { MeteredSql } from './metered-sql.js';
 import { CHECKPOINT_BLOCKS, SCHEMA, type DeploymentRecord } from './schema.js';
-import type { SqlDialect, SqlSession } from './sql.js';
+import { INSERT_BATCH_ROWS, type SqlDialect, type SqlSession } from './sql.js';
 import {
   cooldownMs,
   hex32,
@@ -400,6 +400,16 @@ export class SqlStore implements Store {
       [low, high, after === undefined ? '' : hex32(after), limit],
     );
     return rows.map((r) => BigInt(r.nullifier));
+  }
+
+  async seenAmong(nullifiers: readonly bigint[]): Promise<Set<bigint>> {
+    const out = new Set<bigint>();
+    for (let i = 0; i < nullifiers.length; i += INSERT_BATCH_ROWS) {
+      const batch = nullifiers.slice(i, i + INSERT_BATCH_ROWS);
+      const rows = await this.db.all<{ nullifier: string }>(`SELECT nullifier FROM zkc_tickets WHERE nullifier IN (${batch.map(() => '?').join(', ')})`, batch.map(hex32));
+      for (const r of rows) out.add(BigInt(r.nullifier));
+    }
+    return out;
   }
 
   deleteTicketsSeenBefore(seenBefore: number): Promise<number> {

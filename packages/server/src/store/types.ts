@@ -263,6 +263,8 @@ export interface Store {
   /** The public penalty log after `after` (a seq), ascending, at most `limit`. */
   penalties(after: number, limit: number): Promise<PenaltyRecord[]>;
 
+  /** Which of `nullifiers` were seen as tickets (any kind, any status). */
+  seenAmong(nullifiers: readonly bigint[]): Promise<Set<bigint>>;
   /** Retention: deletes tickets (and metered states) first seen before `seenBefore` (ms). Returns how many tickets. */
   deleteTicketsSeenBefore(seenBefore: number): Promise<number>;
   /** Retention: forgets the nullifiers of revoked accounts kept until before `day`. Returns how many. */

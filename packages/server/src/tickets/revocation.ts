@@ -24,12 +24,15 @@ export type RevokerDeps = {
 const HASHES_PER_YIELD = 256;
 
 /**
- * Positions refused per lane of a revoked metered account (every lane the largest account can
- * have, since the contract does not say how many it has): 8 × 4,096 nullifiers, about as many as a
- * flat account's 65,535 at most. A lane of a revoked account that was used further than this is
- * not refused beyond it (PROTOCOL.md, "metered: revocation").
+ * Positions refused on each lane of a revoked metered account past the last one seen there. A
+ * lane's positions are used in order (each proof needs the state signed for the one before), so
+ * whoever learns `k` from the published evidence, without the lane states, can only start a lane at
+ * its genesis, position 0, which is always refused; only the holder could go further, and only
+ * this far (PROTOCOL.md, "metered: revocation").
  */
-export const METERED_REVOKED_POSITIONS = 4096;
+export const METERED_REVOKED_MARGIN = 1024;
+/** Lane positions hashed and looked up per step while finding the last one seen. */
+const LANE_WALK_STEP = 64;
 
 /** What kind of account two shares came from (the request that revealed them says). */
 export type AccountKind = 'flat' | 'metered';
@@ -77,18 +80,14 @@ export class Revoker {
     const known = await store.isAccountRevoked(id);
     const account = known ? undefined : await this.readAccount(id);
     const metered = kind === 'metered' || account?.kind === 'metered';
-    const tickets = metered
-      ? 2 ** METERED_MAX_LANES_LOG2 * METERED_REVOKED_POSITIONS
-      : account && account.status !== 'none' && account.tickets > 0
-        ? account.tickets
-        : MAX_TICKETS;
+    const tickets = account && account.status !== 'none' && account.tickets > 0 ? account.tickets : MAX_TICKETS;
     const expiryDay = account && account.status !== 'none' ? account.expiryDay : null;
     // Unknown expiry: at most today + TTL_DAYS (an account opened today), or the largest TTL.
     const lastDay = expiryDay ?? utcDay(now()) + (this.deps.ttlDays() ?? MAX_TTL_DAYS);
-    const nullifiers = known ? [] : metered ? await meteredAccountNullifiers(k) : await accountNullifiers(k, tickets);
+    const nullifiers = known ? [] : metered ? await meteredAccountNullifiers(store, k) : await accountNullifiers(k, tickets);
     const revoked = await store.revokeAccount({
       accountId: id,
-      tickets,
+      tickets: metered ? nullifiers.length : tickets,
       expiryDay,
       keepUntilDay: lastDay + this.deps.graceDays,
       nullifiers,
@@ -97,7 +96,7 @@ export class Revoker {
     });
     // The account id is public (opening event, and the slash); k and the shares never reach a log.
     this.log.warn(
-      { account: hex32(id), kind: metered ? 'metered' : 'flat', tickets: revoked ? tickets : undefined, firstEvidence: revoked, ticketsFromContract: account ? account.status !== 'none' : undefined },
+      { account: hex32(id), kind: metered ? 'metered' : 'flat', tickets: revoked ? (metered ? nullifiers.length : tickets) : undefined, firstEvidence: revoked, ticketsFromContract: account ? account.status !== 'none' : undefined },
       'one ticket used for two different requests: account revoked, evidence kept for the slash',
     );
   }
@@ -131,14 +130,28 @@ async function accountNullifiers(k: bigint, tickets: number): Promise<bigint[]> 
   return out;
 }
 
-/** `nf(lane, n)` for every lane a metered account can have and `n < METERED_REVOKED_POSITIONS`. */
-async function meteredAccountNullifiers(k: bigint): Promise<bigint[]> {
+/**
+ * The nullifiers to refuse for a metered account: on every lane it can have, each position up to
+ * the last one seen (found by walking the lane) and `METERED_REVOKED_MARGIN` beyond; a lane never
+ * used only its first positions (its genesis, position 0, cannot be proved by anyone then).
+ */
+async function meteredAccountNullifiers(store: Store, k: bigint): Promise<bigint[]> {
   const out: bigint[] = [];
   for (let lane = 0; lane < 2 ** METERED_MAX_LANES_LOG2; lane++) {
-    for (let n = 0; n < METERED_REVOKED_POSITIONS; n++) {
-      out.push(meteredNullifier(k, lane, n));
-      if (n % HASHES_PER_YIELD === HASHES_PER_YIELD - 1) await new Promise((r) => setImmediate(r));
+    const nfs: bigint[] = [];
+    let last = -1;
+    for (let from = 0; ; from += LANE_WALK_STEP) {
+      const step = Array.from({ length: LANE_WALK_STEP }, (_, i) => meteredNullifier(k, lane, from + i));
+      nfs.push(...step);
+      const seen = await store.seenAmong(step);
+      if (seen.size === 0) break;
+      step.forEach((nf, i) => seen.has(nf) && (last = from + i));
     }
+    for (let n = nfs.length; last >= 0 && n <= last + METERED_REVOKED_MARGIN; n++) {
+      nfs.push(meteredNullifier(k, lane, n));
+      if (n % HASHES_PER_YIELD === 0) await new Promise((r) => setImmediate(r));
+    }
+    out.push(...nfs);
   }
   return out;
 }
