@@ -223,23 +223,22 @@ export async function benchWeb(): Promise<Record<string, number>> {
         await t.syncTree(p);
         type Lane = { state: Record<string, unknown>; pending?: { nullifier: string; next: unknown } };
         const record = account as unknown as { lanes: Lane[] };
-        const ok = <T,>(value: T) => ({ ok: true, value });
         // Assigned, not written as object members: tsx would wrap named functions in a `__name`
         // helper the page does not have.
         const store: Record<string, unknown> = {};
-        store.listMeteredAccounts = async () => ok([record]);
-        store.meteredAccount = async () => ok(record);
+        store.listMeteredAccounts = async () => ({ ok: true, value: [record] });
+        store.meteredAccount = async () => ({ ok: true, value: record });
         store.journalLane = async (_id: string, lane: number, pending: Lane['pending']) => {
           record.lanes[lane] = { ...record.lanes[lane]!, pending };
-          return ok(record);
+          return { ok: true, value: record };
         };
         store.commitLane = async (_id: string, lane: number, _nf: bigint, signed: Record<string, unknown>) => {
           const pending = record.lanes[lane]!.pending!;
           record.lanes[lane] = { state: { kind: 'signed', opening: pending.next, ...signed } };
-          return ok({ record, committed: true });
+          return { ok: true, value: { record, committed: true } };
         };
         const context: Record<string, unknown> = { store };
-        context.deployment = async () => ok({ cMax, stateKeys: { current: { x: BigInt(key.x), y: BigInt(key.y) } } });
+        context.deployment = async () => ({ ok: true, value: { cMax, stateKeys: { current: { x: BigInt(key.x), y: BigInt(key.y) } } } });
         const today = Math.floor(Date.now() / 86_400_000);
         const out: number[] = [];
         for (let i = 0; i <= runs; i++) {
