@@ -108,6 +108,7 @@ describe('metered accounts in the web app (real stack, Chromium)', () => {
     const note = (await page.getByTestId('metered-note').textContent()) ?? '';
     expect(note).toContain(`${LANES} calls at once`);
     expect(note).toContain('forfeited by policy penalties');
+    await screenshot(page, 'metered-00-form');
 
     const before = await tokenBalance(stack, BUYER);
     await page.getByTestId('open-metered').click();
@@ -134,6 +135,7 @@ describe('metered accounts in the web app (real stack, Chromium)', () => {
     const text = (await turn.textContent()) ?? '';
     expect(text).not.toMatch(/metered_state|zkcredits/);
     expect(await turn.getByTestId('call-cost').textContent()).toBe(`cost ${money(cost)}`);
+    await screenshot(page, 'metered-03-chat');
 
     const left = DEPOSIT * LANES - cost;
     const shown = await vaultBalance(page);
