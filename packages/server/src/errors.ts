@@ -120,19 +120,6 @@ export class ApiError extends ZkCreditsError<ErrorCode> {
     this.members = options.members;
   }
 
-  /** The same error with extra top-level body members (e.g. a metered call's signed state). */
-  withMembers(members: Record<string, unknown>): ApiError {
-    return new ApiError(this.code, {
-      message: this.shortMessage,
-      details: this.details,
-      param: this.param,
-      retryAfter: this.retryAfter,
-      status: this.status,
-      members: { ...this.members, ...members },
-      cause: this.cause,
-    });
-  }
-
   /** OpenAI's error JSON shape; the message is the headline with the details in parentheses; then any extra members. */
   toJSON(): { error: { message: string; type: ErrorType; code: ErrorCode; param: string | null } } & Record<string, unknown> {
     const message = this.details ? `${this.shortMessage} (${this.details})` : this.shortMessage;
