@@ -151,17 +151,6 @@ export async function getTicketConfig(signal?: AbortSignal): Promise<TicketConfi
   }
 }
 
-/**
- * The signed state of the metered call with nullifier `nullifier` (`GET /v2/zkcredits/state/{nullifier}`;
- * unchecked: the metered flow verifies it). Asked only about the call this vault just made and
- * holds pending. A call reserved but not signed yet: `ServerError` `state_pending` (409, with
- * Retry-After); one the server never saw: `unknown_nullifier` (404).
- */
-export async function getSignedState(nullifier: `0x${string}`, signal?: AbortSignal): Promise<unknown> {
-  if (!/^0x[0-9a-f]{64}$/.test(nullifier)) throw new AppError('server_rejected', 'Not a nullifier.', { details: nullifier.slice(0, 80) });
-  return getJson(`/v2/zkcredits/state/${nullifier}`, z.unknown(), signal);
-}
-
 const leavesPage = z.object({
   from: z.number().int().nonnegative(),
   count: z.number().int().nonnegative(),

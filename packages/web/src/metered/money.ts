@@ -54,7 +54,3 @@ export function meteredTotal(dLane: number, sLane: number, lanes: Lanes, params:
   return (BigInt(dLane) + BigInt(sLane)) * BigInt(lanes) * params.priceUnit;
 }
 
-/** Calls at the worst case (`C_max`) that `balances` (price units per lane) still cover: `Σ ⌊B_lane / C_max⌋`. */
-export function callsCovered(balances: readonly number[], cMax: number): number {
-  return balances.reduce((sum, b) => sum + Math.floor(b / cMax), 0);
-}

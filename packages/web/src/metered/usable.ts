@@ -28,11 +28,6 @@ export function meteredState(a: MeteredAccountRecord, balance: MeteredBalance | 
   }
 }
 
-/** The balance of an open account (Σ lanes, a pending call at its worst case), in price units, money and calls at C_max. */
-export function balanceOf(a: MeteredAccountRecord, params: MeteredParams): MeteredBalance {
-  return meteredBalance(a, params);
-}
-
 /**
  * The metered accounts of this deployment that may pay a call today, fullest first: open, opened on
  * chain, not expired, not waiting for recovery, with a lane that can pay C_max or a pending lane
