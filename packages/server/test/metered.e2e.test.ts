@@ -175,23 +175,27 @@ describe('v2 metered calls (SQLite)', () => {
     expect(await errorOf(await getState(`0x${'ff'.repeat(32)}`))).toMatchObject({ status: 400, code: 'invalid_field' });
   });
 
-  it('refuses an input that alone may cost more than C_max with 400 before reserving anything, and an upstream failure refunds everything', async () => {
+  it('refuses an input that alone may cost more than C_max with 400 and a full refund (the lane moves on), and an upstream failure refunds everything', async () => {
     // ~80k input tokens at 0.7 per 1k: more than C_max = 50,000 price units.
+    const balance = lane.standing.balance;
+    const n = lane.standing.n;
     const big = chatBody('a'.repeat(80_000));
     const call = await lane.prove(big);
     const before = s.sim.state.chatRequestCount;
-    const refused = await errorOf(await post(big, call));
-    expect(refused).toMatchObject({ status: 400, code: 'input_tokens_exceeded', param: 'messages' });
-    expect(await s.server.store.meteredRecord(call.nullifier)).toBeNull();
-    expect((await s.server.store.lookupTicket(call.nullifier)).ticket).toBeNull();
+    const res0 = await post(big, call);
+    const refused = (await res0.json()) as { error: { code: string; param: string; message: string }; zkcredits: SignedStateWire };
+    expect(res0.status).toBe(400);
+    expect(refused.error).toMatchObject({ code: 'input_tokens_exceeded', param: 'messages' });
+    expect(refused.error.message).toMatch(/refunded in full/);
     expect(s.sim.state.chatRequestCount).toBe(before);
+    // The proof verified, so the position is taken for this request: a signed full refund lets the
+    // lane go on (another request at the same position would be a second share of its secret).
+    expect(await lane.accept(call, refused.zkcredits)).toMatchObject({ r: cMax, p: 0 });
+    expect(lane.standing).toMatchObject({ balance, n: n + 1 });
 
-    // Nothing was reserved: the same lane position pays for another request. The provider fails:
-    // the error body carries a full refund, and the lane goes on from it.
-    const balance = lane.standing.balance;
+    // The provider fails: the error body carries a full refund, and the lane goes on from it.
     const body = chatBody('the provider will fail this one');
     const failing = await lane.prove(body);
-    expect(failing.nullifier).toBe(call.nullifier);
     s.sim.faults.once('status:500');
     const res = await post(body, failing);
     const json = (await res.json()) as { error: { code: string; message: string }; zkcredits: SignedStateWire };
@@ -199,7 +203,7 @@ describe('v2 metered calls (SQLite)', () => {
     expect(json.error.code).toBe('upstream_error');
     expect(json.error.message).toMatch(/refunded in full/);
     expect(await lane.accept(failing, json.zkcredits)).toMatchObject({ r: cMax, p: 0 });
-    expect(lane.standing).toMatchObject({ balance, n: 4 });
+    expect(lane.standing).toMatchObject({ balance, n: n + 2 });
     expect(await (await getState(failing.nullifier)).json()).toEqual(json.zkcredits);
   });
 
@@ -267,9 +271,9 @@ describe('v2 metered calls (SQLite)', () => {
     const metrics = await s.server.app.metrics.registry.getMetricsAsJSON();
     const byOutcome = metrics.find((m) => m.name === 'zkc_metered_states_total')!.values;
     const count = (outcome: string) => byOutcome.find((v) => v.labels.outcome === outcome)?.value ?? 0;
-    expect([count('charged'), count('refunded'), count('penalty')]).toEqual([4, 1, 1]);
+    expect([count('charged'), count('refunded'), count('penalty')]).toEqual([4, 2, 1]);
     const signed = metrics.find((m) => m.name === 'zkc_state_sign_seconds')!.values.find((v) => (v as { metricName?: string }).metricName === 'zkc_state_sign_seconds_count');
-    expect(signed?.value).toBe(6);
+    expect(signed?.value).toBe(7);
 
     const logs = s.logs.text;
     const secrets = ['a short question', 'FORBIDDEN   topic', 'held until the test', account.k.toString(16), chain.stateSecret!.toString(16)];

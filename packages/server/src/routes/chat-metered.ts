@@ -48,12 +48,14 @@ export type MeteredRequest = {
 /**
  * A metered call (PROTOCOL.md, "Protocol v2, step 2"), in order:
  *
- * 1. the member's shape, the terms (503 without a state key or with a key the chain does not pin), the request checked
- *    and its output capped so its worst case is C_max (400 `input_tokens_exceeded` when the input
- *    alone may cost C_max): nothing is reserved yet;
+ * 1. the member's shape and the terms (503 without a state key or with a key the chain does not pin);
  * 2. the proof verified and the nullifier reserved (a retry of the same request gets its stored
  *    state; another request on the nullifier revokes the account);
- * 3. from here on there is no release: the call ends in exactly one signed state. A policy
+ * 3. from here on there is no release: the call ends in exactly one signed state. The request is
+ *    checked and its output capped so its worst case is C_max; a request the server refuses
+ *    (400 `input_tokens_exceeded` when the input alone may cost C_max, any other invalid field)
+ *    gets a full refund in the error body, so the lane moves on: the client could never send
+ *    another request at that position without revealing its account secret. A policy
  *    violation is not forwarded (403, full refund and a penalty); the provider's answer is relayed
  *    with the state in it, charged from its `usage`; any failure before the answer (the provider's,
  *    the client leaving, an error) refunds everything, with the state in the error body.
@@ -64,25 +66,6 @@ export async function meteredChat(deps: MeteredChatDeps, payload: unknown, call:
   const decoded = decodeMetered(payload);
   const terms = deps.metered.terms();
   const { res } = call;
-
-  const { forward, stream, model, inputTokens, e2ee, clientMaxTokens } = prepareChat(config, call.body, call.headers, 'metered');
-  const price = config.metered.prices.get(model);
-  if (!price) throw new ApiError('metered_unavailable', { details: `no price for ${model}` });
-  const maxTokens = maxCompletionTokens(price, inputTokens, terms.cMax, clientMaxTokens);
-  if (maxTokens < 1) {
-    throw new ApiError('input_tokens_exceeded', {
-      param: 'messages',
-      message: 'The input alone may cost more than C_max, the most one metered call pays. Shorten the conversation (c_max and the prices are in GET /v2/zkcredits/config).',
-      details: `about ${inputTokens} input tokens at ${price.input} price units per 1M tokens, C_max ${terms.cMax}`,
-    });
-  }
-  delete forward.max_tokens;
-  forward.max_completion_tokens = maxTokens;
-  if (stream) {
-    // The cost comes from the usage chunk; it is relayed even when the client did not ask for it.
-    const own = forward.stream_options;
-    forward.stream_options = { ...(own !== null && typeof own === 'object' && !Array.isArray(own) ? own : {}), include_usage: true };
-  }
 
   const authorized = await authorizeMetered(deps, decoded, call.x, terms);
   await reserveMetered({ ...deps, replicaId: config.metered.replicaId }, authorized);
@@ -98,6 +81,25 @@ export async function meteredChat(deps: MeteredChatDeps, payload: unknown, call:
   };
   res.on('close', onClose);
   try {
+    const { forward, stream, model, inputTokens, e2ee, clientMaxTokens } = prepareChat(config, call.body, call.headers, 'metered');
+    const price = config.metered.prices.get(model);
+    if (!price) throw new ApiError('metered_unavailable', { details: `no price for ${model}` });
+    const maxTokens = maxCompletionTokens(price, inputTokens, terms.cMax, clientMaxTokens);
+    if (maxTokens < 1) {
+      throw new ApiError('input_tokens_exceeded', {
+        param: 'messages',
+        message: 'The input alone may cost more than C_max, the most one metered call pays. Shorten the conversation (c_max and the prices are in GET /v2/zkcredits/config).',
+        details: `about ${inputTokens} input tokens at ${price.input} price units per 1M tokens, C_max ${terms.cMax}`,
+      });
+    }
+    delete forward.max_tokens;
+    forward.max_completion_tokens = maxTokens;
+    if (stream) {
+      // The cost comes from the usage chunk; it is relayed even when the client did not ask for it.
+      const own = forward.stream_options;
+      forward.stream_options = { ...(own !== null && typeof own === 'object' && !Array.isArray(own) ? own : {}), include_usage: true };
+    }
+
     const violation = findViolation(config.metered.policy, forward.messages as unknown[], e2ee);
     if (violation) {
       const p = cappedPenalty(config.metered.policy, violation, terms.cMax);
