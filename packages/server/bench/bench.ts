@@ -4,6 +4,9 @@
 //   server_rps_v2       the same for protocol v2: each request paid by its own ticket of a flat account (8 accounts
 //                       of 16 tickets), measured in the same run, interleaved with v1 in rounds of 32 requests (v1 v2 v2 v1 …)
 //   server_p50_v2_ms/p99_v2  latency of those requests; server_rps_v2_vs_v1 = server_rps_v2 / server_rps (target ≥ 0.8)
+//   server_rps_metered  the same for metered calls (16 accounts of 8 lanes, one genesis call per lane: the server's work
+//                       is that of any metered call: verify, reserve, relay, price the usage, sign and store the state),
+//                       in the same rounds (v1 v2 metered, then rotated); server_rps_metered_vs_v1 (target ≥ 0.8)
 //   server_overhead_ms  median(one request via the server) − median(same request straight to the upstream), sequential
 //   index_sync_100k_s   cold sync of 100,000 leaves (98 purchase events) from Anvil into a fresh SQLite store
 //   leaves_page_1m_ms   GET /v1/zkcredits/leaves?from=… (a full 16,384-leaf JSON page, body read) over HTTP from a
@@ -32,6 +35,7 @@ import { startServer } from '../src/server.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { createVeniceUpstream } from '../src/upstream/venice.js';
 import { openAccounts, proveTicket } from '../test/helpers/accounts.js';
+import { openMeteredAccounts, TestLane } from '../test/helpers/metered.js';
 import { startTestChain } from '../test/helpers/chain.js';
 import { baseEnv, chatBody, SIM_KEY } from '../test/helpers/stack.js';
 
@@ -41,6 +45,8 @@ const SEQUENTIAL = 25;
 /** v1 and v2 take turns in rounds of this many requests (ABBA order), so both see the same machine. */
 const ROUND = 32;
 const ACCOUNTS = 8;
+/** Metered accounts of 8 lanes each: one genesis call per lane. */
+const METERED_ACCOUNTS = REQUESTS / 8;
 
 function percentile(xs: number[], p: number): number {
   const s = xs.slice().sort((a, b) => a - b);
@@ -69,6 +75,11 @@ async function benchRequests(): Promise<Record<string, number>> {
     await chain.buy(creds.map(credentialCommitment));
     const tree = MerkleTree.fromLeaves(creds.map(credentialCommitment));
     const accounts = await openAccounts(chain, tree, Array.from({ length: ACCOUNTS }, () => REQUESTS / ACCOUNTS));
+    const metered = await openMeteredAccounts(
+      chain,
+      tree,
+      Array.from({ length: METERED_ACCOUNTS }, () => ({ dLane: chain.cMax * 4, lanesLog2: 3, sLane: chain.cMax })),
+    );
     while (server.indexer.status.leafCount < tree.size) await new Promise((r) => setTimeout(r, 50));
 
     // Client side (not measured): one proof per request, each over its own body.
@@ -85,6 +96,14 @@ async function benchRequests(): Promise<Record<string, number>> {
       ticketBodies.map(async (body, i) => {
         const account = accounts[i % ACCOUNTS]!;
         return { ...body, zkcredits: await proveTicket(pools, chain, tree, account, Math.floor(i / ACCOUNTS), body) };
+      }),
+    );
+    // Metered: one call per lane, each over its own body.
+    const meteredPayloads = await Promise.all(
+      Array.from({ length: REQUESTS }, async (_, i) => {
+        const body = chatBody(`benchmark metered request ${i}`);
+        const lane = new TestLane(metered[i >> 3]!, i & 7, { pools, chain, tree });
+        return { ...body, zkcredits: (await lane.prove(body)).payload };
       }),
     );
     const post = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
@@ -104,8 +123,13 @@ async function benchRequests(): Promise<Record<string, number>> {
     }
 
     // Throughput and latency at concurrency 16: v1 credits and v2 tickets take turns, ROUND requests each.
-    const measured = { v1: { latencies: [] as number[], seconds: 0 }, v2: { latencies: [] as number[], seconds: 0 } };
-    const burst = async (kind: 'v1' | 'v2', bodies: readonly unknown[]) => {
+    const measured = {
+      v1: { latencies: [] as number[], seconds: 0 },
+      v2: { latencies: [] as number[], seconds: 0 },
+      metered: { latencies: [] as number[], seconds: 0 },
+    };
+    type Kind = keyof typeof measured;
+    const burst = async (kind: Kind, bodies: readonly unknown[]) => {
       let nextIndex = 0;
       const t0 = performance.now();
       await Promise.all(
@@ -115,13 +139,16 @@ async function benchRequests(): Promise<Record<string, number>> {
       );
       measured[kind].seconds += (performance.now() - t0) / 1000;
     };
+    const sources: Record<Kind, readonly unknown[]> = { v1: payloads, v2: ticketPayloads, metered: meteredPayloads };
+    const kinds: Kind[] = ['v1', 'v2', 'metered'];
     for (let from = 0, round = 0; from < REQUESTS; from += ROUND, round++) {
-      const v1 = () => burst('v1', payloads.slice(from, from + ROUND));
-      const v2 = () => burst('v2', ticketPayloads.slice(from, from + ROUND));
-      if (round % 2 === 0) await v1().then(v2);
-      else await v2().then(v1);
+      // Rotate who goes first each round, so no kind always meets a warmer or colder machine.
+      for (let j = 0; j < kinds.length; j++) {
+        const kind = kinds[(round + j) % kinds.length]!;
+        await burst(kind, sources[kind].slice(from, from + ROUND));
+      }
     }
-    const rps = (kind: 'v1' | 'v2') => Math.round((REQUESTS / measured[kind].seconds) * 10) / 10;
+    const rps = (kind: Kind) => Math.round((REQUESTS / measured[kind].seconds) * 10) / 10;
     return {
       server_rps: rps('v1'),
       server_p50_ms: percentile(measured.v1.latencies, 50),
@@ -131,6 +158,10 @@ async function benchRequests(): Promise<Record<string, number>> {
       server_p50_v2_ms: percentile(measured.v2.latencies, 50),
       server_p99_v2_ms: percentile(measured.v2.latencies, 99),
       server_rps_v2_vs_v1: Math.round((rps('v2') / rps('v1')) * 100) / 100,
+      server_rps_metered: rps('metered'),
+      server_p50_metered_ms: percentile(measured.metered.latencies, 50),
+      server_p99_metered_ms: percentile(measured.metered.latencies, 99),
+      server_rps_metered_vs_v1: Math.round((rps('metered') / rps('v1')) * 100) / 100,
     };
   } finally {
     await server.stop();
