@@ -50,10 +50,10 @@ async function toServerError(res: Response): Promise<ServerError> {
   return new ServerError(res.status, code, message, Number.isFinite(retry) && retry > 0 ? retry : undefined, state);
 }
 
-async function getJson<T>(path: string, schema: z.ZodType<T>, signal?: AbortSignal): Promise<T> {
+async function getJson<T>(path: string, schema: z.ZodType<T>, signal?: AbortSignal, cache?: RequestCache): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(`${BASE}${path}`, { headers: { accept: 'application/json' }, signal });
+    res = await fetch(`${BASE}${path}`, { headers: { accept: 'application/json' }, signal, ...(cache ? { cache } : {}) });
   } catch (cause) {
     throw new AppError('server_unavailable', 'The zkcredits server is not reachable.', { cause });
   }
@@ -163,7 +163,9 @@ export type LeavesPage = { start: number; leaves: `0x${string}`[]; size: number;
 
 /** Leaves of the credit tree from index `from` on (everyone's commitments; reveals nothing about us). */
 export async function fetchLeaves(from: number, signal?: AbortSignal): Promise<LeavesPage> {
-  const page = await getJson(`/v1/zkcredits/leaves?from=${from}`, leavesPage, signal);
+  // Never the browser's cached copy (the route allows 5 s): a leaf written since, e.g. the account
+  // just opened, would be missing and the call refused as "not in the tree yet".
+  const page = await getJson(`/v1/zkcredits/leaves?from=${from}`, leavesPage, signal, 'no-cache');
   const bytes = base64.decode(page.leaves);
   if (bytes.length !== page.count * 32) {
     throw new AppError('server_unavailable', 'The server sent a damaged list of leaves.', { details: `${bytes.length} bytes for ${page.count} leaves` });
