@@ -34,6 +34,11 @@ export const QUOTED_KEYS = [
   'gas_per_call_100',
   'gas_slash',
   'server_rps_v2',
+  'prove_metered_native_ms',
+  'browser_prove_metered_warm_ms',
+  'gas_open_metered',
+  'server_state_sign_ms',
+  'server_rps_metered',
 ] as const;
 
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
@@ -57,6 +62,9 @@ export function renderNumbers(entry: HistoryEntry): string {
     `Accounts (protocol v2): a ticket proof takes ${r.prove_ticket_native_ms} ms natively and ${r.browser_prove_ticket_warm_ms} ms warm in the`,
     `browser; opening an account costs ${r.gas_open_account} gas (${r.gas_per_call_100} gas per call for 100 calls), a slash`,
     `${r.gas_slash} gas, and the server handles ${r.server_rps_v2} ticket-paid requests/s in the same run.`,
+    `Metered calls: a proof takes ${r.prove_metered_native_ms} ms natively and ${r.browser_prove_metered_warm_ms} ms warm in the browser, opening`,
+    `a metered account costs ${r.gas_open_metered} gas, signing a call's state takes the server ${r.server_state_sign_ms} ms, and it`,
+    `handles ${r.server_rps_metered} metered requests/s in the same run.`,
     `Every key of every run: \`bench/history.jsonl\`.`,
   ].join('\n');
 }

@@ -287,6 +287,8 @@ export async function benchWeb(): Promise<Record<string, number>> {
       browser_prove_warm_ms: Math.round(median(warm.map((x) => x.prove))),
       browser_prove_ticket_warm_ms: Math.round(median(ticketMs)),
       browser_prove_metered_warm_ms: Math.round(median(meteredMs)),
+      // Issue 13: at most 6× v1's warm browser proof, measured on the same page and bb instance.
+      browser_prove_metered_warm_vs_v1: Math.round((median(meteredMs) / median(warm.map((x) => x.prove))) * 100) / 100,
       browser_leaves_fetch_ms: Math.round(median(warm.map((x) => x.sync)) * 10) / 10,
       web_first_load_kb: Math.round(gz / 1024),
       browser_attest_verify_ms: Math.round(median(verifyMs) * 10) / 10,
