@@ -37,7 +37,7 @@ import { createVeniceUpstream } from '../src/upstream/venice.js';
 import { openAccounts, proveTicket } from '../test/helpers/accounts.js';
 import { openMeteredAccounts, TestLane } from '../test/helpers/metered.js';
 import { startTestChain } from '../test/helpers/chain.js';
-import { baseEnv, chatBody, SIM_KEY } from '../test/helpers/stack.js';
+import { baseEnv, chatBody, meteredEnv, SIM_KEY } from '../test/helpers/stack.js';
 
 const CONCURRENCY = 16;
 const REQUESTS = 128;
@@ -59,6 +59,7 @@ async function benchRequests(): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'zkc-bench-'));
   const env = {
     ...baseEnv(chain, sim, { kind: 'sqlite', env: { ZKC_STORE: 'sqlite', ZKC_SQLITE_PATH: join(dir, 'db.sqlite') } } as never),
+    ...meteredEnv(chain),
     ZKC_LOG_LEVEL: 'silent',
     ZKC_VERIFIERS: '2',
     ZKC_VERIFY_QUEUE: '1000',
@@ -81,6 +82,9 @@ async function benchRequests(): Promise<Record<string, number>> {
       Array.from({ length: METERED_ACCOUNTS }, () => ({ dLane: chain.cMax * 4, lanesLog2: 3, sLane: chain.cMax })),
     );
     while (server.indexer.status.leafCount < tree.size) await new Promise((r) => setTimeout(r, 50));
+    // Metered calls are on once the server has matched its state key with the chain's.
+    const meteredOn = async () => ((await (await fetch(`${server.url}/v2/zkcredits/config`)).json()) as { metered: { state_key: unknown } | null }).metered?.state_key;
+    while (!(await meteredOn())) await new Promise((r) => setTimeout(r, 50));
 
     // Client side (not measured): one proof per request, each over its own body.
     const bodies = creds.map((_, i) => chatBody(`benchmark request ${i}`));
@@ -109,8 +113,8 @@ async function benchRequests(): Promise<Record<string, number>> {
     const post = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
       const t0 = performance.now();
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`benchmark request failed with ${res.status}`);
+      const answer = await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`benchmark request failed with ${res.status}: ${Buffer.from(answer).toString().slice(0, 300)}`);
       return performance.now() - t0;
     };
 
