@@ -25,6 +25,8 @@ import {
   readStateKeys,
   recoverAccounts,
   recoverMeteredAccounts,
+  type RecoverAccountsParameters,
+  type RecoverMeteredAccountsParameters,
   utcDay,
   type AccountRecord,
   type LaneRecovery,
@@ -519,29 +521,11 @@ export class ZkCreditsClient {
    * each counter past the tickets already used.
    */
   async recover(signal?: AbortSignal): Promise<RecoveredAccount[]> {
-    await this.checkServer(signal);
-    if (!(await this.#v2Ready(signal))) {
-      throw new ClientError('server_unavailable', 'This zkcredits server does not take v2 accounts, so their tickets cannot be recovered through it.');
-    }
-    try {
-      return await recoverAccounts({
-        store: this.#store,
-        publicClient: this.publicClient,
-        pool: this.deployment.contract,
-        chainId: this.deployment.chainId,
-        server: this.server,
-        fetch: this.#isolatedFetch(),
-        ...(signal ? { signal } : {}),
-        now: this.#now,
-      });
-    } catch (cause) {
-      if (signal?.aborted) throw new ClientError('aborted', 'Stopped. Counters found so far were kept.', { cause });
-      const e = cause as { code?: unknown; shortMessage?: unknown };
-      throw new ClientError(e.code === 'chain_unavailable' ? 'chain_unavailable' : 'server_unavailable', typeof e.shortMessage === 'string' ? e.shortMessage : 'The accounts could not be recovered.', {
-        details: briefly(cause),
-        cause,
-      });
-    }
+    return this.#recoverWith(recoverAccounts, signal, {
+      noV2: 'This zkcredits server does not take v2 accounts, so their tickets cannot be recovered through it.',
+      stopped: 'Stopped. Counters found so far were kept.',
+      failed: 'The accounts could not be recovered.',
+    });
   }
 
   /**
@@ -552,12 +536,23 @@ export class ZkCreditsClient {
    * before their lanes are used (`recoverMeteredStates`).
    */
   async recoverMetered(signal?: AbortSignal): Promise<RecoveredMeteredAccount[]> {
+    return this.#recoverWith(recoverMeteredAccounts, signal, {
+      noV2: 'This zkcredits server does not take v2 accounts, so metered lanes cannot be checked through it.',
+      stopped: 'Stopped. Lanes checked so far were kept.',
+      failed: 'The metered accounts could not be recovered.',
+    });
+  }
+
+  /** One recovery from the chain and the server's whole spent list (flat or metered), with its errors as the SDK's. */
+  async #recoverWith<T>(
+    recover: (parameters: RecoverAccountsParameters & RecoverMeteredAccountsParameters) => Promise<T>,
+    signal: AbortSignal | undefined,
+    words: { noV2: string; stopped: string; failed: string },
+  ): Promise<T> {
     await this.checkServer(signal);
-    if (!(await this.#v2Ready(signal))) {
-      throw new ClientError('server_unavailable', 'This zkcredits server does not take v2 accounts, so metered lanes cannot be checked through it.');
-    }
+    if (!(await this.#v2Ready(signal))) throw new ClientError('server_unavailable', words.noV2);
     try {
-      return await recoverMeteredAccounts({
+      return await recover({
         store: this.#store,
         publicClient: this.publicClient,
         pool: this.deployment.contract,
@@ -568,9 +563,9 @@ export class ZkCreditsClient {
         now: this.#now,
       });
     } catch (cause) {
-      if (signal?.aborted) throw new ClientError('aborted', 'Stopped. Lanes checked so far were kept.', { cause });
+      if (signal?.aborted) throw new ClientError('aborted', words.stopped, { cause });
       const e = cause as { code?: unknown; shortMessage?: unknown };
-      throw new ClientError(e.code === 'chain_unavailable' ? 'chain_unavailable' : 'server_unavailable', typeof e.shortMessage === 'string' ? e.shortMessage : 'The metered accounts could not be recovered.', {
+      throw new ClientError(e.code === 'chain_unavailable' ? 'chain_unavailable' : 'server_unavailable', typeof e.shortMessage === 'string' ? e.shortMessage : words.failed, {
         details: briefly(cause),
         cause,
       });

@@ -236,19 +236,7 @@ export async function openAccounts(params: OpenAccountsParameters): Promise<Acco
   await Promise.all(records.map((r) => store.updateAccount(r.id, { txHash: transactionHash }).catch(() => undefined)));
 
   await onStep('confirm', { transactionHash });
-  let receipt: Awaited<ReturnType<typeof waitForReceipt>>;
-  try {
-    receipt = await waitForReceipt(publicClient, { hash: transactionHash });
-  } catch (cause) {
-    throw new AccountError('opening_failed', 'The opening was sent but its confirmation could not be read. The accounts stay pending until the chain shows them.', {
-      details: `transaction ${transactionHash}: ${briefly(cause)}`,
-      cause,
-    });
-  }
-  if (receipt.status !== 'success') {
-    await abandon();
-    throw new AccountError('opening_failed', 'The opening transaction reverted. Nothing was paid.', { details: transactionHash });
-  }
+  const receipt = await openingReceipt(publicClient, transactionHash, abandon, 'The accounts stay pending until the chain shows them.');
   // The opening's accounts as the contract wrote them (core's one event replay).
   const events = new Map<string, { leafIndex: number; tickets: number; expiryDay: number }>();
   for (const p of decodePurchases(receipt.logs, pool)) {
@@ -407,19 +395,7 @@ export async function openMeteredAccount(params: OpenMeteredAccountParameters): 
   await store.updateMeteredAccount(record.id, { txHash: transactionHash }).catch(() => undefined);
 
   await onStep('confirm', { transactionHash });
-  let receipt: Awaited<ReturnType<typeof waitForReceipt>>;
-  try {
-    receipt = await waitForReceipt(publicClient, { hash: transactionHash });
-  } catch (cause) {
-    throw new AccountError('opening_failed', 'The opening was sent but its confirmation could not be read. The account stays pending until the chain shows it.', {
-      details: `transaction ${transactionHash}: ${briefly(cause)}`,
-      cause,
-    });
-  }
-  if (receipt.status !== 'success') {
-    await abandon();
-    throw new AccountError('opening_failed', 'The opening transaction reverted. Nothing was paid.', { details: transactionHash });
-  }
+  const receipt = await openingReceipt(publicClient, transactionHash, abandon, 'The account stays pending until the chain shows it.');
   // The account as the contract wrote it (core's one event replay).
   const opened = decodePurchases(receipt.logs, pool).find((p) => p.kind === 'metered' && p.transactionHash === transactionHash && toFieldHex(p.metered!.id) === record.accountId);
   const written = opened?.metered?.terms;
@@ -488,4 +464,30 @@ async function unusedSecrets(
 
 function briefly(error: unknown): string | undefined {
   return error instanceof Error ? error.message.split('\n')[0]!.slice(0, 200) : undefined;
+}
+
+/**
+ * The receipt of a sent opening. Unreadable: the records stay pending (`pending` says so) until the
+ * chain shows them; reverted: they are abandoned (nothing was paid).
+ */
+async function openingReceipt(
+  publicClient: Parameters<typeof waitForReceipt>[0],
+  transactionHash: Hash,
+  abandon: () => Promise<unknown>,
+  pending: string,
+): Promise<Awaited<ReturnType<typeof waitForReceipt>>> {
+  let receipt: Awaited<ReturnType<typeof waitForReceipt>>;
+  try {
+    receipt = await waitForReceipt(publicClient, { hash: transactionHash });
+  } catch (cause) {
+    throw new AccountError('opening_failed', `The opening was sent but its confirmation could not be read. ${pending}`, {
+      details: `transaction ${transactionHash}: ${briefly(cause)}`,
+      cause,
+    });
+  }
+  if (receipt.status !== 'success') {
+    await abandon();
+    throw new AccountError('opening_failed', 'The opening transaction reverted. Nothing was paid.', { details: transactionHash });
+  }
+  return receipt;
 }
