@@ -182,6 +182,24 @@ async function confirm(ctx: Context, yes: boolean | undefined): Promise<void> {
   ctx.out.note('');
 }
 
+/**
+ * What every opening does before it pays: reads the config and the wallet key, warns (and asks)
+ * before the vault's first account of any kind, and checks the server.
+ */
+async function beginOpening(ctx: Context, options: OpenOptions, warning: string) {
+  const config = await ctx.home.readConfig();
+  const { key } = await readWalletKey(options.walletKeyFile);
+  const vault = await ctx.vault(config, 'open');
+  const first = vault.accounts().length === 0 && vault.meteredAccounts().length === 0;
+  if (first) {
+    ctx.out.note(warning);
+    await confirm(ctx, options.yes);
+  }
+  const client = await ctx.client(config, 'open');
+  await ctx.out.step('Checking the server', () => client.checkServer());
+  return { config, key, client, first };
+}
+
 export type OpenOptions = { walletKeyFile?: string; permit?: boolean; yes?: boolean; metered?: boolean; lanes?: string; deposit?: string; stake?: string };
 
 export async function open(ctx: Context, count: string | undefined, options: OpenOptions): Promise<void> {
@@ -191,16 +209,7 @@ export async function open(ctx: Context, count: string | undefined, options: Ope
   }
   const n = Number(count);
   if (count === undefined || !Number.isSafeInteger(n) || n < 1 || n > MAX_TICKETS) throw new CliError('usage', `Open an account for a whole number of calls, 1 to ${MAX_TICKETS}.`);
-  const config = await ctx.home.readConfig();
-  const { key } = await readWalletKey(options.walletKeyFile);
-  const vault = await ctx.vault(config, 'open');
-  const first = vault.accounts().length === 0 && vault.meteredAccounts().length === 0;
-  if (first) {
-    ctx.out.note(TICKET_WARNING);
-    await confirm(ctx, options.yes);
-  }
-  const client = await ctx.client(config, 'open');
-  await ctx.out.step('Checking the server', () => client.checkServer());
+  const { config, key, client, first } = await beginOpening(ctx, options, TICKET_WARNING);
   const walletClient = await payingWallet(ctx, config, key);
 
   const steps = ctx.out.stepper(STEP_TEXT, 'done');
@@ -256,16 +265,7 @@ async function openMetered(ctx: Context, count: string | undefined, options: Ope
   for (const [name, value] of [['--deposit', options.deposit], ['--stake', options.stake]] as const) {
     if (!MONEY.test(value)) throw new CliError('usage', `${name} must be an amount of the payment token, e.g. 10 or 2.5.`, { details: `got ${JSON.stringify(value.slice(0, 40))}` });
   }
-  const config = await ctx.home.readConfig();
-  const { key } = await readWalletKey(options.walletKeyFile);
-  const vault = await ctx.vault(config, 'open');
-  const first = vault.accounts().length === 0 && vault.meteredAccounts().length === 0;
-  if (first) {
-    ctx.out.note(METERED_WARNING);
-    await confirm(ctx, options.yes);
-  }
-  const client = await ctx.client(config, 'open');
-  await ctx.out.step('Checking the server', () => client.checkServer());
+  const { config, key, client, first } = await beginOpening(ctx, options, METERED_WARNING);
   const token = await paymentToken(client);
   let deposit: bigint;
   let stake: bigint;

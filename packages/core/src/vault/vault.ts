@@ -280,49 +280,48 @@ export class Vault {
   }
 
   private async mergeMetered(incoming: readonly MeteredAccountRecord[], recovered: boolean): Promise<{ added: number; updated: number }> {
-    const byAccount = new Map([...this.v2.metered.values()].map((a) => [a.accountId, a]));
-    const fresh: MeteredAccountRecord[] = [];
+    return this.mergeRecords(incoming, this.v2.metered.values(), recovered, {
+      fromBackup: meteredFromBackup,
+      stored: (id) => this.freshMetered(id),
+      merge: mergeMeteredRecords,
+    });
+  }
+
+  private async mergeAccounts(contents: BackupContents, recovered: boolean): Promise<{ added: number; updated: number }> {
+    if (contents.master && !this.v2.master) await this.adoptMaster(BigInt(contents.master));
+    return this.mergeRecords(contents.accounts, this.v2.accounts.values(), recovered, {
+      fromBackup,
+      stored: (id) => this.freshAccount(id),
+      merge: mergeAccountRecords,
+    });
+  }
+
+  /**
+   * Merges a backup's records of one kind by account id: a new account is added (under a fresh
+   * record id if its own is taken); a known one is merged into the record as stored now, after any
+   * journal write in flight, and marked `recoveryNeeded` unless `recovered`.
+   */
+  private async mergeRecords<R extends AccountRecord | MeteredAccountRecord>(
+    incoming: readonly R[],
+    stored: Iterable<R>,
+    recovered: boolean,
+    kind: { fromBackup: (record: R, recovered: boolean) => R; stored: (id: string) => Promise<R>; merge: (current: R, incoming: R) => R },
+  ): Promise<{ added: number; updated: number }> {
+    const byAccount = new Map([...stored].map((a) => [a.accountId, a]));
+    const fresh: R[] = [];
     let updated = 0;
     for (const record of incoming) {
       const existing = byAccount.get(record.accountId);
       if (!existing) {
         const taken = this.v2.sealedAccounts.has(record.id) || fresh.some((f) => f.id === record.id);
-        const copy = meteredFromBackup({ ...record, id: taken ? newId() : record.id }, recovered);
+        const copy = kind.fromBackup({ ...record, id: taken ? newId() : record.id }, recovered);
         fresh.push(copy);
         byAccount.set(copy.accountId, copy);
         continue;
       }
-      // Merged into the account as stored now, after any lane journal write in flight.
       const changed = await this.serial(existing.id, async () => {
-        const current = await this.freshMetered(existing.id);
-        const merged = mergeMeteredRecords(current, recovered ? record : { ...record, recoveryNeeded: true });
-        if (JSON.stringify(merged) === JSON.stringify(current)) return false;
-        await this.putAccounts([merged]);
-        return true;
-      });
-      if (changed) updated++;
-    }
-    await this.putAccounts(fresh);
-    return { added: fresh.length, updated };
-  }
-
-  private async mergeAccounts(contents: BackupContents, recovered: boolean): Promise<{ added: number; updated: number }> {
-    if (contents.master && !this.v2.master) await this.adoptMaster(BigInt(contents.master));
-    const byAccount = new Map([...this.v2.accounts.values()].map((a) => [a.accountId, a]));
-    const fresh: AccountRecord[] = [];
-    let updated = 0;
-    for (const record of contents.accounts) {
-      const existing = byAccount.get(record.accountId);
-      if (!existing) {
-        const copy = fromBackup({ ...record, id: this.v2.sealedAccounts.has(record.id) || fresh.some((f) => f.id === record.id) ? newId() : record.id }, recovered);
-        fresh.push(copy);
-        byAccount.set(copy.accountId, copy);
-        continue;
-      }
-      // Merged into the account as stored now, after any journal write in flight.
-      const changed = await this.serial(existing.id, async () => {
-        const current = await this.freshAccount(existing.id);
-        const merged = mergeAccountRecords(current, recovered ? record : { ...record, recoveryNeeded: true });
+        const current = await kind.stored(existing.id);
+        const merged = kind.merge(current, recovered ? record : { ...record, recoveryNeeded: true });
         if (JSON.stringify(merged) === JSON.stringify(current)) return false;
         await this.putAccounts([merged]);
         return true;
