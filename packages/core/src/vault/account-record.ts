@@ -30,24 +30,31 @@ export type AccountStatus = z.infer<typeof accountStatus>;
 export const journalEntry = z.strictObject({ ticket: ticketIndex, digest: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lower-case hex digits') });
 export type JournalEntry = z.infer<typeof journalEntry>;
 
-/** One flat account as kept in a client store (the vault seals it). The shape is part of the vault format. */
-export const accountRecord = z
-  .object({
-    /** The record's own id (random, 32 hex digits), like a credit's. */
+/**
+ * The fields every account record starts with, flat or metered (part of the vault format): the
+ * record's own id (random, 32 hex digits, like a credit's), its kind, the public account id
+ * `H(TAG_ID, k)` as the opening took it, the account secret `k = H(TAG_ACCOUNT_KEY, master, index)`
+ * (derivable from the vault's master for its own accounts; kept so an account imported from another
+ * vault's backup still works), the derivation index `j` (one index space for both kinds), the
+ * status and the deployment.
+ */
+export function accountRecordHead<const K extends 'flat' | 'metered'>(kind: K) {
+  return {
     id: z.string().regex(/^[0-9a-f]{32}$/),
-    kind: z.literal('flat'),
-    /** The public account id `H(TAG_ID, k)`, as `openFlat` took it. */
+    kind: z.literal(kind),
     accountId: fieldHex,
-    /**
-     * The account secret `k = H(TAG_ACCOUNT_KEY, master, index)`. Derivable from the vault's master
-     * for its own accounts; kept so an account imported from another vault's backup still works.
-     */
     secret: fieldHex,
-    /** Derivation index `j` under the master that made it. */
     index: z.number().int().nonnegative(),
     status: accountStatus,
     chainId: z.number().int().positive(),
     contract: address,
+  };
+}
+
+/** One flat account as kept in a client store (the vault seals it). The shape is part of the vault format. */
+export const accountRecord = z
+  .object({
+    ...accountRecordHead('flat'),
     /** Tickets bought (`N`): tickets `0 .. N-1` can be spent. */
     tickets: z.number().int().positive().max(MAX_TICKETS),
     /** Last UTC day a ticket can be spent, as the contract set it (known once opened). */

@@ -16,7 +16,7 @@ import { METERED_LANE_SHIFT, METERED_MAX_LANES_LOG2 } from '../generated/constan
 import { MAX_METERED_AMOUNT, type LaneStateOpening, type MeteredTerms } from '../v2/metered.js';
 import type { LaneState } from '../v2/metered-witness.js';
 import type { StateSignature } from '../v2/state-key.js';
-import { accountStatus, type AccountStatus, canMoveAccount } from './account-record.js';
+import { accountRecordHead, accountStatus, type AccountStatus, canMoveAccount } from './account-record.js';
 
 type Hex = `0x${string}`;
 const hex = (re: RegExp, message: string) => z.string().regex(re, message).pipe(z.custom<Hex>());
@@ -72,18 +72,7 @@ export type MeteredLane = z.infer<typeof meteredLane>;
 /** One metered account as kept in a client store (the vault seals it). The shape is part of the vault format. */
 export const meteredAccountRecord = z
   .object({
-    /** The record's own id (random, 32 hex digits). */
-    id: z.string().regex(/^[0-9a-f]{32}$/),
-    kind: z.literal('metered'),
-    /** The public account id `H(TAG_ID, k)`, as `openMetered` took it. */
-    accountId: fieldHex,
-    /** The account secret `k = H(TAG_ACCOUNT_KEY, master, index)` (kept so an imported account works without its master). */
-    secret: fieldHex,
-    /** Derivation index `j` under the master that made it (shared with flat accounts: one index, one account). */
-    index: z.number().int().nonnegative(),
-    status: accountStatus,
-    chainId: z.number().int().positive(),
-    contract: address,
+    ...accountRecordHead('metered'),
     /** Deposit per lane, in price units. */
     dLane: amount.min(1),
     /** `L = 2^lanesLog2` lanes. */
